@@ -1,0 +1,3 @@
+from k8s_monitor.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Turning a snapshot into findings, incidents and escalations: pure logic, no clients."""

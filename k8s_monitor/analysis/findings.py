@@ -1,0 +1,81 @@
+"""Findings: what the deterministic analysis says is wrong, in one typed shape.
+
+A finding names its *subject* (the workload root when the problem is the workload's, e.g. the
+Deployment rather than each crashing pod), every affected object, a canonical reason, a severity,
+evidence, and a fingerprint stable across cycles, which the ledger and notifications key on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from typing import Any
+
+from msgspec import Struct, field
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse; lets callers compare severities without a lookup table."""
+        return _RANK[self]
+
+
+_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+
+class ObjectRef(Struct, frozen=True, kw_only=True, order=True):
+    kind: str
+    namespace: str  # "" for cluster-scoped objects
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else (
+            f"{self.kind}/{self.name}"
+        )
+
+
+def fingerprint_of(reason: str, subject: ObjectRef) -> str:
+    """A short, stable id: same reason on the same subject is the same incident."""
+    key = f"{reason}|{subject.kind}|{subject.namespace}|{subject.name}"
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+class Finding(Struct, frozen=True, kw_only=True):
+    subject: ObjectRef
+    reason: str
+    severity: Severity
+    message: str
+    objects: tuple[ObjectRef, ...] = ()
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint_of(self.reason, self.subject)
+
+    def to_json(self) -> dict[str, Any]:
+        """The public shape of ``analyze --format json``."""
+        return {
+            "kind": self.subject.kind,
+            "namespace": self.subject.namespace,
+            "name": self.subject.name,
+            "objects": [
+                {"kind": o.kind, "namespace": o.namespace, "name": o.name} for o in self.objects
+            ],
+            "reason": self.reason,
+            "severity": self.severity.value,
+            "message": self.message,
+            "evidence": self.evidence,
+            "fingerprint": self.fingerprint,
+        }
+
+
+def count_by_severity(findings: list[Finding]) -> dict[str, int]:
+    counts = {severity.value: 0 for severity in Severity}
+    for finding in findings:
+        counts[finding.severity.value] += 1
+    return counts

@@ -1,0 +1,1 @@
+"""Reading the cluster: config loading, collection, the snapshot model, log tails, redaction."""

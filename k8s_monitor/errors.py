@@ -1,0 +1,108 @@
+"""The one error hierarchy of k8s-monitor.
+
+Every stage raises one of these, wrapping the original cause with ``raise ... from``, so the
+daemon can decide by type alone whether a failure ends the process, fails one cycle, or is
+retried. Nothing here matches on message text.
+"""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Base class of every error k8s-monitor raises on purpose."""
+
+
+# --- configuration: stops the program at start, exit code 2 ----------------------------------
+
+
+class ConfigurationError(MonitorError):
+    """A setting or a file named by a setting is invalid. Fatal at start."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+        self.problem = problem
+
+
+# --- cluster ---------------------------------------------------------------------------------
+
+
+class ClusterError(MonitorError):
+    """Reading the cluster failed as a whole (the apiserver is unreachable, auth failed)."""
+
+
+class ClusterUnreachableError(ClusterError):
+    """No answer from the apiserver: the cycle fails, the daemon keeps going."""
+
+
+class ClusterAuthError(ClusterError):
+    """The apiserver refused our credentials (401), as opposed to an RBAC gap on one resource."""
+
+
+# --- model -----------------------------------------------------------------------------------
+
+
+class ModelError(MonitorError):
+    """A call to the model failed. ``retryable`` tells the caller whether trying again helps."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+
+
+class ModelRetryableError(ModelError):
+    """Rate limits, overload, timeouts: the next cycle may succeed."""
+
+    retryable = True
+
+
+class ModelFatalError(ModelError):
+    """The provider cannot be used until the configuration changes (auth, spend limit)."""
+
+
+class ModelRequestError(ModelError):
+    """The API rejected this request (400); the cycle falls back to the deterministic report."""
+
+
+class ContextTooLongError(ModelRequestError):
+    """The prompt exceeded the model's context window: prune harder and retry once."""
+
+
+class ModelAnswerError(ModelError):
+    """The model answered, but not in the structured form we asked for."""
+
+
+# --- storage ---------------------------------------------------------------------------------
+
+
+class StorageError(MonitorError):
+    """Reading or writing state on disk failed (disk full, I/O error, read-only)."""
+
+
+class SessionCorruptError(StorageError):
+    """A session file failed to parse, verify or validate. It is quarantined, never overwritten."""
+
+
+class SessionSchemaError(StorageError):
+    """A session file was written by a newer schema version than this program understands."""
+
+
+class SessionLockedError(StorageError):
+    """Another live process holds the session's lock."""
+
+
+class SessionDecryptError(StorageError):
+    """A session is encrypted and none of the configured keys opens it."""
+
+
+class InvalidSessionIdError(StorageError, ValueError):
+    """A session id outside ``[A-Za-z0-9._-]{1,128}``."""
+
+
+# --- notifications ---------------------------------------------------------------------------
+
+
+class NotificationError(MonitorError):
+    """A sink failed to deliver; the message is spooled and retried next cycle."""

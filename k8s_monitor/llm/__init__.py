@@ -1,0 +1,1 @@
+"""Talking to Claude: providers, prompts, message building, parsing, accounting, caching."""

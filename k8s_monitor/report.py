@@ -1,0 +1,109 @@
+"""The cycle report: what one cycle saw and did, written to ``REPORT_DIR`` and summarised in logs.
+
+It is the last stage's input and the daemon's only output besides notifications, so metrics,
+the summary log line and the JSON file are all derived from this one record.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from msgspec import Struct, field
+
+REPORT_GLOB = "cycle-*.json"
+
+
+class Outcome(StrEnum):
+    OK = "ok"  # every stage ran
+    DEGRADED = "degraded"  # ran, but partly blind (collection gaps) or without the model
+    FAILED = "failed"  # the cycle could not complete (apiserver unreachable, storage failure)
+
+
+class ModelUsage(Struct, kw_only=True):
+    """Token kinds of one cycle's model calls, and what they cost."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    cache_read_tokens: int = 0
+    output_tokens: int = 0
+    billed_equivalent_tokens: float = 0.0
+    cost_usd: float = 0.0
+
+    def __add__(self, other: ModelUsage) -> ModelUsage:
+        return ModelUsage(
+            **{name: getattr(self, name) + getattr(other, name) for name in self.__struct_fields__}
+        )
+
+
+class CycleReport(Struct, kw_only=True):
+    cycle: int
+    cluster: str
+    mode: str  # "persistent" | "stateless"
+    session_id: str
+    started_at: datetime
+    duration_seconds: float = 0.0
+    outcome: Outcome = Outcome.OK
+    error: str | None = None  # error type and one-line reason when the cycle failed
+    overall_health: str = "unknown"  # healthy | degraded | critical | unknown
+    analysis_source: str = "none"  # model | offline | fallback | none
+    summary: str = ""
+    recommended_actions: list[str] = []
+    findings_by_severity: dict[str, int] = field(default_factory=dict)
+    findings: list[dict[str, Any]] = []
+    incidents: dict[str, list[str]] = field(default_factory=dict)  # status -> fingerprints
+    escalations: list[dict[str, Any]] = []
+    notifications: dict[str, int] = field(default_factory=dict)  # outcome -> count
+    collection_gaps: list[str] = []
+    usage: ModelUsage = field(default_factory=ModelUsage)
+    context_tokens: int = 0
+    context_ratio: float = 0.0
+    pruned: bool = False
+    report_path: str | None = None
+
+
+def write_report(report: CycleReport, report_dir: Path, retention: int) -> Path:
+    """Write ``report`` atomically as ``cycle-<n>-<time>.json`` and keep the newest ``retention``."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    stamp = report.started_at.strftime("%Y%m%dT%H%M%SZ")
+    path = report_dir / f"cycle-{report.cycle:06d}-{stamp}.json"
+    report.report_path = str(path)
+    payload = msgspec.json.format(msgspec.json.encode(report), indent=2)
+    _atomic_write(path, payload)
+    _apply_retention(report_dir, retention)
+    return path
+
+
+def read_report(path: Path) -> CycleReport:
+    return msgspec.json.decode(path.read_bytes(), type=CycleReport)
+
+
+def latest_reports(report_dir: Path, count: int = 1) -> list[Path]:
+    """The newest ``count`` reports, newest first (names sort by cycle, then time)."""
+    return sorted(report_dir.glob(REPORT_GLOB), reverse=True)[:count]
+
+
+def _apply_retention(report_dir: Path, retention: int) -> None:
+    for old in sorted(report_dir.glob(REPORT_GLOB), reverse=True)[retention:]:
+        old.unlink(missing_ok=True)
+
+
+def _atomic_write(path: Path, payload: bytes) -> None:
+    # Reports are read by people mid-incident; a half-written one is worse than none.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,1 @@
+"""A simulated cluster: a loopback Kubernetes API server replaying scenario files."""
