@@ -8,6 +8,7 @@ here must also appear in ``.env.example`` (a test checks it).
 from __future__ import annotations
 
 import os
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -125,7 +126,10 @@ class Settings(BaseSettings):
     # --- validators ------------------------------------------------------------------------
 
     @field_validator(
-        "critical_keywords", "namespace_include", "namespace_exclude", "redact_patterns",
+        "critical_keywords",
+        "namespace_include",
+        "namespace_exclude",
+        "redact_patterns",
         mode="before",
     )
     @classmethod
@@ -137,13 +141,13 @@ class Settings(BaseSettings):
     @field_validator("redact_patterns")
     @classmethod
     def _patterns_compile(cls, value: list[str]) -> list[str]:
-        import re
-
         for pattern in value:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {exc}")
+                raise ValueError(
+                    f"pattern {pattern!r} is not a valid regular expression: {exc}"
+                ) from exc
         return value
 
     @field_validator("kubeconfig", mode="before")

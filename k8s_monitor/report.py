@@ -58,7 +58,8 @@ class CycleReport(Struct, kw_only=True):
     recommended_actions: list[str] = []
     findings_by_severity: dict[str, int] = field(default_factory=dict)
     findings: list[dict[str, Any]] = []
-    incidents: dict[str, list[str]] = field(default_factory=dict)  # status -> fingerprints
+    # status -> [{fingerprint, reason, subject, severity}]: readable without the ledger
+    incidents: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     escalations: list[dict[str, Any]] = []
     notifications: dict[str, int] = field(default_factory=dict)  # outcome -> count
     collection_gaps: list[str] = []
@@ -70,10 +71,14 @@ class CycleReport(Struct, kw_only=True):
 
 
 def write_report(report: CycleReport, report_dir: Path, retention: int) -> Path:
-    """Write ``report`` atomically as ``cycle-<n>-<time>.json`` and keep the newest ``retention``."""
+    """Write ``report`` atomically as ``cycle-<time>-<n>.json`` and keep the newest ``retention``.
+
+    The time comes first so names sort chronologically even when a new session restarts the
+    cycle count in the same directory.
+    """
     report_dir.mkdir(parents=True, exist_ok=True)
-    stamp = report.started_at.strftime("%Y%m%dT%H%M%SZ")
-    path = report_dir / f"cycle-{report.cycle:06d}-{stamp}.json"
+    stamp = report.started_at.strftime("%Y%m%dT%H%M%S.%fZ")
+    path = report_dir / f"cycle-{stamp}-{report.cycle:06d}.json"
     report.report_path = str(path)
     payload = msgspec.json.format(msgspec.json.encode(report), indent=2)
     _atomic_write(path, payload)
@@ -86,7 +91,7 @@ def read_report(path: Path) -> CycleReport:
 
 
 def latest_reports(report_dir: Path, count: int = 1) -> list[Path]:
-    """The newest ``count`` reports, newest first (names sort by cycle, then time)."""
+    """The newest ``count`` reports, newest first."""
     return sorted(report_dir.glob(REPORT_GLOB), reverse=True)[:count]
 
 

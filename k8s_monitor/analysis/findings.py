@@ -34,8 +34,10 @@ class ObjectRef(Struct, frozen=True, kw_only=True, order=True):
     name: str
 
     def __str__(self) -> str:
-        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else (
-            f"{self.kind}/{self.name}"
+        return (
+            f"{self.kind}/{self.namespace}/{self.name}"
+            if self.namespace
+            else (f"{self.kind}/{self.name}")
         )
 
 

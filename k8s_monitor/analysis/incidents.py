@@ -40,6 +40,11 @@ class Incident(Struct, kw_only=True):
     trend: Trend = Trend.STABLE
     reopen_count: int = 0
     resolved_at: datetime | None = None
+    opened_at: datetime | None = None  # start of the current open episode (reopens reset it)
+
+    @property
+    def open_since(self) -> datetime:
+        return self.opened_at or self.first_seen
 
     @property
     def is_open(self) -> bool:

@@ -40,6 +40,7 @@ class ObjectMeta(_K8s):
     deletion_timestamp: datetime | None = None
     generation: int = 0
     resource_version: str = ""
+    finalizers: list[str] = []
 
     def controller_ref(self) -> OwnerReference | None:
         for ref in self.owner_references:
@@ -147,6 +148,7 @@ class Taint(_K8s):
     key: str = ""
     value: str = ""
     effect: str = ""
+    time_added: datetime | None = None
 
 
 class NodeSpec(_K8s):

@@ -1,0 +1,226 @@
+"""The incident ledger: findings remembered across cycles, and its atomic file store.
+
+``update_ledger`` is a pure function of the previous ledger and this cycle's findings; the store
+is the only part that touches disk. A corrupt file is moved aside (never overwritten) and the
+monitor starts from an empty ledger rather than stopping.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import msgspec
+import structlog
+
+from k8s_monitor.analysis.findings import Finding
+from k8s_monitor.analysis.incidents import (
+    Incident,
+    IncidentStatus,
+    Ledger,
+    LedgerUpdate,
+    Trend,
+)
+from k8s_monitor.errors import StorageError
+
+log = structlog.get_logger(__name__)
+
+SCHEMA_VERSION = 1
+# A resolved incident that comes back this many times is flapping.
+FLAP_REOPENS = 2
+# Resolved incidents are kept this long so that a return is recognised as a reopen.
+RESOLVED_RETENTION = timedelta(hours=24)
+
+
+def update_ledger(
+    previous: Ledger, findings: list[Finding], *, now: datetime, resolve_after: int = 1
+) -> tuple[Ledger, LedgerUpdate]:
+    """The next ledger (cycle + 1) and what changed: new, recurring, resolved, flapping."""
+    cycle = previous.cycle + 1
+    current = _by_fingerprint(findings)
+    incidents: dict[str, Incident] = {}
+    update = LedgerUpdate(cycle=cycle, new=[], recurring=[], resolved=[], flapping=[])
+    for fingerprint, finding in sorted(current.items()):
+        incident = _observed(previous.incidents.get(fingerprint), finding, now, cycle)
+        incidents[fingerprint] = incident
+        _bucket(update, incident).append(incident)
+    for fingerprint, old in sorted(previous.incidents.items()):
+        if fingerprint in current:
+            continue
+        if old.is_open:
+            incident = _absent(old, now, resolve_after)
+            incidents[fingerprint] = incident
+            if incident.status is IncidentStatus.RESOLVED:
+                update.resolved.append(incident)
+        elif now - (old.resolved_at or old.last_seen) < RESOLVED_RETENTION:
+            incidents[fingerprint] = old
+    return Ledger(cycle=cycle, incidents=incidents), update
+
+
+def _by_fingerprint(findings: list[Finding]) -> dict[str, Finding]:
+    result: dict[str, Finding] = {}
+    for finding in findings:
+        seen = result.get(finding.fingerprint)
+        if seen is None or finding.severity.rank > seen.severity.rank:
+            result[finding.fingerprint] = finding
+    return result
+
+
+def _bucket(update: LedgerUpdate, incident: Incident) -> list[Incident]:
+    return {
+        IncidentStatus.NEW: update.new,
+        IncidentStatus.RECURRING: update.recurring,
+        IncidentStatus.FLAPPING: update.flapping,
+    }[incident.status]
+
+
+def _observed(old: Incident | None, finding: Finding, now: datetime, cycle: int) -> Incident:
+    if old is None:
+        return Incident(
+            fingerprint=finding.fingerprint,
+            finding=finding,
+            status=IncidentStatus.NEW,
+            first_seen=now,
+            last_seen=now,
+            first_cycle=cycle,
+            last_cycle=cycle,
+            opened_at=now,
+        )
+    if old.is_open:
+        status = (
+            IncidentStatus.FLAPPING
+            if old.status is IncidentStatus.FLAPPING
+            else IncidentStatus.RECURRING
+        )
+        return msgspec.structs.replace(
+            old,
+            finding=finding,
+            status=status,
+            last_seen=now,
+            last_cycle=cycle,
+            cycles_seen=old.cycles_seen + 1,
+            cycles_absent=0,
+            trend=trend_between(old.finding, finding),
+        )
+    reopens = old.reopen_count + 1
+    return msgspec.structs.replace(
+        old,
+        finding=finding,
+        status=IncidentStatus.FLAPPING if reopens >= FLAP_REOPENS else IncidentStatus.NEW,
+        last_seen=now,
+        last_cycle=cycle,
+        cycles_seen=old.cycles_seen + 1,
+        cycles_absent=0,
+        trend=Trend.STABLE,
+        reopen_count=reopens,
+        resolved_at=None,
+        opened_at=now,
+    )
+
+
+def _absent(old: Incident, now: datetime, resolve_after: int) -> Incident:
+    absent = old.cycles_absent + 1
+    if absent < resolve_after:
+        return msgspec.structs.replace(old, cycles_absent=absent)
+    return msgspec.structs.replace(
+        old, status=IncidentStatus.RESOLVED, cycles_absent=absent, resolved_at=now
+    )
+
+
+def trend_between(before: Finding, after: Finding) -> Trend:
+    """Worse severity or more affected objects is worsening; the reverse is improving."""
+    delta = after.severity.rank - before.severity.rank
+    if delta == 0:
+        delta = len(after.objects) - len(before.objects)
+    if delta > 0:
+        return Trend.WORSENING
+    if delta < 0:
+        return Trend.IMPROVING
+    return Trend.STABLE
+
+
+# --- persistence -------------------------------------------------------------------------------
+
+
+class _LedgerFile(msgspec.Struct, kw_only=True):
+    schema_version: int
+    saved_at: datetime
+    ledger: Ledger
+
+
+class LedgerStore:
+    """One ledger in one JSON file, replaced atomically (temp file, fsync, rename)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> Ledger:
+        """The saved ledger; empty when absent; empty, with the file quarantined, when corrupt."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return Ledger()
+        except OSError as exc:
+            raise StorageError(f"cannot read ledger {self.path}: {exc}") from exc
+        try:
+            stored = msgspec.json.decode(data, type=_LedgerFile)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            self._quarantine(str(exc))
+            return Ledger()
+        if stored.schema_version != SCHEMA_VERSION:
+            self._quarantine(f"unknown schema_version {stored.schema_version}")
+            return Ledger()
+        return stored.ledger
+
+    def save(self, ledger: Ledger, *, now: datetime | None = None) -> None:
+        stamp = now or datetime.now(UTC)
+        payload = msgspec.json.encode(
+            _LedgerFile(schema_version=SCHEMA_VERSION, saved_at=stamp, ledger=ledger)
+        )
+        try:
+            atomic_write(self.path, payload)
+        except OSError as exc:
+            raise StorageError(f"cannot write ledger {self.path}: {exc}") from exc
+
+    def _quarantine(self, problem: str) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        try:
+            self.path.replace(target)
+        except OSError as exc:
+            raise StorageError(f"cannot quarantine corrupt ledger {self.path}: {exc}") from exc
+        log.warning(
+            "ledger_corrupt_quarantined", path=str(self.path), moved_to=str(target), error=problem
+        )
+
+
+def atomic_write(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` so that readers see the old or the new file, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temp.replace(path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # some filesystems refuse to open directories; the rename is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        log.debug("directory_fsync_unsupported", directory=str(directory))
+    finally:
+        os.close(fd)

@@ -1,0 +1,139 @@
+"""Job rules: failed Jobs (grouped under their CronJob) and Jobs that never finish.
+
+kubernetes-mixin equivalents: KubeJobFailed, KubeJobNotCompleted. A CronJob whose later run
+succeeded is healthy again: its older failed Job is history, not a finding.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
+from k8s_monitor.analysis.rules.context import (
+    RuleContext,
+    condition,
+    event_evidence,
+    iso,
+    make_finding,
+    ref,
+)
+from k8s_monitor.cluster.snapshot import Job, Pod
+
+NOT_COMPLETED_AFTER = timedelta(hours=12)
+
+
+def _finished_at(job: Job) -> datetime | None:
+    failed = condition(job.status.conditions, "Failed")
+    if failed is not None and failed.status == "True":
+        return failed.last_transition_time or job.status.start_time
+    return job.status.completion_time
+
+
+def _succeeded(job: Job) -> bool:
+    complete = condition(job.status.conditions, "Complete")
+    return complete is not None and complete.status == "True"
+
+
+def _recovered_since(
+    job: Job, root: ObjectRef, failed_at: datetime | None, ctx: RuleContext
+) -> bool:
+    """A later run of the same CronJob succeeded, or the CronJob says so."""
+    if root.kind != "CronJob":
+        return False
+    for other in ctx.snapshot.jobs:
+        if other is job or not _succeeded(other):
+            continue
+        if ctx.owners.root_of("Job", other.metadata) != root:
+            continue
+        done = other.status.completion_time
+        if failed_at is None or done is None or done >= failed_at:
+            return True
+    for cron in ctx.snapshot.cronjobs:
+        if cron.metadata.namespace == root.namespace and cron.metadata.name == root.name:
+            last_ok = cron.status.last_successful_time
+            return last_ok is not None and failed_at is not None and last_ok >= failed_at
+    return False
+
+
+def _failed_pods(job: Job, ctx: RuleContext) -> list[Pod]:
+    return sorted(
+        (
+            pod
+            for pod in ctx.snapshot.pods
+            if pod.metadata.namespace == job.metadata.namespace
+            and (ref_ := pod.metadata.controller_ref()) is not None
+            and ref_.kind == "Job"
+            and ref_.name == job.metadata.name
+            and pod.status.phase == "Failed"
+        ),
+        key=lambda p: p.metadata.name,
+    )
+
+
+def check_job_failed(job: Job, ctx: RuleContext) -> list[Finding]:
+    failed = condition(job.status.conditions, "Failed")
+    if failed is None or failed.status != "True":
+        return []
+    meta = job.metadata
+    root = ctx.owners.root_of("Job", meta)
+    failed_at = _finished_at(job)
+    if _recovered_since(job, root, failed_at, ctx):
+        return []
+    pods = _failed_pods(job, ctx)
+    exit_codes = {
+        f"{p.metadata.name}/{s.name}": s.state.terminated.exit_code
+        for p in pods
+        for s in p.status.container_statuses
+        if s.state.terminated is not None
+    }
+    excerpt = next(
+        (
+            text
+            for p in pods
+            for s in p.status.container_statuses
+            if (text := ctx.log_excerpt(p, s.name))
+        ),
+        None,
+    )
+    message = f"job {meta.name} failed ({failed.reason or 'Failed'}): {failed.message[:300]}"
+    evidence = {
+        "job": meta.name,
+        "reason": failed.reason or None,
+        "message": failed.message[:500] or None,
+        "failed_pods": job.status.failed,
+        "backoff_limit": job.spec.backoff_limit,
+        "failed_at": iso(failed_at),
+        "exit_codes": exit_codes or None,
+        "log_excerpt": excerpt,
+        "events": event_evidence(ctx.recent_events("Job", meta.namespace, meta.name)) or None,
+    }
+    objects = (
+        *([root] if root.kind == "CronJob" else []),
+        ref("Job", meta.namespace, meta.name),
+        *(ref("Pod", meta.namespace, p.metadata.name) for p in pods),
+    )
+    return [make_finding(root, "JobFailed", Severity.WARNING, message, evidence, objects)]
+
+
+def check_job_not_completed(job: Job, ctx: RuleContext) -> list[Finding]:
+    if job.spec.suspend or job.status.active == 0 or job.status.completion_time is not None:
+        return []
+    if condition(job.status.conditions, "Failed") is not None or _succeeded(job):
+        return []
+    started = job.status.start_time
+    if started is None or not ctx.older_than(started, NOT_COMPLETED_AFTER):
+        return []
+    meta = job.metadata
+    root = ctx.owners.root_of("Job", meta)
+    message = f"job {meta.name} has been running since {started.isoformat()} without completing"
+    evidence = {"job": meta.name, "started": iso(started), "active": job.status.active}
+    objects = (*([root] if root.kind == "CronJob" else []), ref("Job", meta.namespace, meta.name))
+    return [make_finding(root, "JobNotCompleted", Severity.WARNING, message, evidence, objects)]
+
+
+def job_findings(ctx: RuleContext) -> list[Finding]:
+    found: list[Finding] = []
+    for job in ctx.snapshot.jobs:
+        found += check_job_failed(job, ctx)
+        found += check_job_not_completed(job, ctx)
+    return found

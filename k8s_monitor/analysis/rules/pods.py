@@ -1,0 +1,372 @@
+"""Pod rules: containers that cannot start or keep dying, pods that cannot be placed or be ready.
+
+kubernetes-mixin equivalents: KubePodCrashLooping, KubeContainerWaiting, KubePodNotReady.
+Every check here takes one pod and returns its findings with the *pod* as subject; ``analyze``
+then groups them under the owning workload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from k8s_monitor.analysis.findings import Finding, Severity
+from k8s_monitor.analysis.rules.context import (
+    RuleContext,
+    condition,
+    event_evidence,
+    iso,
+    make_finding,
+    ref,
+)
+from k8s_monitor.cluster.snapshot import ContainerStatus, Pod
+
+# Waiting reasons that only follow a real failure: flagged without waiting out a grace period.
+MAIN_WAITING: dict[str, tuple[str, Severity]] = {
+    "CrashLoopBackOff": ("CrashLoopBackOff", Severity.CRITICAL),
+    "ImagePullBackOff": ("ImagePullBackOff", Severity.CRITICAL),
+    "ErrImagePull": ("ImagePullBackOff", Severity.CRITICAL),
+    "InvalidImageName": ("ImagePullBackOff", Severity.CRITICAL),
+    "ErrImageNeverPull": ("ImagePullBackOff", Severity.CRITICAL),
+    "ImageInspectError": ("ImagePullBackOff", Severity.CRITICAL),
+    "RegistryUnavailable": ("ImagePullBackOff", Severity.CRITICAL),
+    "CreateContainerConfigError": ("CreateContainerConfigError", Severity.CRITICAL),
+    "CreateContainerError": ("ContainerCannotRun", Severity.CRITICAL),
+    "RunContainerError": ("ContainerCannotRun", Severity.CRITICAL),
+    "PreStartHookError": ("ContainerCannotRun", Severity.CRITICAL),
+    "PostStartHookError": ("ContainerCannotRun", Severity.CRITICAL),
+}
+# An init container in these states blocks the whole pod; a crash loop there is InitContainerFailed.
+INIT_WAITING: dict[str, tuple[str, Severity]] = {
+    **MAIN_WAITING,
+    "CrashLoopBackOff": ("InitContainerFailed", Severity.CRITICAL),
+}
+CANNOT_RUN_TERMINATIONS = frozenset({"ContainerCannotRun", "StartError"})
+HIGH_RESTARTS = 5
+RECENT_RESTART = timedelta(hours=1)
+STUCK_TERMINATING = timedelta(minutes=5)
+EVICTION_NEWS = timedelta(hours=1)
+MOUNT_EVENTS = frozenset({"FailedMount", "FailedAttachVolume"})
+SCHEDULING_EVENTS = frozenset({"FailedScheduling"})
+
+
+def _pod_ref(pod: Pod) -> Any:
+    return ref("Pod", pod.metadata.namespace, pod.metadata.name)
+
+
+def _container_evidence(pod: Pod, status: ContainerStatus, ctx: RuleContext) -> dict[str, Any]:
+    waiting = status.state.waiting
+    last = status.last_state.terminated or status.state.terminated
+    return {
+        "pod": pod.metadata.name,
+        "container": status.name,
+        "restart_count": status.restart_count,
+        "ready": status.ready,
+        "waiting_reason": waiting.reason if waiting else None,
+        "waiting_message": waiting.message[:500] if waiting and waiting.message else None,
+        "last_exit_code": last.exit_code if last else None,
+        "last_termination_reason": last.reason if last and last.reason else None,
+        "last_finished_at": iso(last.finished_at) if last else None,
+        "node": pod.spec.node_name or None,
+        "log_excerpt": ctx.log_excerpt(pod, status.name),
+    }
+
+
+def _is_job_pod(pod: Pod) -> bool:
+    owner = pod.metadata.controller_ref()
+    return owner is not None and owner.kind == "Job"
+
+
+# --- checks -----------------------------------------------------------------------------------
+
+
+def check_waiting_containers(pod: Pod, ctx: RuleContext) -> list[Finding]:
+    """CrashLoopBackOff, image pull, config and runtime errors of regular and init containers."""
+    found: list[Finding] = []
+    for statuses, table, role in (
+        (pod.status.init_container_statuses, INIT_WAITING, "init container"),
+        (pod.status.container_statuses, MAIN_WAITING, "container"),
+    ):
+        for status in statuses:
+            waiting = status.state.waiting
+            if waiting is None or waiting.reason not in table:
+                continue
+            reason, severity = table[waiting.reason]
+            detail = f": {waiting.message[:200]}" if waiting.message else ""
+            message = (
+                f"{role} {status.name} of pod {pod.metadata.name} is {waiting.reason}"
+                f" (restarts {status.restart_count}){detail}"
+            )
+            evidence = _container_evidence(pod, status, ctx)
+            found.append(make_finding(_pod_ref(pod), reason, severity, message, evidence))
+    return found
+
+
+def check_cannot_run(pod: Pod, ctx: RuleContext) -> list[Finding]:
+    """The runtime could not start the process (bad command, missing binary, exec format)."""
+    found: list[Finding] = []
+    for status in pod.status.container_statuses:
+        for state in (status.state.terminated, status.last_state.terminated):
+            if state is None or state.reason not in CANNOT_RUN_TERMINATIONS:
+                continue
+            if status.ready and not ctx.within(state.finished_at, RECENT_RESTART):
+                continue
+            message = (
+                f"container {status.name} of pod {pod.metadata.name} cannot run"
+                f" ({state.reason}, exit code {state.exit_code}): {state.message[:200]}"
+            )
+            evidence = _container_evidence(pod, status, ctx)
+            found.append(
+                make_finding(
+                    _pod_ref(pod), "ContainerCannotRun", Severity.CRITICAL, message, evidence
+                )
+            )
+            break
+    return found
+
+
+def check_failed_init(pod: Pod, ctx: RuleContext) -> list[Finding]:
+    """An init container exited non-zero and the pod is still not initialized."""
+    if pod.status.phase not in ("Pending", "Failed"):
+        return []
+    for status in pod.status.init_container_statuses:
+        terminated = status.state.terminated or status.last_state.terminated
+        waiting = status.state.waiting
+        if waiting is not None and waiting.reason in INIT_WAITING:
+            continue  # reported by check_waiting_containers
+        if terminated is None or terminated.exit_code == 0:
+            continue
+        message = (
+            f"init container {status.name} of pod {pod.metadata.name} failed with exit code"
+            f" {terminated.exit_code} ({terminated.reason or 'Error'})"
+        )
+        evidence = _container_evidence(pod, status, ctx)
+        return [
+            make_finding(_pod_ref(pod), "InitContainerFailed", Severity.CRITICAL, message, evidence)
+        ]
+    return []
+
+
+def check_oom_killed(pod: Pod, ctx: RuleContext) -> list[Finding]:
+    """A container was OOM-killed recently, or is still paying for it (not ready, backing off)."""
+    found: list[Finding] = []
+    for status in pod.status.container_statuses:
+        terminated = status.state.terminated or status.last_state.terminated
+        if terminated is None or terminated.reason != "OOMKilled":
+            continue
+        suffering = not status.ready or status.state.waiting is not None
+        if not suffering and not ctx.within(terminated.finished_at, RECENT_RESTART):
+            continue
+        limit = _memory_limit(pod, status.name)
+        message = (
+            f"container {status.name} of pod {pod.metadata.name} was OOMKilled"
+            f" (memory limit {limit or 'none'}, restarts {status.restart_count})"
+        )
+        evidence = {**_container_evidence(pod, status, ctx), "memory_limit": limit}
+        severity = Severity.CRITICAL if suffering else Severity.WARNING
+        found.append(make_finding(_pod_ref(pod), "OOMKilled", severity, message, evidence))
+    return found
+
+
+def _memory_limit(pod: Pod, container: str) -> str | None:
+    for spec in pod.spec.containers:
+        if spec.name == container:
+            return spec.resources.get("limits", {}).get("memory")
+    return None
+
+
+def check_high_restarts(pod: Pod, ctx: RuleContext) -> list[Finding]:
+    """Many restarts, the last one recent, while not (yet) in CrashLoopBackOff."""
+    found: list[Finding] = []
+    for status in pod.status.container_statuses:
+        if status.restart_count < HIGH_RESTARTS:
+            continue
+        waiting = status.state.waiting
+        if waiting is not None and waiting.reason == "CrashLoopBackOff":
+            continue
+        last = status.last_state.terminated
+        recent = last is not None and ctx.within(last.finished_at, RECENT_RESTART)
+        undated_and_unready = (last is None or last.finished_at is None) and not status.ready
+        if not (recent or undated_and_unready):
+            continue
+        message = (
+            f"container {status.name} of pod {pod.metadata.name} restarted"
+            f" {status.restart_count} times, last exit code {last.exit_code if last else '?'}"
+        )
+        evidence = _container_evidence(pod, status, ctx)
+        found.append(
+            make_finding(_pod_ref(pod), "HighRestarts", Severity.WARNING, message, evidence)
+        )
+    return found
+
+
+def check_unschedulable(pod: Pod, ctx: RuleContext) -> list[Finding]:
+    """The scheduler found no node, for longer than the startup grace."""
+    if pod.status.phase != "Pending" or pod.spec.node_name:
+        return []
+    scheduled = condition(pod.status.conditions, "PodScheduled")
+    events = ctx.recent_events("Pod", pod.metadata.namespace, pod.metadata.name, SCHEDULING_EVENTS)
+    unschedulable = scheduled is not None and scheduled.status == "False"
+    if not unschedulable and not events:
+        return []
+    grace = ctx.startup_grace(pod.metadata.namespace, pod.metadata.labels)
+    if not ctx.older_than(pod.metadata.creation_timestamp, grace):
+        return []
+    why = (scheduled.message if scheduled is not None else "") or (
+        events[-1].message if events else ""
+    )
+    message = f"pod {pod.metadata.name} cannot be scheduled: {why[:300]}"
+    evidence = {
+        "pod": pod.metadata.name,
+        "condition_reason": scheduled.reason if scheduled else None,
+        "condition_message": why[:500] or None,
+        "pending_since": iso(pod.metadata.creation_timestamp),
+        "events": event_evidence(events) or None,
+    }
+    return [make_finding(_pod_ref(pod), "Unschedulable", Severity.WARNING, message, evidence)]
+
+
+def check_evicted(pod: Pod, ctx: RuleContext) -> list[Finding]:
+    if pod.status.phase != "Failed" or pod.status.reason != "Evicted":
+        return []
+    return [_evicted(pod, ctx)]
+
+
+def check_failed_pod(pod: Pod, ctx: RuleContext) -> list[Finding]:
+    """Pods the kubelet rejected or that failed outside a Job, with no more specific reason."""
+    if pod.status.phase != "Failed" or _is_job_pod(pod) or pod.status.reason == "Evicted":
+        return []
+    reason = pod.status.reason or "Error"
+    message = f"pod {pod.metadata.name} failed ({reason}): {pod.status.message[:300]}"
+    exit_codes = {
+        s.name: s.state.terminated.exit_code
+        for s in pod.status.container_statuses
+        if s.state.terminated is not None
+    }
+    evidence: dict[str, Any] = {
+        "pod": pod.metadata.name,
+        "status_reason": reason,
+        "status_message": pod.status.message[:500] or None,
+        "exit_codes": exit_codes or None,
+    }
+    return [make_finding(_pod_ref(pod), "PodFailed", Severity.WARNING, message, evidence)]
+
+
+def _evicted(pod: Pod, ctx: RuleContext) -> Finding:
+    ready = condition(pod.status.conditions, "Ready")
+    when = ready.last_transition_time if ready else pod.status.start_time
+    # Evicted pods linger until garbage-collected; only fresh evictions are news.
+    severity = Severity.WARNING if ctx.within(when, EVICTION_NEWS) else Severity.INFO
+    message = f"pod {pod.metadata.name} was evicted: {pod.status.message[:300]}"
+    evidence = {
+        "pod": pod.metadata.name,
+        "node": pod.spec.node_name or None,
+        "status_message": pod.status.message[:500],
+        "evicted_at": iso(when),
+    }
+    return make_finding(_pod_ref(pod), "Evicted", severity, message, evidence)
+
+
+def check_failed_mount(pod: Pod, ctx: RuleContext) -> list[Finding]:
+    """Volumes that will not mount keep the pod in ContainerCreating."""
+    if pod.status.phase not in ("Pending", "Running") or _pod_ready(pod):
+        return []
+    events = ctx.recent_events("Pod", pod.metadata.namespace, pod.metadata.name, MOUNT_EVENTS)
+    if not events:
+        return []
+    message = f"volumes of pod {pod.metadata.name} fail to mount: {events[-1].message[:300]}"
+    evidence = {"pod": pod.metadata.name, "events": event_evidence(events)}
+    severity = Severity.CRITICAL if pod.status.phase == "Pending" else Severity.WARNING
+    return [make_finding(_pod_ref(pod), "FailedMount", severity, message, evidence)]
+
+
+def check_terminating(pod: Pod, ctx: RuleContext) -> list[Finding]:
+    """Deletion requested, grace period over, and the pod is still there."""
+    deleted = pod.metadata.deletion_timestamp
+    if deleted is None or not ctx.older_than(deleted, STUCK_TERMINATING):
+        return []
+    message = f"pod {pod.metadata.name} is stuck terminating since {deleted.isoformat()}"
+    evidence = {
+        "pod": pod.metadata.name,
+        "deletion_timestamp": iso(deleted),
+        "node": pod.spec.node_name or None,
+        "finalizers": list(pod.metadata.finalizers) or None,
+    }
+    return [make_finding(_pod_ref(pod), "Terminating", Severity.WARNING, message, evidence)]
+
+
+def check_not_ready(pod: Pod, ctx: RuleContext) -> list[Finding]:
+    """Not ready for longer than the startup grace, with no more specific explanation."""
+    if pod.status.phase not in ("Pending", "Running", "Unknown") or _pod_ready(pod):
+        return []
+    if all(s.state.terminated is not None for s in pod.status.container_statuses) and (
+        pod.status.container_statuses
+    ):
+        return []  # every container finished: a completing pod, not an unready one
+    ready = condition(pod.status.conditions, "Ready")
+    since = (ready.last_transition_time if ready else None) or pod.metadata.creation_timestamp
+    grace = ctx.startup_grace(pod.metadata.namespace, pod.metadata.labels)
+    if not ctx.older_than(since, grace):
+        return []
+    unready = [s.name for s in pod.status.container_statuses if not s.ready]
+    waiting = {
+        s.name: s.state.waiting.reason
+        for s in pod.status.container_statuses
+        if s.state.waiting is not None
+    }
+    message = (
+        f"pod {pod.metadata.name} is not ready ({pod.status.phase}) since"
+        f" {since.isoformat() if since else 'unknown'}"
+    )
+    if unready:
+        message += f"; unready containers: {', '.join(unready)}"
+    evidence = {
+        "pod": pod.metadata.name,
+        "phase": pod.status.phase,
+        "not_ready_since": iso(since),
+        "ready_reason": ready.reason if ready and ready.reason else None,
+        "unready_containers": unready or None,
+        "waiting": waiting or None,
+        "events": event_evidence(
+            ctx.recent_events("Pod", pod.metadata.namespace, pod.metadata.name)
+        )
+        or None,
+    }
+    return [make_finding(_pod_ref(pod), "PodNotReady", Severity.WARNING, message, evidence)]
+
+
+def _pod_ready(pod: Pod) -> bool:
+    ready = condition(pod.status.conditions, "Ready")
+    return ready is not None and ready.status == "True"
+
+
+SPECIFIC_CHECKS: tuple[Callable[[Pod, RuleContext], list[Finding]], ...] = (
+    check_waiting_containers,
+    check_cannot_run,
+    check_failed_init,
+    check_oom_killed,
+    check_high_restarts,
+    check_unschedulable,
+    check_evicted,
+    check_failed_mount,
+)
+# Only when nothing more specific explains the pod.
+FALLBACK_CHECKS: tuple[Callable[[Pod, RuleContext], list[Finding]], ...] = (
+    check_failed_pod,
+    check_not_ready,
+)
+
+
+def pod_findings(ctx: RuleContext) -> list[Finding]:
+    """All pod findings; PodFailed and PodNotReady only when nothing more specific applies."""
+    found: list[Finding] = []
+    for pod in ctx.snapshot.pods:
+        if pod.status.phase == "Succeeded":
+            continue  # completed Job pods are the happy path
+        if pod.metadata.deletion_timestamp is not None:
+            found.extend(check_terminating(pod, ctx))
+            continue
+        specific = [f for check in SPECIFIC_CHECKS for f in check(pod, ctx)]
+        found.extend(specific or [f for check in FALLBACK_CHECKS for f in check(pod, ctx)])
+    return found

@@ -1,0 +1,233 @@
+"""Workload rules: Deployments, StatefulSets and DaemonSets short of their desired replicas.
+
+kubernetes-mixin equivalents: KubeDeploymentReplicasMismatch, KubeDeploymentRolloutStuck,
+KubeStatefulSetReplicasMismatch, KubeDaemonSetRolloutStuck, KubeDaemonSetNotScheduled,
+KubeDaemonSetMisScheduled. The mixin's 15-minute "for" becomes: the condition that says so has
+held for the startup grace, or the workload's own pods have been unready for that long.
+Workloads scaled to zero are never findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from k8s_monitor.analysis.findings import Finding, Severity
+from k8s_monitor.analysis.rules.context import (
+    RuleContext,
+    condition,
+    event_evidence,
+    iso,
+    make_finding,
+    ref,
+)
+from k8s_monitor.cluster.snapshot import Condition, DaemonSet, Deployment, StatefulSet
+
+
+def _conditions(conditions: list[Condition]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": c.type,
+            "status": c.status,
+            "reason": c.reason,
+            "message": c.message[:300],
+            "since": iso(c.last_transition_time),
+        }
+        for c in conditions
+    ]
+
+
+def _severity(available: int) -> Severity:
+    return Severity.CRITICAL if available == 0 else Severity.WARNING
+
+
+# --- deployments -------------------------------------------------------------------------------
+
+
+def check_deployment_unavailable(deploy: Deployment, ctx: RuleContext) -> list[Finding]:
+    meta, spec, status = deploy.metadata, deploy.spec, deploy.status
+    desired = 1 if spec.replicas is None else spec.replicas
+    if desired == 0 or status.available_replicas >= desired:
+        return []
+    grace = ctx.startup_grace(meta.namespace, meta.labels)
+    available = condition(status.conditions, "Available")
+    failure = condition(status.conditions, "ReplicaFailure")
+    pods = ctx.pods_of("Deployment", meta.namespace, meta.name)
+    unready = ctx.unready_pods_past_grace(pods)
+    if available is not None and available.status == "False":
+        held = ctx.older_than(available.last_transition_time, grace)
+    else:
+        # Available is True during a rolling update too; only unready pods past grace count.
+        held = bool(unready) or (failure is not None and failure.status == "True")
+    if not held or not ctx.older_than(meta.creation_timestamp, grace):
+        return []
+    message = f"deployment {meta.name} has {status.available_replicas}/{desired} replicas available"
+    if failure is not None and failure.status == "True":
+        message += f"; cannot create pods: {failure.message[:200]}"
+    evidence = {
+        "desired": desired,
+        "available": status.available_replicas,
+        "ready": status.ready_replicas,
+        "updated": status.updated_replicas,
+        "unready_pods": unready or None,
+        "conditions": _conditions(status.conditions) or None,
+    }
+    subject = ref("Deployment", meta.namespace, meta.name)
+    return [
+        make_finding(
+            subject,
+            "DeploymentUnavailable",
+            _severity(status.available_replicas),
+            message,
+            evidence,
+            (subject, *(ref("Pod", meta.namespace, name) for name in unready)),
+        )
+    ]
+
+
+def check_rollout_stuck(deploy: Deployment, ctx: RuleContext) -> list[Finding]:
+    meta, status = deploy.metadata, deploy.status
+    if deploy.spec.paused or deploy.spec.replicas == 0:
+        return []
+    progressing = condition(status.conditions, "Progressing")
+    if progressing is None or progressing.status != "False":
+        return []
+    if progressing.reason not in ("ProgressDeadlineExceeded", ""):
+        return []
+    message = f"rollout of deployment {meta.name} is stuck: {progressing.message[:300]}"
+    evidence = {
+        "desired": deploy.spec.replicas,
+        "updated": status.updated_replicas,
+        "available": status.available_replicas,
+        "generation": meta.generation or None,
+        "observed_generation": status.observed_generation or None,
+        "conditions": _conditions(status.conditions),
+    }
+    return [
+        make_finding(
+            ref("Deployment", meta.namespace, meta.name),
+            "RolloutStuck",
+            Severity.WARNING,
+            message,
+            evidence,
+        )
+    ]
+
+
+# --- statefulsets and daemonsets ---------------------------------------------------------------
+
+
+def check_statefulset_unavailable(sts: StatefulSet, ctx: RuleContext) -> list[Finding]:
+    meta, status = sts.metadata, sts.status
+    desired = 1 if sts.spec.replicas is None else sts.spec.replicas
+    if desired == 0 or status.ready_replicas >= desired:
+        return []
+    grace = ctx.startup_grace(meta.namespace, meta.labels)
+    pods = ctx.pods_of("StatefulSet", meta.namespace, meta.name)
+    unready = ctx.unready_pods_past_grace(pods)
+    # Without pods in the snapshot (a bare dump) the status alone has to speak.
+    if pods and not unready and len(pods) >= desired:
+        return []
+    if not ctx.older_than(meta.creation_timestamp, grace):
+        return []
+    message = f"statefulset {meta.name} has {status.ready_replicas}/{desired} replicas ready"
+    evidence = {
+        "desired": desired,
+        "ready": status.ready_replicas,
+        "current": status.current_replicas,
+        "updated": status.updated_replicas,
+        "current_revision": status.current_revision or None,
+        "update_revision": status.update_revision or None,
+        "unready_pods": unready or None,
+        "events": event_evidence(ctx.recent_events("StatefulSet", meta.namespace, meta.name))
+        or None,
+    }
+    subject = ref("StatefulSet", meta.namespace, meta.name)
+    return [
+        make_finding(
+            subject,
+            "StatefulSetUnavailable",
+            _severity(status.ready_replicas),
+            message,
+            evidence,
+            (subject, *(ref("Pod", meta.namespace, name) for name in unready)),
+        )
+    ]
+
+
+def check_daemonset_unavailable(ds: DaemonSet, ctx: RuleContext) -> list[Finding]:
+    meta, status = ds.metadata, ds.status
+    desired = status.desired_number_scheduled
+    if desired == 0:
+        return []
+    not_scheduled = max(desired - status.current_number_scheduled, 0)
+    unavailable = max(status.number_unavailable, desired - status.number_available)
+    if not_scheduled == 0 and unavailable <= 0:
+        return []
+    pods = ctx.pods_of("DaemonSet", meta.namespace, meta.name)
+    unready = ctx.unready_pods_past_grace(pods)
+    grace = ctx.startup_grace(meta.namespace, meta.labels)
+    if pods and not unready and not_scheduled == 0:
+        return []  # a rolling update in progress: its new pods are still in their grace
+    if not ctx.older_than(meta.creation_timestamp, grace):
+        return []
+    message = f"daemonset {meta.name} has {status.number_available}/{desired} pods available" + (
+        f", {not_scheduled} not scheduled" if not_scheduled else ""
+    )
+    evidence = {
+        "desired": desired,
+        "scheduled": status.current_number_scheduled,
+        "ready": status.number_ready,
+        "available": status.number_available,
+        "updated": status.updated_number_scheduled,
+        "not_scheduled": not_scheduled or None,
+        "unready_pods": unready or None,
+    }
+    subject = ref("DaemonSet", meta.namespace, meta.name)
+    return [
+        make_finding(
+            subject,
+            "DaemonSetUnavailable",
+            _severity(status.number_available),
+            message,
+            evidence,
+            (subject, *(ref("Pod", meta.namespace, name) for name in unready)),
+        )
+    ]
+
+
+def check_daemonset_misscheduled(ds: DaemonSet, ctx: RuleContext) -> list[Finding]:
+    meta, status = ds.metadata, ds.status
+    if status.number_misscheduled <= 0:
+        return []
+    message = (
+        f"daemonset {meta.name} runs {status.number_misscheduled} pods on nodes where it should not"
+    )
+    evidence = {"misscheduled": status.number_misscheduled}
+    return [
+        make_finding(
+            ref("DaemonSet", meta.namespace, meta.name),
+            "DaemonSetMisScheduled",
+            Severity.WARNING,
+            message,
+            evidence,
+        )
+    ]
+
+
+DEPLOYMENT_CHECKS: tuple[Callable[[Deployment, RuleContext], list[Finding]], ...] = (
+    check_deployment_unavailable,
+    check_rollout_stuck,
+)
+DAEMONSET_CHECKS: tuple[Callable[[DaemonSet, RuleContext], list[Finding]], ...] = (
+    check_daemonset_unavailable,
+    check_daemonset_misscheduled,
+)
+
+
+def workload_findings(ctx: RuleContext) -> list[Finding]:
+    snapshot = ctx.snapshot
+    found = [f for d in snapshot.deployments for c in DEPLOYMENT_CHECKS for f in c(d, ctx)]
+    found += [f for s in snapshot.statefulsets for f in check_statefulset_unavailable(s, ctx)]
+    found += [f for d in snapshot.daemonsets for c in DAEMONSET_CHECKS for f in c(d, ctx)]
+    return found

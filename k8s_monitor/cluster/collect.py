@@ -1,0 +1,419 @@
+"""One cycle's read of the cluster: paged raw-JSON lists decoded into compact, redacted structs.
+
+Every list is paged (``limit``/``continue``) and each page is decoded straight into the snapshot
+structs, so memory follows the page size and what we keep, not the size of the API objects.
+Lists run in parallel within ``COLLECT_CONCURRENCY``. A resource that fails (RBAC 403, timeout,
+5xx, an expired continue token twice) becomes a :class:`CollectionGap` naming the fix, and the
+cycle goes on; only an apiserver that answers nothing at all (``ClusterUnreachableError``) or
+refuses our credentials (``ClusterAuthError``) fails the collection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import orjson
+import structlog
+
+from k8s_monitor.cluster import resources as res
+from k8s_monitor.cluster.logtails import LogTarget, log_query, select_targets, tail_from_response
+from k8s_monitor.cluster.resources import ListPage, Resource
+from k8s_monitor.cluster.sanitize import sanitize
+from k8s_monitor.cluster.snapshot import (
+    ClusterSnapshot,
+    CollectionGap,
+    Event,
+    LogTail,
+    Namespace,
+    Pod,
+    without_nulls,
+)
+from k8s_monitor.cluster.transport import Response, Transport, TransportError
+from k8s_monitor.errors import ClusterAuthError, ClusterError, ClusterUnreachableError
+from k8s_monitor.redaction import Redactor
+
+if TYPE_CHECKING:
+    from k8s_monitor.config import Settings
+
+log = structlog.get_logger(__name__)
+
+_WARNING = "Warning"
+_LOG_CEILING_FACTOR = 32  # server-side limitBytes = this x LOG_TAIL_BYTES (bounds long lines)
+_LOG_CEILING_MIN = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class CollectOptions:
+    """What and how to collect; ``from_settings`` maps the ``COLLECT_*``/``LOG_TAIL_*`` settings."""
+
+    page_size: int = 500
+    timeout_seconds: float = 30.0
+    concurrency: int = 4
+    namespace_include: tuple[str, ...] = ()
+    namespace_exclude: tuple[str, ...] = ()
+    label_selector: str | None = None
+    event_window: timedelta = timedelta(minutes=60)
+    log_tail_lines: int = 50
+    log_tail_bytes: int = 8_192
+    log_tail_max_containers: int = 10
+    resources: tuple[Resource, ...] = res.RESOURCES
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CollectOptions:
+        return cls(
+            page_size=settings.collect_page_size,
+            timeout_seconds=settings.collect_timeout_seconds,
+            concurrency=settings.collect_concurrency,
+            namespace_include=tuple(settings.namespace_include),
+            namespace_exclude=tuple(settings.namespace_exclude),
+            label_selector=settings.label_selector or None,
+            event_window=timedelta(minutes=settings.event_window_minutes),
+            log_tail_lines=settings.log_tail_lines,
+            log_tail_bytes=settings.log_tail_bytes,
+            log_tail_max_containers=settings.log_tail_max_containers,
+        )
+
+
+@dataclass
+class _Listed:
+    """The outcome of listing one resource (in one namespace, or cluster-wide)."""
+
+    resource: Resource
+    items: list[Any] = field(default_factory=list)
+    gap: CollectionGap | None = None
+    answered: bool = False  # the apiserver sent an HTTP response at least once
+    absent: bool = False  # an optional API (metrics) is not served here
+    failure: str = ""  # why nothing answered, for ClusterUnreachableError
+
+
+class PageDecodeError(ClusterError):
+    """A page did not decode even after folding nulls away."""
+
+
+_DECODERS: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+
+
+def decode_page(data: bytes, struct: type[Any]) -> ListPage[Any]:
+    """Decode one ``*List`` page into ``ListPage[struct]``, skipping every unknown field.
+
+    Strict decoding is the fast path; a page with ``null`` where a struct expects a value
+    (written by some clients and controllers) is decoded again after dropping the nulls.
+    """
+    decoder = _DECODERS.get(struct)
+    if decoder is None:
+        decoder = _DECODERS.setdefault(struct, msgspec.json.Decoder(ListPage[struct]))  # type: ignore[valid-type]
+    try:
+        fast: ListPage[Any] = decoder.decode(data)
+    except msgspec.ValidationError:
+        pass
+    except msgspec.DecodeError as exc:
+        raise PageDecodeError(f"not JSON: {exc}") from exc
+    else:
+        return fast
+    try:
+        loose = without_nulls(orjson.loads(data))
+        page: ListPage[Any] = msgspec.convert(loose, ListPage[struct], strict=False)  # type: ignore[valid-type]
+    except (orjson.JSONDecodeError, msgspec.ValidationError) as exc:
+        raise PageDecodeError(f"unexpected shape: {exc}") from exc
+    return page
+
+
+class Collector:
+    """Reads the cluster into a :class:`ClusterSnapshot`. Thread-safe for one collect at a time."""
+
+    def __init__(
+        self,
+        api_client: Any,
+        options: CollectOptions,
+        redactor: Redactor,
+        *,
+        cluster_name: str = "kubernetes",
+    ) -> None:
+        self._api_client = api_client
+        self._options = options
+        self._redactor = redactor
+        self._cluster = cluster_name
+        self._transport = Transport(api_client, options.timeout_seconds)
+        self._pool = ThreadPoolExecutor(
+            max_workers=options.concurrency, thread_name_prefix="collect"
+        )
+
+    def close(self) -> None:
+        """Stop the worker threads and close pooled connections."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._api_client.close()
+
+    def collect(self, now: datetime, since: datetime | None = None) -> ClusterSnapshot:
+        """Read everything once. ``since`` is the previous cycle's time (bounds Warning events).
+
+        Raises :class:`ClusterUnreachableError` when no request got an answer and
+        :class:`ClusterAuthError` when the apiserver refused our credentials (401).
+        """
+        cutoff = now - self._options.event_window
+        if since is not None and since > cutoff:
+            cutoff = since
+        listed = self._list_all(cutoff)
+        self._raise_if_blind(listed)
+        buckets, gaps, absent = self._merge(listed)
+        pods: list[Pod] = buckets.get("pods", [])
+        tails, tail_gaps = self._log_tails(pods)
+        gaps.extend(tail_gaps)
+        for gap in gaps:
+            log.warning(
+                "collection_gap",
+                resource=gap.resource,
+                api_group=gap.api_group,
+                reason=gap.reason,
+                status=gap.status,
+                detail=gap.detail,
+            )
+        snapshot = ClusterSnapshot(
+            cluster=self._cluster, collected_at=now, log_tails=tails, gaps=gaps, **buckets
+        )
+        for attribute in absent:
+            setattr(snapshot, attribute, None)
+        log.info(
+            "cluster_collected",
+            pods=len(snapshot.pods),
+            nodes=len(snapshot.nodes),
+            events=len(snapshot.events),
+            log_tails=len(tails),
+            gaps=len(gaps),
+        )
+        return snapshot
+
+    # --- listing -------------------------------------------------------------------------
+
+    def _list_all(self, event_cutoff: datetime) -> list[_Listed]:
+        futures: list[Future[_Listed]] = []
+        for resource, namespace in self._tasks():
+            futures.append(self._pool.submit(self._list, resource, namespace, event_cutoff))
+        results: list[_Listed] = []
+        auth_error: ClusterAuthError | None = None
+        for future in futures:
+            try:
+                results.append(future.result())
+            except ClusterAuthError as exc:
+                auth_error = auth_error or exc
+        if auth_error is not None:
+            raise auth_error
+        return results
+
+    def _tasks(self) -> Iterator[tuple[Resource, str | None]]:
+        include = self._options.namespace_include
+        for resource in self._options.resources:
+            if resource.namespaced and include:
+                for namespace in include:
+                    yield resource, namespace
+            else:
+                yield resource, None
+
+    def _list(self, resource: Resource, namespace: str | None, cutoff: datetime) -> _Listed:
+        """Page through one list; on a 410 (expired continue token) restart once."""
+        listed = _Listed(resource)
+        keep = self._filter_for(resource, cutoff)
+        restarted = False
+        token = ""
+        while True:
+            try:
+                response = self._transport.get(
+                    resource.path(namespace), self._query(resource, token)
+                )
+            except TransportError as exc:
+                listed.failure = str(exc)
+                listed.gap = _gap(resource, "timeout" if exc.timeout else "error", None, str(exc),
+                                  namespace, self._options)  # fmt: skip
+                return listed
+            listed.answered = True
+            if response.status == 410 and token and not restarted:
+                log.info("list_restarted_after_410", resource=resource.display)
+                restarted, token, listed.items = True, "", []
+                continue
+            if response.status != 200:
+                self._fail(listed, response, namespace, restarted)
+                return listed
+            try:
+                page = decode_page(response.body, resource.struct)
+            except PageDecodeError as exc:
+                listed.gap = _gap(resource, "error", 200, str(exc), namespace, self._options)
+                return listed
+            for item in page.items or ():
+                if keep(item):
+                    sanitize(item, self._redactor)
+                    listed.items.append(item)
+            token = page.metadata.continue_
+            if not token:
+                return listed
+
+    def _fail(
+        self, listed: _Listed, response: Response, namespace: str | None, restarted: bool
+    ) -> None:
+        resource = listed.resource
+        status = response.status
+        if status == 401:
+            raise ClusterAuthError(f"apiserver rejected our credentials: {response.message}")
+        if status == 404 and resource.optional_api:
+            listed.absent = True
+            return
+        if status == 410:
+            reason = "expired"
+            detail = "continue token expired twice; the list is incomplete"
+            if not restarted:
+                detail = "continue token expired"
+        else:
+            reason = {403: "forbidden", 404: "unavailable", 503: "unavailable"}.get(status, "error")
+            detail = response.message
+        listed.gap = _gap(resource, reason, status, detail, namespace, self._options)
+
+    def _query(self, resource: Resource, token: str) -> list[tuple[str, str]]:
+        query = [("limit", str(self._options.page_size))]
+        if token:
+            query.append(("continue", token))
+        if resource is res.EVENTS:
+            query.append(("fieldSelector", f"type={_WARNING}"))
+        if resource.label_selector and self._options.label_selector:
+            query.append(("labelSelector", self._options.label_selector))
+        return query
+
+    def _filter_for(self, resource: Resource, cutoff: datetime) -> Callable[[Any], bool]:
+        exclude = frozenset(self._options.namespace_exclude)
+        include = frozenset(self._options.namespace_include)
+        if resource is res.NAMESPACES:
+            return lambda ns: _namespace_wanted(ns, include, exclude)
+        if resource is res.EVENTS:
+            return lambda ev: ev.metadata.namespace not in exclude and _recent_warning(ev, cutoff)
+        if resource.namespaced and exclude:
+            return lambda item: item.metadata.namespace not in exclude
+        return _keep_all
+
+    def _raise_if_blind(self, listed: list[_Listed]) -> None:
+        if listed and not any(item.answered for item in listed):
+            reasons = sorted({item.failure for item in listed if item.failure})
+            raise ClusterUnreachableError(
+                "apiserver did not answer any request: " + ("; ".join(reasons[:3]) or "no reply")
+            )
+
+    def _merge(
+        self, listed: list[_Listed]
+    ) -> tuple[dict[str, list[Any]], list[CollectionGap], set[str]]:
+        buckets: dict[str, list[Any]] = {}
+        gaps: list[CollectionGap] = []
+        absent: set[str] = set()
+        for item in listed:
+            attribute = item.resource.attribute
+            if item.absent:
+                absent.add(attribute)
+                continue
+            if item.gap is not None:
+                gaps.append(item.gap)
+                if item.resource.optional_api and not item.items:
+                    absent.add(attribute)  # unknown is None, not "no usage"
+                    continue
+            buckets.setdefault(attribute, []).extend(item.items)
+        return buckets, gaps, absent - set(buckets)
+
+    # --- log tails -----------------------------------------------------------------------
+
+    def _log_tails(self, pods: list[Pod]) -> tuple[list[LogTail], list[CollectionGap]]:
+        options = self._options
+        targets = select_targets(pods, options.log_tail_max_containers)
+        if not targets or options.log_tail_lines == 0 or options.log_tail_bytes == 0:
+            return [], []
+        futures = [self._pool.submit(self._read_tail, target) for target in targets]
+        tails: list[LogTail] = []
+        forbidden: CollectionGap | None = None
+        for future in futures:
+            outcome = future.result()
+            if isinstance(outcome, LogTail):
+                tails.append(outcome)
+            elif isinstance(outcome, CollectionGap) and forbidden is None:
+                forbidden = outcome
+        return tails, [forbidden] if forbidden else []
+
+    def _read_tail(self, target: LogTarget) -> LogTail | CollectionGap | None:
+        options = self._options
+        ceiling = max(_LOG_CEILING_MIN, options.log_tail_bytes * _LOG_CEILING_FACTOR)
+        query = log_query(target, lines=options.log_tail_lines, limit_bytes=ceiling)
+        try:
+            response = self._transport.get(
+                target.path, query, accept="text/plain",
+                max_bytes=options.log_tail_bytes, keep_tail=True,
+            )  # fmt: skip
+        except TransportError as exc:
+            log.warning(
+                "log_tail_failed", pod=target.pod, container=target.container, error=str(exc)
+            )
+            return None
+        if response.status == 403:
+            return CollectionGap(
+                resource="pods/log", api_group="", reason="forbidden", status=403,
+                detail=response.message, fix=f"add the rule {res.POD_LOGS_RULE} to the "
+                "monitor's ClusterRole",
+            )  # fmt: skip
+        if response.status != 200:
+            # 400/404: the previous instance's log is gone (pod replaced, node rotated).
+            log.info(
+                "log_tail_unavailable", namespace=target.namespace, pod=target.pod,
+                container=target.container, status=response.status,
+            )  # fmt: skip
+            return None
+        return tail_from_response(
+            target, response, max_bytes=options.log_tail_bytes, redactor=self._redactor
+        )
+
+
+def _keep_all(_item: Any) -> bool:
+    return True
+
+
+def _namespace_wanted(ns: Namespace, include: frozenset[str], exclude: frozenset[str]) -> bool:
+    name = ns.metadata.name
+    return (not include or name in include) and name not in exclude
+
+
+def _recent_warning(event: Event, cutoff: datetime) -> bool:
+    # The field selector already asks for Warnings; a server that ignores it is filtered here.
+    if event.type != _WARNING:
+        return False
+    seen = event.seen_at
+    return seen is None or _comparable(seen) >= _comparable(cutoff)
+
+
+def _comparable(moment: datetime) -> datetime:
+    """Naive datetimes are taken as UTC, so API times and a caller's ``now`` compare."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _gap(
+    resource: Resource,
+    reason: str,
+    status: int | None,
+    detail: str,
+    namespace: str | None,
+    options: CollectOptions,
+) -> CollectionGap:
+    where = f" in namespace {namespace}" if namespace else ""
+    fixes = {
+        "forbidden": f"grant list on {resource.display}{where}: add the rule "
+        f"{resource.rbac_rule} to the monitor's ClusterRole",
+        "timeout": f"the list took longer than COLLECT_TIMEOUT_SECONDS={options.timeout_seconds:g};"
+        " raise it or lower COLLECT_PAGE_SIZE, and check apiserver load",
+        "expired": "the apiserver compacted past our continue token; raise COLLECT_PAGE_SIZE "
+        "so the list finishes in fewer pages",
+        "unavailable": f"the cluster does not serve {resource.api_prefix}/{resource.plural} "
+        "(API disabled or its backing service is down)",
+        "error": "the apiserver failed this list; it is retried next cycle",
+    }
+    return CollectionGap(
+        resource=resource.plural,
+        api_group=resource.group,
+        reason=reason,
+        status=status,
+        detail=(detail + where)[:500],
+        fix=fixes[reason],
+    )

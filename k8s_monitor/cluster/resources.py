@@ -1,0 +1,101 @@
+"""What collection lists: one row per API resource, with its path, struct and RBAC rule.
+
+The table is the single place that ties a REST path to a snapshot attribute, so adding a
+resource is one line here plus a field in the snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import msgspec
+from msgspec import Struct, field
+
+from k8s_monitor.cluster import snapshot as s
+
+T = TypeVar("T")
+
+
+class ListMeta(Struct, rename="camel", kw_only=True):
+    resource_version: str = ""
+    continue_: str = field(default="", name="continue")
+    remaining_item_count: int | None = None
+
+
+class ListPage(Struct, Generic[T], kw_only=True):
+    """One page of a ``*List`` response: only ``items`` and the paging metadata are decoded."""
+
+    items: list[T] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One listable API resource."""
+
+    plural: str  # REST resource name, e.g. "pods"
+    group: str  # "" for the core group
+    version: str
+    struct: type[Any]  # the compact item struct
+    attribute: str  # ClusterSnapshot attribute
+    namespaced: bool = True
+    label_selector: bool = False  # LABEL_SELECTOR applies (workload objects, not infrastructure)
+    optional_api: bool = False  # a 404 means "not served here" (metrics.k8s.io), not a gap
+
+    @property
+    def api_prefix(self) -> str:
+        return "/api/v1" if not self.group else f"/apis/{self.group}/{self.version}"
+
+    def path(self, namespace: str | None = None) -> str:
+        if namespace is not None and self.namespaced:
+            return f"{self.api_prefix}/namespaces/{namespace}/{self.plural}"
+        return f"{self.api_prefix}/{self.plural}"
+
+    @property
+    def rbac_rule(self) -> str:
+        """The ClusterRole rule that grants this list, as YAML flow text."""
+        return (
+            f'{{apiGroups: ["{self.group}"], resources: ["{self.plural}"], '
+            f'verbs: ["get", "list", "watch"]}}'
+        )
+
+    @property
+    def display(self) -> str:
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+PODS = Resource("pods", "", "v1", s.Pod, "pods", label_selector=True)
+NODES = Resource("nodes", "", "v1", s.Node, "nodes", namespaced=False)
+EVENTS = Resource("events", "", "v1", s.Event, "events")
+NAMESPACES = Resource("namespaces", "", "v1", s.Namespace, "namespaces", namespaced=False)
+NODE_METRICS = Resource(
+    "nodes", "metrics.k8s.io", "v1beta1", s.NodeMetrics, "node_metrics",
+    namespaced=False, optional_api=True,
+)  # fmt: skip
+POD_METRICS = Resource(
+    "pods", "metrics.k8s.io", "v1beta1", s.PodMetrics, "pod_metrics",
+    label_selector=True, optional_api=True,
+)  # fmt: skip
+
+RESOURCES: tuple[Resource, ...] = (
+    PODS,
+    NODES,
+    EVENTS,
+    NAMESPACES,
+    Resource("deployments", "apps", "v1", s.Deployment, "deployments", label_selector=True),
+    Resource("replicasets", "apps", "v1", s.ReplicaSet, "replicasets", label_selector=True),
+    Resource("statefulsets", "apps", "v1", s.StatefulSet, "statefulsets", label_selector=True),
+    Resource("daemonsets", "apps", "v1", s.DaemonSet, "daemonsets", label_selector=True),
+    Resource("jobs", "batch", "v1", s.Job, "jobs", label_selector=True),
+    Resource("cronjobs", "batch", "v1", s.CronJob, "cronjobs", label_selector=True),
+    Resource("persistentvolumeclaims", "", "v1", s.PersistentVolumeClaim, "pvcs"),
+    Resource("persistentvolumes", "", "v1", s.PersistentVolume, "pvs", namespaced=False),
+    Resource("horizontalpodautoscalers", "autoscaling", "v2", s.HorizontalPodAutoscaler, "hpas"),
+    Resource("poddisruptionbudgets", "policy", "v1", s.PodDisruptionBudget, "pdbs"),
+    Resource("resourcequotas", "", "v1", s.ResourceQuota, "resource_quotas"),
+    NODE_METRICS,
+    POD_METRICS,
+)
+
+POD_LOGS_RULE = '{apiGroups: [""], resources: ["pods/log"], verbs: ["get"]}'

@@ -1,0 +1,363 @@
+"""One monitoring cycle: the only module that knows the order of the stages.
+
+collect -> analyze -> remember -> (urgent notify) -> converse -> escalate -> notify -> report
+
+Deterministic SEV-1/2 escalations are dispatched before the model is asked anything: a slow or
+failing model must never delay the page about a node going down. After the model answers, the
+full escalation runs again with its suggestions (which can only raise severities); the notifier's
+dedup keeps what already went out from going out twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+import structlog
+
+from k8s_monitor.analysis.escalation import Escalation, Sev, blind_monitor_finding, escalate
+from k8s_monitor.analysis.findings import Finding, count_by_severity
+from k8s_monitor.analysis.incidents import Incident, IncidentStatus, Ledger, LedgerUpdate
+from k8s_monitor.analysis.ledger import LedgerStore, update_ledger
+from k8s_monitor.analysis.rules import analyze
+from k8s_monitor.analysis.services import ServiceCatalog
+from k8s_monitor.cluster.snapshot import ClusterSnapshot
+from k8s_monitor.config import Settings
+from k8s_monitor.converse import ConverseInput, ConverseOutcome
+from k8s_monitor.errors import ClusterError, MonitorError, StorageError
+from k8s_monitor.logs import bound_cycle
+from k8s_monitor.notify import NotificationContext
+from k8s_monitor.report import CycleReport, ModelUsage, Outcome, write_report
+
+if TYPE_CHECKING:
+    from k8s_monitor.metrics import Metrics
+
+log = structlog.get_logger(__name__)
+
+URGENT = frozenset({Sev.SEV1, Sev.SEV2})
+
+
+class SnapshotSource(Protocol):
+    def collect(self, *, now: datetime, since: datetime | None) -> ClusterSnapshot: ...
+
+
+class Conversation(Protocol):
+    def converse(self, data: ConverseInput) -> ConverseOutcome: ...
+
+
+class Dispatcher(Protocol):
+    def dispatch(
+        self,
+        escalations: list[Escalation],
+        *,
+        resolved: list[Incident],
+        context: NotificationContext,
+    ) -> object: ...
+
+
+@dataclass
+class CycleStages:
+    """The long-lived parts a cycle runs through; built once by the daemon."""
+
+    settings: Settings
+    source: SnapshotSource
+    catalog: ServiceCatalog
+    ledger_store: LedgerStore
+    conversation: Conversation
+    notifier: Dispatcher
+    metrics: Metrics | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+class CycleRunner:
+    """Runs cycles one after another, carrying what must survive between them in memory."""
+
+    def __init__(self, stages: CycleStages) -> None:
+        self._stages = stages
+        self._ledger: Ledger | None = None
+        self._last_collected_at: datetime | None = None
+        self._consecutive_failures = 0
+        self._blind_incident: Incident | None = None
+
+    @property
+    def consecutive_failures(self) -> int:
+        return self._consecutive_failures
+
+    def run(self) -> CycleReport:
+        settings = self._stages.settings
+        ledger = self._load_ledger()
+        cycle = ledger.cycle + 1
+        with bound_cycle(cycle, settings.session_id, settings.mode):
+            report = self._run_cycle(cycle, ledger)
+            self._finish(report)
+        return report
+
+    # --- the pipeline ------------------------------------------------------------------------
+
+    def _run_cycle(self, cycle: int, ledger: Ledger) -> CycleReport:
+        s = self._stages
+        now = s.clock()
+        started = time.monotonic()
+        report = CycleReport(
+            cycle=cycle,
+            cluster=s.settings.cluster_name,
+            mode=s.settings.mode,
+            session_id=s.settings.session_id,
+            started_at=now,
+        )
+        log.info("cycle_started")
+        try:
+            snapshot = s.source.collect(now=now, since=self._last_collected_at)
+        except ClusterError as exc:
+            self._collection_failed(report, exc, now)
+            report.duration_seconds = time.monotonic() - started
+            return report
+        self._collection_succeeded(now)
+
+        findings = analyze(snapshot, now=now, catalog=s.catalog)
+        try:
+            new_ledger, update = self._remember(ledger, findings, now)
+        except StorageError as exc:
+            _fail(report, exc, stage="remember")
+            report.duration_seconds = time.monotonic() - started
+            return report
+
+        self._notify_urgent(update, now)
+        outcome = self._converse(cycle, now, snapshot, findings, update, new_ledger)
+        escalations = escalate(
+            update, catalog=s.catalog, now=now, model_severities=_model_severities(outcome)
+        )
+        notifications = s.notifier.dispatch(
+            escalations, resolved=update.resolved, context=self._context(cycle, outcome)
+        )
+        _fill_report(report, snapshot, findings, update, escalations, outcome, notifications)
+        report.duration_seconds = time.monotonic() - started
+        return report
+
+    def _load_ledger(self) -> Ledger:
+        if self._ledger is None:
+            self._ledger = self._stages.ledger_store.load()
+        return self._ledger
+
+    def _remember(
+        self, ledger: Ledger, findings: list[Finding], now: datetime
+    ) -> tuple[Ledger, LedgerUpdate]:
+        new_ledger, update = update_ledger(
+            ledger, findings, now=now, resolve_after=self._stages.settings.resolve_after_cycles
+        )
+        # Saved before the model is asked: the ledger is ground truth whether or not it answers.
+        self._stages.ledger_store.save(new_ledger)
+        self._ledger = new_ledger
+        return new_ledger, update
+
+    def _notify_urgent(self, update: LedgerUpdate, now: datetime) -> None:
+        s = self._stages
+        urgent = [
+            e
+            for e in escalate(update, catalog=s.catalog, now=now, model_severities={})
+            if e.sev in URGENT
+        ]
+        if urgent:
+            s.notifier.dispatch(urgent, resolved=[], context=self._context(update.cycle, None))
+
+    def _converse(
+        self,
+        cycle: int,
+        now: datetime,
+        snapshot: ClusterSnapshot,
+        findings: list[Finding],
+        update: LedgerUpdate,
+        ledger: Ledger,
+    ) -> ConverseOutcome | None:
+        data = ConverseInput(
+            cycle=cycle,
+            now=now,
+            cluster=self._stages.settings.cluster_name,
+            snapshot=snapshot,
+            findings=findings,
+            update=update,
+            ledger=ledger,
+        )
+        try:
+            return self._stages.conversation.converse(data)
+        except MonitorError as exc:
+            # The conversation handles model failures itself; what reaches here is storage.
+            log.error("converse_failed", error_type=type(exc).__name__, error=str(exc))
+            self._count_error("converse", exc)
+            return None
+
+    def _context(self, cycle: int, outcome: ConverseOutcome | None) -> NotificationContext:
+        analysis = outcome.analysis if outcome is not None else None
+        return NotificationContext(
+            cluster=self._stages.settings.cluster_name,
+            cycle=cycle,
+            summary=analysis.summary if analysis is not None else None,
+            actions=list(analysis.recommended_actions) if analysis is not None else [],
+        )
+
+    # --- failures of the whole collection -------------------------------------------------
+
+    def _collection_succeeded(self, now: datetime) -> None:
+        self._last_collected_at = now
+        self._consecutive_failures = 0
+        if self._blind_incident is not None:
+            cleared = self._blind_incident
+            self._blind_incident = None
+            self._stages.notifier.dispatch(
+                [], resolved=[cleared], context=self._context(cleared.last_cycle, None)
+            )
+
+    def _collection_failed(self, report: CycleReport, exc: ClusterError, now: datetime) -> None:
+        self._consecutive_failures += 1
+        _fail(report, exc, stage="collect")
+        self._count_error("collect", exc)
+        if self._consecutive_failures >= self._stages.settings.blind_after_failures:
+            self._escalate_blind(report, str(exc), now)
+
+    def _escalate_blind(self, report: CycleReport, reason: str, now: datetime) -> None:
+        """The monitor cannot see the cluster: that itself is an incident worth a page.
+
+        It bypasses the ledger on purpose: with no snapshot we know nothing about the other
+        incidents, and feeding an empty finding list would mark them all resolved.
+        """
+        s = self._stages
+        finding = blind_monitor_finding(s.settings.cluster_name, self._consecutive_failures, reason)
+        previous = self._blind_incident
+        incident = Incident(
+            fingerprint=finding.fingerprint,
+            finding=finding,
+            status=IncidentStatus.NEW if previous is None else IncidentStatus.RECURRING,
+            first_seen=previous.first_seen if previous else now,
+            last_seen=now,
+            first_cycle=previous.first_cycle if previous else report.cycle,
+            last_cycle=report.cycle,
+            cycles_seen=(previous.cycles_seen + 1) if previous else 1,
+        )
+        self._blind_incident = incident
+        update = LedgerUpdate(
+            cycle=report.cycle,
+            new=[incident] if previous is None else [],
+            recurring=[incident] if previous else [],
+        )
+        escalations = escalate(update, catalog=s.catalog, now=now, model_severities={})
+        s.notifier.dispatch(escalations, resolved=[], context=self._context(report.cycle, None))
+        report.escalations = [e.to_json() for e in escalations]
+        log.error("monitor_blind", consecutive_failures=self._consecutive_failures)
+
+    # --- the report stage -----------------------------------------------------------------
+
+    def _finish(self, report: CycleReport) -> None:
+        s = self._stages
+        try:
+            write_report(report, s.settings.report_dir, s.settings.report_retention)
+        except OSError as exc:
+            log.error("report_write_failed", error_type=type(exc).__name__, error=str(exc))
+            self._count_error("report", exc)
+        if s.metrics is not None:
+            s.metrics.observe_cycle(report)
+        log.info(
+            "cycle_completed",
+            outcome=report.outcome.value,
+            duration_s=round(report.duration_seconds, 3),
+            health=report.overall_health,
+            findings=report.findings_by_severity,
+            incidents={status: len(fps) for status, fps in report.incidents.items()},
+            analysis=report.analysis_source,
+            tokens=report.usage.input_tokens
+            + report.usage.cache_read_tokens
+            + report.usage.cache_write_5m_tokens
+            + report.usage.cache_write_1h_tokens
+            + report.usage.output_tokens,
+            cost_usd=round(report.usage.cost_usd, 6),
+            context_ratio=round(report.context_ratio, 3),
+            report=report.report_path,
+            error=report.error,
+        )
+
+    def _count_error(self, stage: str, exc: BaseException) -> None:
+        if self._stages.metrics is not None:
+            self._stages.metrics.observe_error(stage, type(exc).__name__)
+
+
+# --- pure helpers ----------------------------------------------------------------------------
+
+
+def _fail(report: CycleReport, exc: BaseException, *, stage: str) -> None:
+    report.outcome = Outcome.FAILED
+    report.error = f"{type(exc).__name__}: {exc}"
+    log.error("cycle_failed", stage=stage, error_type=type(exc).__name__, error=str(exc))
+
+
+def _model_severities(outcome: ConverseOutcome | None) -> dict[str, Sev]:
+    if outcome is None or outcome.source != "model":
+        return {}
+    severities: dict[str, Sev] = {}
+    for fingerprint, label in outcome.analysis.suggested_escalation.items():
+        sev = Sev.parse(label)
+        if sev is not None:
+            severities[fingerprint] = sev
+    return severities
+
+
+def _fill_report(
+    report: CycleReport,
+    snapshot: ClusterSnapshot,
+    findings: list[Finding],
+    update: LedgerUpdate,
+    escalations: list[Escalation],
+    outcome: ConverseOutcome | None,
+    notifications: object,
+) -> None:
+    report.findings_by_severity = count_by_severity(findings)
+    report.findings = [f.to_json() for f in findings]
+    report.incidents = {
+        "new": [_incident_line(i) for i in update.new],
+        "recurring": [_incident_line(i) for i in update.recurring],
+        "resolved": [_incident_line(i) for i in update.resolved],
+        "flapping": [_incident_line(i) for i in update.flapping],
+    }
+    report.escalations = [e.to_json() for e in escalations]
+    report.collection_gaps = [f"{g.resource}: {g.reason}" for g in snapshot.gaps]
+    counts = getattr(notifications, "counts", None)
+    if isinstance(counts, dict):
+        report.notifications = {str(k): int(v) for k, v in counts.items()}
+    degraded = snapshot.partial
+    if outcome is None:
+        report.analysis_source = "none"
+        report.overall_health = _health_from_findings(findings)
+        degraded = True
+    else:
+        analysis = outcome.analysis
+        report.analysis_source = outcome.source
+        report.overall_health = analysis.overall_health
+        report.summary = analysis.summary
+        report.recommended_actions = list(analysis.recommended_actions)
+        report.usage = outcome.usage if outcome.usage is not None else ModelUsage()
+        report.context_tokens = outcome.context_tokens
+        report.context_ratio = outcome.context_ratio
+        report.pruned = outcome.pruned
+        if outcome.error is not None:
+            report.error = outcome.error
+            degraded = True
+    if degraded:
+        report.outcome = Outcome.DEGRADED
+
+
+def _incident_line(incident: Incident) -> dict[str, str]:
+    finding = incident.finding
+    return {
+        "fingerprint": incident.fingerprint,
+        "reason": finding.reason,
+        "subject": str(finding.subject),
+        "severity": finding.severity.value,
+    }
+
+
+def _health_from_findings(findings: list[Finding]) -> str:
+    counts = count_by_severity(findings)
+    if counts["critical"]:
+        return "critical"
+    return "degraded" if counts["warning"] else "healthy"

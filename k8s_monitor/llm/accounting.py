@@ -1,0 +1,120 @@
+"""Token accounting: usage per request, billed-equivalent tokens and USD from ``prices.json``.
+
+Billed-equivalent tokens express a request's cost in uncached input tokens of its model:
+``input + 1.25 * write_5m + 2 * write_1h + 0.1 * read + (output price / input price) * output``,
+so figures compare across modes and cache policies independently of the price level.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from k8s_monitor.report import ModelUsage
+
+_PER_MILLION = 1_000_000.0
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    input: float  # USD per million input tokens
+    output: float
+    context_window: int
+    min_cacheable_tokens: int
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    models: dict[str, ModelPrice]
+    cache_write_5m: float
+    cache_write_1h: float
+    cache_read: float
+
+    def price(self, model: str) -> ModelPrice:
+        return self.models.get(normalize_model_id(model), self.models["default"])
+
+    def priced(self, usage: ModelUsage, model: str) -> ModelUsage:
+        """``usage`` with ``billed_equivalent_tokens`` and ``cost_usd`` filled in."""
+        price = self.price(model)
+        equivalent = (
+            usage.input_tokens
+            + self.cache_write_5m * usage.cache_write_5m_tokens
+            + self.cache_write_1h * usage.cache_write_1h_tokens
+            + self.cache_read * usage.cache_read_tokens
+            + (price.output / price.input) * usage.output_tokens
+        )
+        return ModelUsage(
+            requests=usage.requests,
+            input_tokens=usage.input_tokens,
+            cache_write_5m_tokens=usage.cache_write_5m_tokens,
+            cache_write_1h_tokens=usage.cache_write_1h_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            output_tokens=usage.output_tokens,
+            billed_equivalent_tokens=round(equivalent, 3),
+            cost_usd=round(equivalent * price.input / _PER_MILLION, 8),
+        )
+
+
+def normalize_model_id(model: str) -> str:
+    """``us.anthropic.claude-haiku-5-5-v1:0`` (Bedrock) -> ``claude-haiku-5-5``."""
+    name = model.rsplit("anthropic.", 1)[-1]
+    if ":" in name:
+        name = name.split(":", 1)[0]
+    if name.endswith("-v1") or name.endswith("-v2"):
+        name = name.rsplit("-", 1)[0]
+    return name
+
+
+@lru_cache(maxsize=1)
+def load_price_table() -> PriceTable:
+    raw: dict[str, Any] = json.loads(
+        resources.files("k8s_monitor.llm").joinpath("prices.json").read_text(encoding="utf-8")
+    )
+    multipliers = raw["multipliers"]
+    return PriceTable(
+        models={name: ModelPrice(**values) for name, values in raw["models"].items()},
+        cache_write_5m=float(multipliers["cache_write_5m"]),
+        cache_write_1h=float(multipliers["cache_write_1h"]),
+        cache_read=float(multipliers["cache_read"]),
+    )
+
+
+def usage_from_api(usage: Any) -> ModelUsage:
+    """Map an SDK ``Usage`` (or its dict form) to ``ModelUsage`` for one request.
+
+    ``cache_creation`` splits writes by TTL; when absent (older APIs, Bedrock) every write is
+    counted as 5m, the cheaper assumption being the documented default TTL.
+    """
+    written = int(_field(usage, "cache_creation_input_tokens") or 0)
+    creation = _field(usage, "cache_creation")
+    if creation is not None:
+        five = int(_field(creation, "ephemeral_5m_input_tokens") or 0)
+        hour = int(_field(creation, "ephemeral_1h_input_tokens") or 0)
+    else:
+        five, hour = written, 0
+    return ModelUsage(
+        requests=1,
+        input_tokens=int(_field(usage, "input_tokens") or 0),
+        cache_write_5m_tokens=five,
+        cache_write_1h_tokens=hour,
+        cache_read_tokens=int(_field(usage, "cache_read_input_tokens") or 0),
+        output_tokens=int(_field(usage, "output_tokens") or 0),
+    )
+
+
+def _field(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, dict) else getattr(value, key, None)
+
+
+def usage_to_dict(usage: ModelUsage) -> dict[str, Any]:
+    return {name: getattr(usage, name) for name in usage.__struct_fields__}
+
+
+def usage_from_dict(data: dict[str, Any] | None) -> ModelUsage:
+    if not data:
+        return ModelUsage()
+    known = {k: v for k, v in data.items() if k in ModelUsage.__struct_fields__}
+    return ModelUsage(**known)

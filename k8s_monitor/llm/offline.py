@@ -1,0 +1,68 @@
+"""The deterministic analysis: what the report says when no model answers.
+
+Used by the offline provider every cycle and as the fallback when a model call fails. It only
+restates what the rules and the ledger established, so it never suggests escalations (that is
+the escalation stage's own deterministic job) and it labels itself as such in the summary.
+"""
+
+from __future__ import annotations
+
+from k8s_monitor.analysis.findings import Severity
+from k8s_monitor.analysis.incidents import Incident
+from k8s_monitor.llm.analysis import CycleAnalysis, Health
+from k8s_monitor.llm.context import CycleContext
+
+_MAX_ACTIONS = 5
+
+
+def deterministic_analysis(context: CycleContext, *, reason: str) -> CycleAnalysis:
+    """Build the analysis from the ledger update alone. ``reason`` says why no model answered."""
+    update = context.ledger_update
+    open_incidents = _by_severity(update.open)
+    health = _health(open_incidents)
+    return CycleAnalysis(
+        overall_health=health,
+        summary=_summary(context, open_incidents, reason),
+        new_fingerprints=[i.fingerprint for i in update.new],
+        recurring_fingerprints=[i.fingerprint for i in [*update.recurring, *update.flapping]],
+        resolved_fingerprints=[i.fingerprint for i in update.resolved],
+        recommended_actions=[_action(i) for i in open_incidents[:_MAX_ACTIONS]],
+    )
+
+
+def _by_severity(incidents: list[Incident]) -> list[Incident]:
+    return sorted(incidents, key=lambda i: (-i.finding.severity.rank, i.first_cycle, i.fingerprint))
+
+
+def _health(open_incidents: list[Incident]) -> Health:
+    severities = {i.finding.severity for i in open_incidents}
+    if Severity.CRITICAL in severities:
+        return Health.CRITICAL
+    if Severity.WARNING in severities:
+        return Health.DEGRADED
+    return Health.HEALTHY
+
+
+def _summary(context: CycleContext, open_incidents: list[Incident], reason: str) -> str:
+    update = context.ledger_update
+    counts = {s: 0 for s in Severity}
+    for incident in open_incidents:
+        counts[incident.finding.severity] += 1
+    parts = [
+        f"Deterministic analysis ({reason}) of cluster {context.cluster}, cycle {context.cycle}:",
+        f"{len(open_incidents)} open incident(s)"
+        f" ({counts[Severity.CRITICAL]} critical, {counts[Severity.WARNING]} warning,"
+        f" {counts[Severity.INFO]} info);",
+        f"{len(update.new)} new, {len(update.resolved)} resolved this cycle.",
+    ]
+    if context.snapshot.gaps:
+        parts.append(f"Partial view: {len(context.snapshot.gaps)} resource(s) could not be read.")
+    if open_incidents:
+        worst = open_incidents[0].finding
+        parts.append(f"Most severe: {worst.reason} on {worst.subject}.")
+    return " ".join(parts)
+
+
+def _action(incident: Incident) -> str:
+    finding = incident.finding
+    return f"Investigate {finding.reason} on {finding.subject}: {finding.message}"

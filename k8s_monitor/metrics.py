@@ -1,0 +1,234 @@
+"""Prometheus metrics of the daemon, all derived from the cycle report and a few events.
+
+Each ``Metrics`` owns its own ``CollectorRegistry`` (tests build many; the process-wide default
+registry would refuse duplicate names). Per-cycle state (findings, open incidents, health) is
+exposed through a custom collector reading one immutable snapshot, replaced atomically at the end
+of each cycle, so a scrape never sees a half-updated set of gauges.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from k8s_monitor import __version__
+from k8s_monitor.report import CycleReport, Outcome
+
+PREFIX = "k8s_monitor"
+
+# A cycle lists the cluster, may call the model for up to LLM_TIMEOUT_SECONDS and notifies:
+# seconds to minutes, so buckets start at half a second and stop at ten minutes.
+CYCLE_DURATION_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+
+# Token kinds as the Anthropic API bills them; label values of llm_tokens_total.
+TOKEN_KINDS: Mapping[str, str] = MappingProxyType(
+    {
+        "input": "input_tokens",
+        "cache_write_5m": "cache_write_5m_tokens",
+        "cache_write_1h": "cache_write_1h_tokens",
+        "cache_read": "cache_read_tokens",
+        "output": "output_tokens",
+    }
+)
+
+OPEN_STATUSES = ("new", "recurring", "flapping")
+HEALTH_STATES = ("healthy", "degraded", "critical", "unknown")
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class CycleState:
+    """What the last completed cycle saw; the source of the per-cycle gauges."""
+
+    findings: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (severity, reason)
+    incidents_open: Mapping[str, int] = field(default_factory=dict)  # severity -> count
+    overall_health: str = UNKNOWN
+    collection_gaps: int = 0
+
+
+def cycle_state_of(report: CycleReport) -> CycleState:
+    """Count the report's findings by (severity, reason) and its open incidents by severity."""
+    findings: dict[tuple[str, str], int] = {}
+    for item in report.findings:
+        key = (str(item.get("severity", UNKNOWN)), str(item.get("reason", UNKNOWN)))
+        findings[key] = findings.get(key, 0) + 1
+    incidents_open: dict[str, int] = {}
+    for status in OPEN_STATUSES:
+        for incident in report.incidents.get(status, []):
+            severity = incident.get("severity") or UNKNOWN
+            incidents_open[severity] = incidents_open.get(severity, 0) + 1
+    health = report.overall_health if report.overall_health in HEALTH_STATES else UNKNOWN
+    return CycleState(
+        findings=findings,
+        incidents_open=incidents_open,
+        overall_health=health,
+        collection_gaps=len(report.collection_gaps),
+    )
+
+
+class _CycleStateCollector(Collector):
+    """Yields the gauges of the latest ``CycleState``; the reference swap is atomic."""
+
+    def __init__(self) -> None:
+        self.state = CycleState()
+
+    def collect(self) -> Iterator[Metric]:
+        state = self.state
+        findings = GaugeMetricFamily(
+            f"{PREFIX}_findings",
+            "Findings of the last completed cycle, by severity and reason.",
+            labels=["severity", "reason"],
+        )
+        for (severity, reason), count in sorted(state.findings.items()):
+            findings.add_metric([severity, reason], count)
+        yield findings
+        incidents = GaugeMetricFamily(
+            f"{PREFIX}_incidents_open",
+            "Open incidents (new, recurring or flapping) after the last completed cycle.",
+            labels=["severity"],
+        )
+        for severity, count in sorted(state.incidents_open.items()):
+            incidents.add_metric([severity], count)
+        yield incidents
+        health = GaugeMetricFamily(
+            f"{PREFIX}_cluster_health",
+            "Overall cluster health of the last completed cycle (1 for the current state).",
+            labels=["state"],
+        )
+        for name in HEALTH_STATES:
+            health.add_metric([name], 1.0 if name == state.overall_health else 0.0)
+        yield health
+        yield GaugeMetricFamily(
+            f"{PREFIX}_collection_gaps",
+            "Resources the last cycle could not read (RBAC gaps, timeouts).",
+            value=state.collection_gaps,
+        )
+
+
+class Metrics:
+    """The daemon's metrics; ``registry`` is what ``/metrics`` serves."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        self._lock = threading.Lock()
+        self._cycle_state = _CycleStateCollector()
+        self.registry.register(self._cycle_state)
+        self._build_metrics()
+
+    def _build_metrics(self) -> None:
+        r = self.registry
+        self.build_info = Gauge(
+            f"{PREFIX}_build_info", "Always 1; the version label.", ["version"], registry=r
+        )
+        self.build_info.labels(version=__version__).set(1)
+        self.cycles = Counter(f"{PREFIX}_cycles", "Cycles by outcome.", ["outcome"], registry=r)
+        for outcome in Outcome:
+            self.cycles.labels(outcome=outcome.value)  # export zeros so rate() works from start
+        self.cycle_duration = Histogram(
+            f"{PREFIX}_cycle_duration_seconds",
+            "Wall time of one cycle.",
+            buckets=CYCLE_DURATION_BUCKETS,
+            registry=r,
+        )
+        self.last_cycle = Gauge(
+            f"{PREFIX}_last_cycle_timestamp_seconds",
+            "Unix time the last cycle ended, whatever its outcome.",
+            registry=r,
+        )
+        self.last_success = Gauge(
+            f"{PREFIX}_last_success_timestamp_seconds",
+            "Unix time the last ok or degraded cycle ended.",
+            registry=r,
+        )
+        self.llm_requests = Counter(f"{PREFIX}_llm_requests", "Model API requests.", registry=r)
+        self.llm_tokens = Counter(
+            f"{PREFIX}_llm_tokens", "Model tokens by billing kind.", ["kind"], registry=r
+        )
+        for kind in TOKEN_KINDS:
+            self.llm_tokens.labels(kind=kind)
+        self.llm_cost = Counter(
+            f"{PREFIX}_llm_cost_usd", "Estimated model spend in US dollars.", registry=r
+        )
+        self.context_ratio = Gauge(
+            f"{PREFIX}_session_context_ratio",
+            "Session history tokens over MAX_CONTEXT_TOKENS after the last cycle.",
+            registry=r,
+        )
+        self.context_tokens = Gauge(
+            f"{PREFIX}_session_context_tokens",
+            "Session history tokens after the last cycle.",
+            registry=r,
+        )
+        self.prunes = Counter(
+            f"{PREFIX}_session_prunes", "Session prunes and compactions.", registry=r
+        )
+        self.session_events = Counter(
+            f"{PREFIX}_session_events",
+            "Session store events (quarantines, recoveries, lock refusals, ...).",
+            ["event"],
+            registry=r,
+        )
+        self.escalations = Counter(
+            f"{PREFIX}_escalations", "Escalation decisions taken.", registry=r
+        )
+        self.notifications = Counter(
+            f"{PREFIX}_notifications",
+            "Notification deliveries by sink and outcome.",
+            ["sink", "outcome"],
+            registry=r,
+        )
+        self.errors = Counter(
+            f"{PREFIX}_errors", "Errors caught by a stage, by type.", ["stage", "type"], registry=r
+        )
+
+    # --- what the daemon calls ---------------------------------------------------------------
+
+    def observe_cycle(self, report: CycleReport) -> None:
+        """Record one finished cycle; per-cycle gauges are replaced, counters grow."""
+        ended_at = report.started_at.timestamp() + report.duration_seconds
+        with self._lock:
+            self.cycles.labels(outcome=report.outcome.value).inc()
+            self.cycle_duration.observe(max(report.duration_seconds, 0.0))
+            self.last_cycle.set(ended_at)
+            self._observe_usage(report)
+            self.escalations.inc(len(report.escalations))
+            if report.pruned:
+                self.prunes.inc()
+            if report.outcome is Outcome.FAILED:
+                # A failed cycle saw nothing: keep the last known findings and context rather
+                # than report an empty, healthy-looking cluster.
+                return
+            self.last_success.set(ended_at)
+            self.context_ratio.set(report.context_ratio)
+            self.context_tokens.set(report.context_tokens)
+            self._cycle_state.state = cycle_state_of(report)
+
+    def observe_notification(self, sink: str, outcome: str) -> None:
+        self.notifications.labels(sink=sink, outcome=outcome).inc()
+
+    def observe_error(self, stage: str, error_type: str) -> None:
+        self.errors.labels(stage=stage, type=error_type).inc()
+
+    def observe_session_event(self, name: str) -> None:
+        self.session_events.labels(event=name).inc()
+
+    def render(self) -> bytes:
+        """The registry in the Prometheus text format, as ``/metrics`` serves it."""
+        return generate_latest(self.registry)
+
+    def _observe_usage(self, report: CycleReport) -> None:
+        usage = report.usage
+        self.llm_requests.inc(max(usage.requests, 0))
+        for kind, attribute in TOKEN_KINDS.items():
+            value: Any = getattr(usage, attribute)
+            if value > 0:
+                self.llm_tokens.labels(kind=kind).inc(value)
+        if usage.cost_usd > 0:
+            self.llm_cost.inc(usage.cost_usd)

@@ -1,0 +1,234 @@
+"""Notifications as data, and how each sink renders them (Slack Block Kit, generic JSON).
+
+A notification is built once, gets an idempotency key, and is stored as-is in the spool when a
+sink fails, so a retry next cycle sends the very same bytes with the very same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+from msgspec import Struct
+
+from k8s_monitor.analysis.escalation import Escalation
+from k8s_monitor.analysis.incidents import Incident
+
+MAX_ITEMS = 20
+EVIDENCE_CHARS = 1_200
+SLACK_TEXT_LIMIT = 2_900  # Slack rejects section text over 3000 characters
+SLACK_HEADER_LIMIT = 150
+
+
+class Kind(StrEnum):
+    ALERT = "alert"
+    DIGEST = "digest"
+    RESOLVED = "resolved"
+
+
+class NotificationContext(Struct, kw_only=True):
+    cluster: str
+    cycle: int
+    summary: str | None = None
+    actions: list[str] = []
+
+
+class Item(Struct, kw_only=True):
+    fingerprint: str
+    sev: str
+    reason: str
+    subject: str
+    message: str
+    status: str
+    since: str
+    service: str = ""
+    owner: str | None = None
+    channel: str | None = None
+    evidence: dict[str, Any] = {}
+
+
+class Notification(Struct, kw_only=True):
+    key: str  # idempotency key: sent as a header, stable across retries
+    kind: Kind
+    sev: int  # 1..4; for "resolved", the worst level that was notified
+    cluster: str
+    cycle: int
+    created_at: datetime
+    title: str
+    items: list[Item]
+    summary: str | None = None
+    actions: list[str] = []
+
+    @property
+    def sev_label(self) -> str:
+        return f"SEV-{self.sev}"
+
+
+def _key(kind: Kind, context: NotificationContext, created: datetime, parts: list[str]) -> str:
+    raw = "|".join([context.cluster, kind.value, str(context.cycle), created.isoformat(), *parts])
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _evidence(evidence: dict[str, Any]) -> dict[str, Any]:
+    """Evidence trimmed to what fits a chat message; the report keeps the rest."""
+    trimmed: dict[str, Any] = {}
+    used = 0
+    for name, value in evidence.items():
+        text = msgspec.json.encode(value).decode()
+        if used + len(text) > EVIDENCE_CHARS:
+            trimmed[name] = text[: max(EVIDENCE_CHARS - used, 0)] + "..."
+            break
+        trimmed[name] = value
+        used += len(text)
+    return trimmed
+
+
+def item_of(escalation: Escalation) -> Item:
+    finding, incident = escalation.finding, escalation.incident
+    return Item(
+        fingerprint=escalation.fingerprint,
+        sev=escalation.sev.label,
+        reason=finding.reason,
+        subject=str(finding.subject),
+        message=finding.message,
+        status=incident.status.value,
+        since=incident.open_since.isoformat(),
+        service=escalation.service,
+        owner=escalation.owner,
+        channel=escalation.channel,
+        evidence=_evidence(finding.evidence),
+    )
+
+
+def resolved_item_of(incident: Incident, notified_sev: int) -> Item:
+    finding = incident.finding
+    return Item(
+        fingerprint=incident.fingerprint,
+        sev=f"SEV-{notified_sev}",
+        reason=finding.reason,
+        subject=str(finding.subject),
+        message=f"resolved: {finding.message}",
+        status=incident.status.value,
+        since=incident.open_since.isoformat(),
+    )
+
+
+def alert(escalation: Escalation, context: NotificationContext, created: datetime) -> Notification:
+    item = item_of(escalation)
+    return Notification(
+        key=_key(Kind.ALERT, context, created, [f"{item.fingerprint}:{item.sev}"]),
+        kind=Kind.ALERT,
+        sev=escalation.sev.value,
+        cluster=context.cluster,
+        cycle=context.cycle,
+        created_at=created,
+        title=f"{item.sev} {item.reason} {item.subject}",
+        items=[item],
+        summary=context.summary,
+        actions=list(context.actions),
+    )
+
+
+def digest(
+    escalations: list[Escalation], context: NotificationContext, created: datetime
+) -> Notification:
+    items = [item_of(e) for e in escalations]
+    worst = min(e.sev for e in escalations)
+    return Notification(
+        key=_key(Kind.DIGEST, context, created, [f"{i.fingerprint}:{i.sev}" for i in items]),
+        kind=Kind.DIGEST,
+        sev=worst.value,
+        cluster=context.cluster,
+        cycle=context.cycle,
+        created_at=created,
+        title=f"{len(items)} incident(s) for the {worst.label} digest",
+        items=items,
+        summary=context.summary,
+        actions=list(context.actions),
+    )
+
+
+def resolved_notice(
+    incidents: list[tuple[Incident, int]], context: NotificationContext, created: datetime
+) -> Notification:
+    items = [resolved_item_of(incident, sev) for incident, sev in incidents]
+    return Notification(
+        key=_key(Kind.RESOLVED, context, created, [i.fingerprint for i in items]),
+        kind=Kind.RESOLVED,
+        sev=min(sev for _, sev in incidents),
+        cluster=context.cluster,
+        cycle=context.cycle,
+        created_at=created,
+        title=f"resolved: {len(items)} incident(s)",
+        items=items,
+    )
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def webhook_payload(message: Notification) -> bytes:
+    """The generic JSON webhook body: the notification itself."""
+    return msgspec.json.encode(message)
+
+
+def _escape(text: str) -> str:
+    # Logs and events are untrusted: without escaping, "<!channel>" in a log line pings everyone.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, SLACK_TEXT_LIMIT)}}
+
+
+def _item_blocks(item: Item, detailed: bool) -> list[dict[str, Any]]:
+    head = (
+        f"*{item.sev}* `{item.reason}` {_escape(item.subject)} ({item.status}, since {item.since})"
+    )
+    blocks = [_section(f"{head}\n{_escape(item.message)}")]
+    if detailed and item.evidence:
+        evidence = _escape(msgspec.json.format(msgspec.json.encode(item.evidence)).decode())
+        blocks.append(_section(f"*Evidence*\n```{_clip(evidence, SLACK_TEXT_LIMIT - 20)}```"))
+    return blocks
+
+
+def slack_payload(message: Notification) -> bytes:
+    """Slack incoming-webhook body in Block Kit, with a plain ``text`` fallback."""
+    header = _clip(f"{message.title} | {message.cluster}", SLACK_HEADER_LIMIT)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": header}},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Severity*\n{message.sev_label}"},
+                {"type": "mrkdwn", "text": f"*Cluster*\n{_escape(message.cluster)}"},
+                {"type": "mrkdwn", "text": f"*Kind*\n{message.kind.value}"},
+                {"type": "mrkdwn", "text": f"*Cycle*\n{message.cycle}"},
+            ],
+        },
+    ]
+    detailed = message.kind is Kind.ALERT
+    for item in message.items[:MAX_ITEMS]:
+        blocks.extend(_item_blocks(item, detailed))
+    if len(message.items) > MAX_ITEMS:
+        blocks.append(_section(f"and {len(message.items) - MAX_ITEMS} more"))
+    if message.summary:
+        blocks.append(_section(f"*Summary*\n{_escape(message.summary)}"))
+    if message.actions:
+        actions = "\n".join(f"- {_escape(a)}" for a in message.actions[:10])
+        blocks.append(_section(f"*Actions*\n{actions}"))
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"k8s-monitor | key {message.key}"}],
+        }
+    )
+    body = {"text": _clip(f"{message.title} ({message.cluster})", 300), "blocks": blocks[:50]}
+    return msgspec.json.encode(body)

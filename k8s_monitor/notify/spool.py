@@ -1,0 +1,81 @@
+"""The spool: notifications a sink could not deliver, kept on disk until it can.
+
+One file per (sink, message), written atomically; the file name sorts by creation time so
+retries go out oldest first. The message inside is the original, idempotency key included.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import msgspec
+import structlog
+from msgspec import Struct
+
+from k8s_monitor.analysis.ledger import atomic_write
+from k8s_monitor.errors import StorageError
+from k8s_monitor.notify.messages import Notification
+
+log = structlog.get_logger(__name__)
+
+MAX_ENTRIES = 1_000
+
+
+class SpoolEntry(Struct, kw_only=True):
+    sink: str
+    message: Notification
+    attempts: int = 0
+    rejections: int = 0  # 4xx answers: the receiver refused these exact bytes
+    last_error: str = ""
+    spooled_at: datetime
+
+
+class Spool:
+    def __init__(self, directory: Path, max_entries: int = MAX_ENTRIES) -> None:
+        self.directory = directory
+        self.max_entries = max_entries
+
+    def _path(self, entry: SpoolEntry) -> Path:
+        stamp = entry.message.created_at.strftime("%Y%m%dT%H%M%S%f")
+        return self.directory / f"{stamp}-{entry.sink}-{entry.message.key}.json"
+
+    def put(self, entry: SpoolEntry) -> int:
+        """Store ``entry``; returns how many oldest entries were dropped to stay bounded."""
+        try:
+            atomic_write(self._path(entry), msgspec.json.encode(entry))
+        except OSError as exc:
+            raise StorageError(f"cannot spool a notification in {self.directory}: {exc}") from exc
+        return self._trim()
+
+    def pending(self) -> list[tuple[Path, SpoolEntry]]:
+        if not self.directory.is_dir():
+            return []
+        entries = []
+        for path in sorted(self.directory.glob("*.json")):
+            try:
+                entries.append((path, msgspec.json.decode(path.read_bytes(), type=SpoolEntry)))
+            except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+                log.error("spool_entry_unreadable", path=str(path), error=str(exc))
+                path.replace(path.with_suffix(".corrupt"))
+        return entries
+
+    def remove(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+
+    def update(self, path: Path, entry: SpoolEntry) -> None:
+        try:
+            atomic_write(path, msgspec.json.encode(entry))
+        except OSError as exc:
+            raise StorageError(f"cannot update spooled notification {path}: {exc}") from exc
+
+    def __len__(self) -> int:
+        return len(list(self.directory.glob("*.json"))) if self.directory.is_dir() else 0
+
+    def _trim(self) -> int:
+        files = sorted(self.directory.glob("*.json"))
+        excess = files[: max(len(files) - self.max_entries, 0)]
+        for path in excess:
+            log.error("spool_full_dropped_oldest", path=str(path), max_entries=self.max_entries)
+            path.unlink(missing_ok=True)
+        return len(excess)

@@ -1,0 +1,266 @@
+"""Redaction: secrets never leave collection, and never reach a model, a session, a report or a log.
+
+A :class:`Redactor` applies an ordered list of patterns to text and replaces each secret with
+``[REDACTED:<kind>]``. Where a pattern names a ``secret`` group only that group is replaced, so
+``password=hunter2`` reads ``password=[REDACTED:password]`` and the reader still sees *what*
+was hidden. Specific token formats come first, generic ``key=value`` forms last, so the kind
+shown is the most precise one.
+
+``redact_obj`` walks JSON-like data: every string is redacted, and a string stored under a key
+that names a secret (``{"db_password": "..."}``) is hidden whole, since no pattern could tell
+that a bare value is sensitive.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from k8s_monitor.config import Settings
+
+MARKER = "[REDACTED:{kind}]"
+
+# A value already replaced must not be matched again by a later, more generic pattern.
+_NOT_DONE = r"(?!\[REDACTED:)"
+
+# Key names that mark the value next to them as a secret, mapped to the kind shown.
+_SECRET_KEY_WORDS = (
+    ("password", "password"),
+    ("passwd", "password"),
+    ("pwd", "password"),
+    ("passphrase", "password"),
+    ("client_secret", "secret"),
+    ("client-secret", "secret"),
+    ("secret_key", "secret"),
+    ("secret-key", "secret"),
+    ("secret", "secret"),
+    ("api_key", "api_key"),
+    ("api-key", "api_key"),
+    ("apikey", "api_key"),
+    ("access_key", "api_key"),
+    ("access-key", "api_key"),
+    ("private_key", "private_key"),
+    ("private-key", "private_key"),
+    ("token", "token"),
+    ("credentials", "credentials"),
+    ("credential", "credentials"),
+)
+_KEY_WORDS = "|".join(re.escape(word) for word, _ in _SECRET_KEY_WORDS)
+# The key may carry a prefix (DB_PASSWORD, aws_session_token) but must *end* in the secret word,
+# so ``password_file`` or ``max_tokens`` stay visible.
+_KEY = rf"[A-Za-z0-9_.\-]*?(?:{_KEY_WORDS})"
+_SECRET_KEY_RE = re.compile(rf"(?i)^[A-Za-z0-9_./\-]*?(?:{_KEY_WORDS})$")
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """One secret shape. ``regex`` may define a ``secret`` group: only that part is replaced."""
+
+    kind: str
+    regex: re.Pattern[str]
+
+    def apply(self, text: str) -> str:
+        groups = self.regex.groupindex
+        if "secret" not in groups:
+            return self.regex.sub(MARKER.format(kind=self.kind), text)
+        by_key = "key" in groups
+
+        def replace(match: re.Match[str]) -> str:
+            start, end = match.span("secret")
+            if start < 0:
+                return match.group(0)
+            kind = (secret_key_kind(match.group("key")) or self.kind) if by_key else self.kind
+            whole, offset = match.group(0), match.start()
+            return whole[: start - offset] + MARKER.format(kind=kind) + whole[end - offset :]
+
+        return self.regex.sub(replace, text)
+
+
+def _p(kind: str, regex: str, flags: int = 0) -> Pattern:
+    return Pattern(kind, re.compile(regex, flags))
+
+
+# Ordered: exact token formats, then structural forms (PEM, URLs, headers), then key=value pairs.
+BUILTIN_PATTERNS: tuple[Pattern, ...] = (
+    _p(
+        "private_key",
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+        r"[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+    ),
+    _p(
+        "gcp_service_account",
+        r"\"private_key_id\"\s*:\s*\"(?P<secret>[a-f0-9]{40})\"",
+    ),
+    _p(
+        "aws_access_key",
+        r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b",
+    ),
+    _p(
+        "aws_secret_key",
+        r"(?i)aws_?secret_?(?:access_?)?key[\"'\s]*[:=]\s*[\"']?(?P<secret>[A-Za-z0-9/+=]{40})\b",
+    ),
+    _p("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+    _p("gitlab_token", r"\bgl(?:pat|dt|rt|ptt|cbt)-[A-Za-z0-9_\-]{20,}"),
+    _p(
+        "slack_webhook",
+        r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_\-]+",
+    ),
+    _p("slack_token", r"\bxox[abposre]-[A-Za-z0-9\-]{10,}"),
+    _p("anthropic_key", r"\bsk-ant-[a-z]+\d{2}-[A-Za-z0-9_\-]{20,}"),
+    _p("openai_key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{32,}"),
+    _p("stripe_key", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}|\bwhsec_[A-Za-z0-9]{24,}"),
+    _p("gcp_api_key", r"\bAIza[0-9A-Za-z_\-]{35}"),
+    _p("google_oauth_token", r"\bya29\.[0-9A-Za-z_\-]{20,}"),
+    _p("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b"),
+    _p("pypi_token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,}"),
+    _p("huggingface_token", r"\bhf_[A-Za-z0-9]{34,}\b"),
+    _p("sendgrid_key", r"\bSG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{30,}"),
+    _p("twilio_key", r"\bSK[0-9a-f]{32}\b"),
+    _p("jwt", r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"),
+    _p(
+        "azure_storage_key",
+        r"(?i)\bAccountKey\s*=\s*(?P<secret>[A-Za-z0-9+/]{80,}={0,2})",
+    ),
+    _p("azure_sas_token", r"(?i)[?&]sig=(?P<secret>[A-Za-z0-9%+/=]{30,})"),
+    _p(
+        "docker_auth",
+        r"\"auth\"\s*:\s*\"(?P<secret>[A-Za-z0-9+/]{12,}={0,2})\"",
+    ),
+    _p(
+        "bearer_token",
+        rf"(?i)\bbearer\s+{_NOT_DONE}(?P<secret>[A-Za-z0-9._~+/\-]{{8,}}=*)",
+    ),
+    _p(
+        "basic_auth",
+        rf"(?i)\bauthorization\s*[:=]\s*[\"']?basic\s+{_NOT_DONE}(?P<secret>[A-Za-z0-9+/]{{8,}}=*)",
+    ),
+    _p(
+        "database_url",
+        r"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|"
+        r"sqlserver|cockroachdb|clickhouse|jdbc:[a-z]+)://[^\s:/@\"']*:"
+        rf"{_NOT_DONE}(?P<secret>[^\s@/\"']+)@",
+    ),
+    _p(
+        "url_credentials",
+        rf"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@\"']+:{_NOT_DONE}(?P<secret>[^\s@/\"']+)@",
+    ),
+    # JSON form: "db_password": "value" (escaped quotes inside the value are part of it).
+    _p(
+        "secret_value",
+        rf"(?i)\"(?P<key>{_KEY})\"\s*:\s*\"{_NOT_DONE}(?P<secret>(?:[^\"\\]|\\.)+)\"",
+    ),
+    # key=value in text, env-style args, query strings, connection strings (Password=...;).
+    _p(
+        "secret_value",
+        rf"(?i)(?<![A-Za-z0-9])[\"']?(?P<key>{_KEY})[\"']?\s*=\s*{_NOT_DONE}"
+        r"(?P<secret>\"[^\"]*\"|'[^']*'|[^\s,;&\"'<>]+)",
+    ),
+    # key: value (YAML, headers). Ordinary prose uses this form too ("token: expired"), so an
+    # unquoted value counts only when it looks generated: a digit in it, or long and unbroken.
+    _p(
+        "secret_value",
+        rf"(?i)(?<![A-Za-z0-9])[\"']?(?P<key>{_KEY})[\"']?\s*:[ \t]*{_NOT_DONE}"
+        r"(?P<secret>\"[^\"\n]+\"|'[^'\n]+'|(?=[^\s,;]*\d)[^\s,;]{6,}|[^\s,;]{20,})",
+    ),
+)
+
+# Kinds a corpus can plant, for tests and documentation.
+BUILTIN_KINDS: frozenset[str] = frozenset(p.kind for p in BUILTIN_PATTERNS)
+
+_CACHE_MAX_ENTRIES = 65_536
+_CACHE_MAX_LENGTH = 1_024
+
+
+def secret_key_kind(key: str) -> str | None:
+    """The kind a secret-naming key (``db_password``, ``x/api-token``) implies, else None."""
+    if not _SECRET_KEY_RE.match(key):
+        return None
+    lowered = key.lower()
+    for word, kind in _SECRET_KEY_WORDS:
+        if lowered.endswith(word):
+            return kind
+    return "secret_value"
+
+
+class Redactor:
+    """Replaces secrets in text and JSON-like data with ``[REDACTED:<kind>]``."""
+
+    def __init__(self, patterns: Iterable[Pattern] = BUILTIN_PATTERNS) -> None:
+        self._patterns = tuple(patterns)
+        # Annotations, commands and event messages repeat across replicas: caching short strings
+        # makes redacting 150k pods cost a few thousand distinct regex passes, not a million.
+        self._cache: dict[str, str] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Redactor:
+        """Built-in patterns plus ``REDACT_PATTERNS`` (shown as ``custom``)."""
+        return cls.with_extra(settings.redact_patterns)
+
+    @classmethod
+    def with_extra(cls, extra: Sequence[str]) -> Redactor:
+        custom = [Pattern("custom", re.compile(text)) for text in extra]
+        # Custom patterns run first: the operator knows their secrets' shapes best.
+        return cls([*custom, *BUILTIN_PATTERNS])
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(p.kind for p in self._patterns)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret replaced."""
+        if not text:
+            return text
+        if len(text) > _CACHE_MAX_LENGTH:
+            return self._apply(text)
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        result = self._apply(text)
+        if len(self._cache) >= _CACHE_MAX_ENTRIES:
+            self._cache.clear()
+        self._cache[text] = result
+        return result
+
+    def redact_obj(self, value: Any) -> Any:
+        """The same shape with every string redacted; values under secret-naming keys hidden."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, Mapping):
+            return {key: self._redact_item(key, item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.redact_obj(item) for item in value]
+        if isinstance(value, tuple):
+            return tuple(self.redact_obj(item) for item in value)
+        return value
+
+    def redact_mapping(self, values: Mapping[str, str]) -> dict[str, str]:
+        """A ``str -> str`` mapping (labels, annotations) with values redacted."""
+        return {key: self._redact_item(key, item) for key, item in values.items()}
+
+    def redact_argv(self, argv: Sequence[str]) -> list[str]:
+        """A command line with secrets hidden, including ``--password VALUE`` split in two."""
+        out: list[str] = []
+        hide_next: str | None = None
+        for part in argv:
+            if hide_next is not None and part and not part.startswith("-"):
+                out.append(MARKER.format(kind=hide_next))
+                hide_next = None
+                continue
+            out.append(self.redact(part))
+            hide_next = secret_key_kind(part.lstrip("-")) if part.startswith("-") else None
+        return out
+
+    def _redact_item(self, key: Any, item: Any) -> Any:
+        if isinstance(item, str) and item and isinstance(key, str):
+            kind = secret_key_kind(key)
+            if kind is not None and not item.startswith("[REDACTED:"):
+                return MARKER.format(kind=kind)
+        return self.redact_obj(item)
+
+    def _apply(self, text: str) -> str:
+        for pattern in self._patterns:
+            text = pattern.apply(text)
+        return text

@@ -1,0 +1,478 @@
+"""SessionManager: the seed's API over a durable, locked, verified and optionally encrypted store.
+
+The seed's calls (``save_session``, ``load_session``, ``prune_old_messages``, ``smart_prune``,
+``should_prune``, ``delete_session``, ``list_sessions``, ``get_session_stats``) keep their names,
+arguments and meaning; everything else is additive. Loading never returns a broken session:
+a file that fails to parse, verify or validate is quarantined and the newest good backup is
+restored, or a ``SessionCorruptError`` says that none was left.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from k8s_monitor.analysis.incidents import Ledger
+from k8s_monitor.errors import (
+    SessionCorruptError,
+    SessionDecryptError,
+    SessionSchemaError,
+    StorageError,
+)
+from k8s_monitor.sessions import schema
+from k8s_monitor.sessions.crypto import SessionCipher, parse_keys, read_key_file
+from k8s_monitor.sessions.lock import SessionLock
+from k8s_monitor.sessions.messages import KIND_COMPACTION, Message, kind_of, tool_result_ids
+from k8s_monitor.sessions.pruning import (
+    DEFAULT_KEYWORDS,
+    SMART_KEEP_RECENT,
+    PrunePolicy,
+    PruneResult,
+    prune_history,
+    simple_prune,
+)
+from k8s_monitor.sessions.store import DEFAULT_MAX_FILE_BYTES, SessionStore
+from k8s_monitor.sessions.tokens import TokenCounter
+
+if TYPE_CHECKING:
+    from k8s_monitor.config import Settings
+
+log = structlog.get_logger(__name__)
+
+CALIBRATION_KEY = "token_calibration"
+_EXACT_COUNT_BAND = 0.1  # ask count_fn only when the estimate is this close to the threshold
+
+# Event names counted in ``SessionManager.events`` (metrics read them).
+EVENT_QUARANTINED = "session_quarantined"
+EVENT_RECOVERED = "session_recovered"
+EVENT_UNRECOVERABLE = "session_unrecoverable"
+EVENT_BACKUP_FAILED = "session_backup_failed"
+EVENT_LOCK_TAKEN_OVER = "session_lock_taken_over"
+EVENT_PRUNED = "session_pruned"
+
+
+class SessionManager:
+    """Saves, loads, prunes and inspects sessions in ``session_dir``."""
+
+    def __init__(
+        self,
+        session_dir: Path = Path("sessions"),
+        max_context_tokens: int = 120000,
+        *,
+        prune_threshold: float = 0.8,
+        prune_target_ratio: float = 0.5,
+        critical_keywords: Sequence[str] | None = None,
+        backups: int = 5,
+        encryption_keys: list[str] | None = None,
+        token_counter: TokenCounter | None = None,
+        on_event: Callable[[str], None] | None = None,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        max_depth: int = schema.MAX_DEPTH,
+    ) -> None:
+        if max_context_tokens <= 0:
+            raise ValueError("max_context_tokens must be positive")
+        if not 0 < prune_threshold <= 1 or not 0 < prune_target_ratio < 1:
+            raise ValueError("prune_threshold must be in (0, 1] and prune_target_ratio in (0, 1)")
+        self.session_dir = Path(session_dir)
+        self.max_context_tokens = max_context_tokens
+        self.prune_threshold = prune_threshold
+        # Hysteresis only works below the trigger; a target above it would prune every cycle.
+        self.prune_target_ratio = min(prune_target_ratio, prune_threshold)
+        self.critical_keywords = tuple(
+            DEFAULT_KEYWORDS if critical_keywords is None else critical_keywords
+        )
+        self.token_counter = token_counter or TokenCounter()
+        self.events: Counter[str] = Counter()
+        self.on_event = on_event
+        self.max_depth = max_depth
+        self._store = SessionStore(self.session_dir, backups=backups, max_file_bytes=max_file_bytes)
+        self._cipher = SessionCipher(encryption_keys) if encryption_keys else None
+        self._locks: dict[str, SessionLock] = {}
+        self._checked: set[str] = set()
+        self._extras: dict[str, dict[str, Any]] = {}
+        self._states: dict[str, dict[str, Any]] = {}
+        self._encrypted: dict[str, bool] = {}
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        token_counter: TokenCounter | None = None,
+        on_event: Callable[[str], None] | None = None,
+    ) -> SessionManager:
+        keys: list[str] = []
+        if settings.session_encryption_key is not None:
+            keys.extend(parse_keys(settings.session_encryption_key.get_secret_value()))
+        if settings.session_encryption_key_file is not None:
+            keys.extend(read_key_file(settings.session_encryption_key_file))
+        return cls(
+            settings.session_dir,
+            settings.max_context_tokens,
+            prune_threshold=settings.context_prune_threshold,
+            prune_target_ratio=settings.prune_target_ratio,
+            critical_keywords=settings.critical_keywords,
+            backups=settings.session_backups,
+            encryption_keys=keys or None,
+            token_counter=token_counter,
+            on_event=on_event,
+        )
+
+    # --- derived budgets ------------------------------------------------------------------
+
+    @property
+    def threshold_tokens(self) -> int:
+        return int(self.max_context_tokens * self.prune_threshold)
+
+    @property
+    def target_tokens(self) -> int:
+        return int(self.max_context_tokens * self.prune_target_ratio)
+
+    @property
+    def encrypts(self) -> bool:
+        return self._cipher is not None
+
+    # --- locking --------------------------------------------------------------------------
+
+    def lock(self, session_id: str) -> SessionLock:
+        """Hold the session for this process (a daemon's lifetime); raises SessionLockedError."""
+        schema.validate_session_id(session_id)
+        current = self._locks.get(session_id)
+        if current is not None and current.held:
+            return current
+        self._store.ensure_root()
+        handle = SessionLock(self._store.lock_path(session_id), session_id).acquire()
+        if handle.took_over:
+            self._event(EVENT_LOCK_TAKEN_OVER)
+        self._locks[session_id] = handle
+        self._store.remove_stale_temps(session_id)
+        return handle
+
+    acquire_lock = lock
+
+    def release(self, session_id: str) -> None:
+        handle = self._locks.pop(session_id, None)
+        if handle is not None:
+            handle.release()
+
+    @contextmanager
+    def _write_lock(self, session_id: str) -> Iterator[None]:
+        held = self._locks.get(session_id)
+        if held is not None and held.held:
+            yield
+            return
+        self._store.ensure_root()
+        with SessionLock(self._store.lock_path(session_id), session_id) as handle:
+            if handle.took_over:
+                self._event(EVENT_LOCK_TAKEN_OVER)
+            self._store.remove_stale_temps(session_id)
+            yield
+
+    # --- the seed's API -------------------------------------------------------------------
+
+    def save_session(
+        self,
+        session_id: str,
+        conversation_history: list[Message],
+        metadata: dict[str, Any],
+        *,
+        state: dict[str, Any] | None = None,
+    ) -> Path:
+        """Write the session atomically; on failure the previous file is intact."""
+        schema.validate_session_id(session_id)
+        with self._write_lock(session_id):
+            self._check_existing(session_id)
+            state_out = dict(self._states.get(session_id, {}) if state is None else state)
+            if self.token_counter.samples > 0:
+                state_out[CALIBRATION_KEY] = self.token_counter.to_state()
+            document: dict[str, Any] = {
+                "schema_version": schema.SCHEMA_VERSION,
+                "session_id": session_id,
+                "saved_at": datetime.now(UTC).isoformat(),
+                "conversation_history": conversation_history,
+                "metadata": metadata,
+                "state": state_out,
+                **self._extras.get(session_id, {}),
+            }
+            self._write_document(session_id, document)
+            self._states[session_id] = state_out
+        return self._store.path(session_id)
+
+    def load_session(self, session_id: str) -> dict[str, Any] | None:
+        """The session (with ``state``, ``{}`` when absent), or None when there is none."""
+        schema.validate_session_id(session_id)
+        try:
+            raw = self._store.read(self._store.path(session_id))
+            if raw is None:
+                return None
+            document = self._decode(raw)
+        except SessionCorruptError as exc:
+            return self._recover(session_id, exc)
+        self._remember(session_id, document, encrypted=_is_envelope(raw))
+        return document
+
+    def prune_old_messages(
+        self, history: list[Message], max_tokens: int | None = None
+    ) -> list[Message]:
+        """System messages plus the latest 50 others, never above ``max_tokens``."""
+        budget = self.max_context_tokens if max_tokens is None else max_tokens
+        return simple_prune(history, self.token_counter, max_tokens=budget)
+
+    def smart_prune(self, history: list[Message], ledger: Ledger | None = None) -> list[Message]:
+        """System, critical and the latest 30 messages, in order, compacted, within target."""
+        return self.prune_to_budget(history, ledger=ledger).history
+
+    def prune_to_budget(
+        self, history: list[Message], *, ledger: Ledger | None = None
+    ) -> PruneResult:
+        policy = PrunePolicy(
+            target_tokens=self.target_tokens,
+            keep_recent=SMART_KEEP_RECENT,
+            keywords=self.critical_keywords,
+        )
+        result = prune_history(history, policy, self.token_counter, ledger)
+        self._event(EVENT_PRUNED)
+        log.info(
+            "session_pruned",
+            dropped=result.dropped_count,
+            compacted=result.compacted,
+            tokens_before=result.tokens_before,
+            tokens_after=result.tokens_after,
+        )
+        return result
+
+    def should_prune(self, history: list[Message]) -> bool:
+        """True at ``max_context_tokens * prune_threshold``; near it, ask count_fn if any."""
+        estimate = self.token_counter.count(history)
+        threshold = self.threshold_tokens
+        near = abs(estimate - threshold) <= threshold * _EXACT_COUNT_BAND
+        if near and self.token_counter.count_fn is not None:
+            return self.token_counter.count_exact(history) >= threshold
+        return estimate >= threshold
+
+    def delete_session(self, session_id: str) -> bool:
+        """Remove the session and its backups; False when it did not exist."""
+        schema.validate_session_id(session_id)
+        with self._write_lock(session_id):
+            removed = self._store.delete(session_id)
+        for cache in (self._extras, self._states, self._encrypted):
+            cache.pop(session_id, None)
+        self._checked.discard(session_id)
+        return removed
+
+    def list_sessions(self) -> list[str]:
+        return [sid for sid in self._store.ids() if schema.SESSION_ID_PATTERN.fullmatch(sid)]
+
+    def get_session_stats(self, session_id: str) -> dict[str, Any] | None:
+        document = self.load_session(session_id)
+        if document is None:
+            return None
+        history: list[Message] = document["conversation_history"]
+        tokens = self.token_counter.count(history)
+        roles = Counter(str(m.get("role")) for m in history)
+        path = self._store.path(session_id)
+        return {
+            "session_id": session_id,
+            "message_count": len(history),
+            "estimated_tokens": tokens,
+            "cycle_count": _cycle_count(document),
+            "context_percentage": round(100.0 * tokens / self.max_context_tokens, 2),
+            "max_context_tokens": self.max_context_tokens,
+            "needs_prune": tokens >= self.threshold_tokens,
+            "role_counts": dict(sorted(roles.items())),
+            "compactions": sum(1 for m in history if kind_of(m) == KIND_COMPACTION),
+            "saved_at": document.get("saved_at"),
+            "schema_version": document.get("schema_version"),
+            "encrypted": self._encrypted.get(session_id, False),
+            "file_bytes": path.stat().st_size if path.exists() else 0,
+            "backups": len(self._store.backup_paths(session_id)),
+            "token_ratio": round(self.token_counter.ratio, 4),
+        }
+
+    # --- token accounting -----------------------------------------------------------------
+
+    def count_tokens(self, history: list[Message]) -> int:
+        return self.token_counter.count(history)
+
+    def calibrate(self, sent_history: list[Message], actual_input_tokens: int) -> float:
+        """Feed the API's exact ``usage`` for ``sent_history``; persisted on the next save."""
+        return self.token_counter.calibrate(sent_history, actual_input_tokens)
+
+    # --- operator helpers (CLI) -----------------------------------------------------------
+
+    def verify_session(self, session_id: str) -> dict[str, Any]:
+        """Read-only check of the file and its backups; never moves or writes anything."""
+        schema.validate_session_id(session_id)
+        status, detail = self._check_file(self._store.path(session_id))
+        backups = [self._check_file(p)[0] for p in self._store.backup_paths(session_id)]
+        return {
+            "session_id": session_id,
+            "status": status,
+            "detail": detail,
+            "backups": len(backups),
+            "valid_backups": backups.count("ok"),
+        }
+
+    def export_session(self, session_id: str) -> dict[str, Any] | None:
+        """The decrypted document, as an operator would move it elsewhere."""
+        return self.load_session(session_id)
+
+    def import_session(
+        self, document: dict[str, Any], *, session_id: str | None = None, replace: bool = False
+    ) -> str:
+        """Validate an exported document and save it (encrypted if keys are configured)."""
+        document = schema.validate(dict(document))
+        target = schema.validate_session_id(session_id or document["session_id"])
+        with self._write_lock(target):
+            self._check_existing(target)
+            if not replace and self._store.path(target).exists():
+                raise StorageError(f"session {target!r} exists; pass replace to overwrite it")
+            document["session_id"] = target
+            document["saved_at"] = datetime.now(UTC).isoformat()
+            self._write_document(target, document)
+            self._remember(target, document, encrypted=self.encrypts)
+        return target
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _write_document(self, session_id: str, document: dict[str, Any]) -> None:
+        try:
+            data = schema.encode(document)
+        except TypeError as exc:
+            raise StorageError(f"session {session_id!r} cannot be saved: {exc}") from exc
+        if self._cipher is not None:
+            data = schema.encode(
+                {
+                    "schema_version": schema.SCHEMA_VERSION,
+                    "session_id": session_id,
+                    "saved_at": document["saved_at"],
+                    "encryption": schema.ENCRYPTION_FERNET,
+                    "ciphertext": self._cipher.encrypt(data).decode(),
+                }
+            )
+        self._store.write_atomic(self._store.path(session_id), data)
+        self._encrypted[session_id] = self._cipher is not None
+        try:
+            self._store.add_backup(session_id, data)
+        except StorageError as exc:
+            # The session itself is safely on disk; a missing backup is worth a warning only.
+            self._event(EVENT_BACKUP_FAILED)
+            log.warning("session_backup_failed", session_id=session_id, error=str(exc))
+
+    def _decode(self, raw: bytes) -> dict[str, Any]:
+        outer = schema.decode(raw, max_depth=self.max_depth)
+        schema.check_version(outer)
+        encryption = outer.get("encryption")
+        if encryption is None:
+            return schema.validate(outer)
+        if encryption != schema.ENCRYPTION_FERNET:
+            raise SessionSchemaError(f"unsupported encryption {str(encryption)[:40]!r}")
+        ciphertext = outer.get("ciphertext")
+        if not isinstance(ciphertext, str):
+            raise SessionCorruptError("encrypted session without ciphertext")
+        if self._cipher is None:
+            raise SessionDecryptError(
+                "the session is encrypted; set SESSION_ENCRYPTION_KEY or "
+                "SESSION_ENCRYPTION_KEY_FILE (the file is left untouched)"
+            )
+        inner = schema.decode(self._cipher.decrypt(ciphertext.encode()), max_depth=self.max_depth)
+        return schema.validate(inner)
+
+    def _remember(self, session_id: str, document: dict[str, Any], *, encrypted: bool) -> None:
+        self._checked.add(session_id)
+        self._extras[session_id] = schema.extras_of(document)
+        self._states[session_id] = document["state"]
+        self._encrypted[session_id] = encrypted
+        calibration = document["state"].get(CALIBRATION_KEY)
+        if isinstance(calibration, dict):
+            self.token_counter.load_state(calibration)
+
+    def _check_existing(self, session_id: str) -> None:
+        """Before the first write: never overwrite a newer or undecryptable session."""
+        if session_id in self._checked:
+            return
+        try:
+            raw = self._store.read(self._store.path(session_id))
+            if raw is not None:
+                document = self._decode(raw)
+                self._remember(session_id, document, encrypted=_is_envelope(raw))
+        except SessionCorruptError as exc:
+            # The caller is about to write a good generation; keep the bad one for inspection.
+            self._quarantine(session_id, exc)
+        self._checked.add(session_id)
+
+    def _quarantine(self, session_id: str, cause: Exception) -> Path | None:
+        moved = self._store.quarantine(session_id)
+        self._event(EVENT_QUARANTINED)
+        log.error(
+            "session_quarantined",
+            session_id=session_id,
+            reason=str(cause),
+            moved_to=moved.name if moved else None,
+        )
+        return moved
+
+    def _recover(self, session_id: str, cause: SessionCorruptError) -> dict[str, Any]:
+        with self._write_lock(session_id):
+            moved = self._quarantine(session_id, cause)
+            for backup in self._store.backup_paths(session_id):
+                try:
+                    raw = self._store.read(backup)
+                    if raw is None:
+                        continue
+                    document = self._decode(raw)
+                except (SessionCorruptError, SessionSchemaError, SessionDecryptError) as exc:
+                    log.warning("session_backup_invalid", backup=backup.name, reason=str(exc))
+                    continue
+                self._store.write_atomic(self._store.path(session_id), raw)
+                self._remember(session_id, document, encrypted=_is_envelope(raw))
+                self._event(EVENT_RECOVERED)
+                log.warning("session_recovered", session_id=session_id, backup=backup.name)
+                return document
+        self._event(EVENT_UNRECOVERABLE)
+        where = f"moved to {moved.name}" if moved else "gone"
+        raise SessionCorruptError(
+            f"session {session_id!r} is corrupt ({cause}); {where}; no valid backup to restore. "
+            "The next save starts a new session"
+        ) from cause
+
+    def _check_file(self, path: Path) -> tuple[str, str]:
+        try:
+            raw = self._store.read(path)
+            if raw is None:
+                return "missing", ""
+            self._decode(raw)
+        except SessionCorruptError as exc:
+            return "corrupt", str(exc)
+        except SessionSchemaError as exc:
+            return "newer_schema", str(exc)
+        except SessionDecryptError as exc:
+            return "cannot_decrypt", str(exc)
+        return "ok", ""
+
+    def _event(self, name: str) -> None:
+        self.events[name] += 1
+        if self.on_event is not None:
+            self.on_event(name)
+
+
+def _is_envelope(raw: bytes) -> bool:
+    # Cheap: the envelope's fourth member; a plaintext session never has it so early.
+    return b'"encryption":"fernet"' in raw[:512]
+
+
+def _cycle_count(document: dict[str, Any]) -> int:
+    declared = document["metadata"].get("cycle_count")
+    if isinstance(declared, int) and not isinstance(declared, bool):
+        return declared
+    return sum(
+        1
+        for m in document["conversation_history"]
+        if m.get("role") == "user" and kind_of(m) != KIND_COMPACTION and not tool_result_ids(m)
+    )

@@ -1,0 +1,176 @@
+"""The scenario file format: a base cluster, then steps of changes.
+
+A scenario YAML names nodes, namespaces and workloads; pods, replicasets, jobs, events, PVCs and
+metrics are generated from them. Each step applies a list of changes on top of the previous
+state and advances the scenario clock by ``clock.step_seconds``. Unknown keys are errors, so a
+typo in a scenario fails loudly instead of silently simulating something else.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from msgspec import Struct, field
+
+
+class _In(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every scenario struct: unknown keys are rejected."""
+
+
+class ClockIn(_In):
+    # A fixed start makes every timestamp reproducible; without it each step is "now" when
+    # entered, so wall-clock analyzers (restart windows, event age) see a live cluster.
+    start: str | None = None
+    step_seconds: float = 900.0
+
+
+class VersionIn(_In):
+    major: str = "1"
+    minor: str = "30"
+    git_version: str = "v1.30.4-eks-a737599"
+    platform: str = "linux/amd64"
+
+
+class NodeIn(_In):
+    name: str
+    zone: str = "us-east-1a"
+    instance_type: str = "m6i.xlarge"
+    cpu: str = "4"
+    memory: str = "16Gi"
+    pods: int = 58
+    role: Literal["worker", "system"] = "worker"
+    kubelet: str = "v1.30.4-eks-036c24b"
+    age_days: float = 30.0
+
+
+class HpaIn(_In):
+    min: int = 1
+    max: int = 10
+    cpu_percent: int = 70
+
+
+class WorkloadIn(_In):
+    kind: Literal["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job"]
+    namespace: str
+    name: str
+    image: str
+    replicas: int = 1
+    port: int | None = 8080
+    cpu: str = "100m"
+    memory: str = "128Mi"
+    labels: dict[str, str] = field(default_factory=dict)
+    schedule: str = "*/30 * * * *"
+    volume: str | None = None  # StatefulSet: size of one PVC per replica
+    hpa: HpaIn | None = None
+    pdb_min_available: int | None = None
+    log: str | None = None  # lines a healthy container prints; a default access log otherwise
+    age_days: float = 7.0
+    service_account: str = "default"
+
+
+class QuotaIn(_In):
+    namespace: str
+    name: str = "compute-quota"
+    hard: dict[str, str] = field(default_factory=dict)
+    used: dict[str, str] = field(default_factory=dict)
+
+
+# --- changes ---------------------------------------------------------------------------------
+
+
+class CrashLoopIn(_In):
+    workload: str  # "namespace/name"; the kind is looked up
+    exit_code: int = 1
+    reason: str = "Error"  # "OOMKilled" with exit_code 137 for memory kills
+    message: str = ""
+    log: str = ""
+    container: str | None = None
+    lead_seconds: float | None = None  # how long before the step it began; default half a step
+
+
+class HealIn(_In):
+    workload: str
+    # A fix is usually a new rollout (fresh pods); ``restart: false`` keeps the pods and their
+    # restart counts, as when a dependency comes back by itself.
+    restart: bool = True
+
+
+class NodeConditionIn(_In):
+    node: str
+    type: Literal["Ready", "MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"]
+    status: Literal["True", "False", "Unknown"]
+    reason: str | None = None
+    message: str | None = None
+
+
+class RolloutIn(_In):
+    workload: str
+    image: str
+    pull_error: str | None = None  # set: the new image cannot be pulled (ImagePullBackOff)
+
+
+class RollbackIn(_In):
+    workload: str
+
+
+class ScaleIn(_In):
+    workload: str
+    replicas: int
+
+
+class PendingIn(_In):
+    workload: str
+    message: str = (
+        "0/{nodes} nodes are available: {nodes} Insufficient memory. preemption: "
+        "0/{nodes} nodes are available: {nodes} No preemption victims found for incoming pod."
+    )
+
+
+class EventIn(_In, kw_only=True):
+    kind: str
+    name: str
+    namespace: str | None = None
+    reason: str
+    message: str
+    type: Literal["Normal", "Warning"] = "Warning"
+    count: int = 1
+    component: str = "kubelet"
+
+
+class JobFailIn(_In):
+    workload: str  # a CronJob or Job
+    exit_code: int = 1
+    log: str = ""
+
+
+class ChangeIn(_In):
+    """Exactly one of these keys per list item."""
+
+    crashloop: CrashLoopIn | None = None
+    heal: HealIn | None = None
+    node_condition: NodeConditionIn | None = None
+    rollout: RolloutIn | None = None
+    rollback: RollbackIn | None = None
+    scale: ScaleIn | None = None
+    pending: PendingIn | None = None
+    event: EventIn | None = None
+    job_fail: JobFailIn | None = None
+
+
+class StepIn(_In):
+    name: str
+    description: str = ""
+    changes: list[ChangeIn] = field(default_factory=list)
+
+
+class ScenarioIn(_In):
+    name: str
+    description: str = ""
+    clock: ClockIn = field(default_factory=ClockIn)
+    version: VersionIn = field(default_factory=VersionIn)
+    metrics: bool = True
+    namespaces: list[str] = field(default_factory=list)
+    nodes: list[NodeIn] = field(default_factory=list)
+    workloads: list[WorkloadIn] = field(default_factory=list)
+    quotas: list[QuotaIn] = field(default_factory=list)
+    steps: list[StepIn] = field(default_factory=list)

@@ -1,0 +1,76 @@
+"""Assembling the monitor: every long-lived part built once from ``Settings``.
+
+Files named by settings (services catalog, encryption keys) are read first, so a bad one stops
+the program before it touches the cluster or the session. The session lock comes next: a second
+daemon on the same session is refused before it can write anything.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from k8s_monitor.analysis.ledger import LedgerStore
+from k8s_monitor.analysis.services import load_catalog
+from k8s_monitor.cluster.collect import CollectOptions, Collector
+from k8s_monitor.cluster.kubeconfig import load_api_client
+from k8s_monitor.config import Settings
+from k8s_monitor.converse import build_conversation
+from k8s_monitor.cycle import CycleRunner, CycleStages, SnapshotSource
+from k8s_monitor.metrics import Metrics
+from k8s_monitor.notify import build_notifier
+from k8s_monitor.redaction import Redactor
+from k8s_monitor.sessions import SessionManager
+
+
+@dataclass
+class Monitor:
+    settings: Settings
+    runner: CycleRunner
+    metrics: Metrics
+    sessions: SessionManager
+    _resources: ExitStack = field(default_factory=ExitStack)
+
+    def close(self) -> None:
+        self._resources.close()
+
+
+def ledger_path(settings: Settings) -> Path:
+    """The incident ledger lives beside the session, one file per session id, in both modes."""
+    return settings.session_dir / f"{settings.session_id}.ledger.json"
+
+
+def assemble(settings: Settings, *, source: SnapshotSource | None = None) -> Monitor:
+    """Build the monitor; ``source`` replaces the Kubernetes collector (tests, replays)."""
+    catalog = load_catalog(settings.services_file)
+    redactor = Redactor.from_settings(settings)
+    sessions = SessionManager.from_settings(settings)
+    metrics = Metrics()
+    resources = ExitStack()
+    try:
+        resources.enter_context(sessions.lock(settings.session_id))
+        if source is None:
+            collector = Collector(
+                load_api_client(settings),
+                CollectOptions.from_settings(settings),
+                redactor,
+                cluster_name=settings.cluster_name,
+            )
+            resources.callback(collector.close)
+            source = collector
+        conversation = build_conversation(settings, sessions)
+        resources.callback(conversation.close)
+        stages = CycleStages(
+            settings=settings,
+            source=source,
+            catalog=catalog,
+            ledger_store=LedgerStore(ledger_path(settings)),
+            conversation=conversation,
+            notifier=build_notifier(settings),
+            metrics=metrics,
+        )
+    except BaseException:
+        resources.close()
+        raise
+    return Monitor(settings, CycleRunner(stages), metrics, sessions, resources)

@@ -1,0 +1,140 @@
+"""Benchmark: listing every pod of a generated cluster, ours versus the official client's models.
+
+    python -m tests.bench.collect --pods 10000
+    python -m tests.bench.collect --pods 150000 --skip-baseline
+
+One simulator serves both sides from this process; each side runs in a fresh subprocess, whose
+wall time for the list and peak RSS (from ``wait4``'s rusage of that child alone) are taken.
+Each side runs ``--repeat`` times and medians are quoted. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _quiet() -> None:
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+def _child_ours(kubeconfig: Path, page_size: int) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    _quiet()
+    from k8s_monitor.cluster import resources as res
+    from k8s_monitor.cluster.collect import CollectOptions, Collector
+    from k8s_monitor.cluster.kubeconfig import load_api_client
+    from k8s_monitor.config import Settings
+    from k8s_monitor.redaction import Redactor
+
+    settings = Settings(kubeconfig=kubeconfig, collect_timeout_seconds=300, _env_file=None)
+    options = CollectOptions(
+        page_size=page_size, timeout_seconds=300, resources=(res.PODS,), log_tail_max_containers=0
+    )
+    collector = Collector(load_api_client(settings), options, Redactor())
+    start = time.perf_counter()
+    snapshot = collector.collect(now=datetime.now(UTC))
+    seconds = time.perf_counter() - start
+    collector.close()
+    return {"seconds": seconds, "pods": len(snapshot.pods), "gaps": len(snapshot.gaps)}
+
+
+def _child_baseline(kubeconfig: Path) -> dict[str, Any]:
+    from kubernetes import client, config
+
+    config.load_kube_config(config_file=str(kubeconfig))
+    api = client.CoreV1Api()
+    start = time.perf_counter()
+    pods = api.list_pod_for_all_namespaces(_request_timeout=600)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "pods": len(pods.items), "gaps": 0}
+
+
+def _run_child(side: str, kubeconfig: Path, page_size: int) -> dict[str, Any]:
+    argv = [sys.executable, "-m", "tests.bench.collect", "--child", side,
+            "--kubeconfig", str(kubeconfig), "--page-size", str(page_size)]  # fmt: skip
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{side} child failed with exit code {process.returncode}")
+    result: dict[str, Any] = json.loads(output.decode().strip().splitlines()[-1])
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # Linux reports KiB
+    return result
+
+
+def _median_side(side: str, kubeconfig: Path, page_size: int, repeat: int) -> dict[str, Any]:
+    runs = [_run_child(side, kubeconfig, page_size) for _ in range(repeat)]
+    return {
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
+        "pods": runs[0]["pods"],
+        "gaps": max(r["gaps"] for r in runs),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pods", type=int, default=10_000)
+    parser.add_argument("--nodes", type=int, default=None, help="default: pods / 30")
+    parser.add_argument("--page-size", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--child", choices=("ours", "baseline"), help=argparse.SUPPRESS)
+    parser.add_argument("--kubeconfig", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child == "ours":
+        print(json.dumps(_child_ours(args.kubeconfig, args.page_size)))
+        return
+    if args.child == "baseline":
+        print(json.dumps(_child_baseline(args.kubeconfig)))
+        return
+
+    from k8s_monitor.sim import SimServer, generated_cluster
+
+    nodes = args.nodes or max(1, args.pods // 30)
+    with tempfile.TemporaryDirectory() as tmp, SimServer(
+        generated_cluster(pods=args.pods, nodes=nodes)
+    ) as sim:
+        kubeconfig = sim.write_kubeconfig(Path(tmp) / "kubeconfig")
+        ours = _median_side("ours", kubeconfig, args.page_size, args.repeat)
+        if ours["pods"] != args.pods or ours["gaps"]:
+            raise SystemExit(f"ours listed {ours['pods']} pods with {ours['gaps']} gaps")
+        result: dict[str, Any] = {
+            "pods": args.pods,
+            "ours_s": round(ours["seconds"], 3),
+            "ours_peak_rss_mb": round(ours["peak_rss_mb"], 1),
+            "baseline_s": None,
+            "baseline_peak_rss_mb": None,
+            "speedup": None,
+            "rss_ratio": None,
+        }
+        if not args.skip_baseline:
+            base = _median_side("baseline", kubeconfig, args.page_size, args.repeat)
+            result.update(
+                baseline_s=round(base["seconds"], 3),
+                baseline_peak_rss_mb=round(base["peak_rss_mb"], 1),
+                speedup=round(base["seconds"] / ours["seconds"], 1),
+                rss_ratio=round(base["peak_rss_mb"] / ours["peak_rss_mb"], 1),
+            )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""What the image does, without Docker: build the wheel from the Docker build context, install
+only that wheel into a fresh venv, and run the installed ``k8s-monitor`` from there.
+
+Offline by design: the wheel is built without build isolation (setuptools comes from the dev
+extra), and the fresh venv borrows the dev venv's dependencies through a ``.pth`` line instead
+of downloading them. The dev venv's editable install of k8s-monitor is not visible there
+(``.pth`` files of a directory added that way are not processed), so the code that runs is the
+wheel's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import clean_env
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD_CONTEXT = ("pyproject.toml", "README.md", "k8s_monitor")  # as .dockerignore allows
+PACKAGE_DATA_SUFFIXES = (".py", ".yaml", ".json", ".typed")
+
+# One worker builds the wheel and the venv once for the whole module.
+pytestmark = pytest.mark.xdist_group("wheel_install")
+
+
+def _run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert result.returncode == 0, f"{argv} failed ({result.returncode}):\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    context = tmp_path_factory.mktemp("context")
+    for name in BUILD_CONTEXT:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, context / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.exists():
+            shutil.copy2(source, context / name)
+    dist = tmp_path_factory.mktemp("dist")
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    _run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(dist),
+          str(context)], cwd=context)  # fmt: skip
+    wheels = list(dist.glob("k8s_monitor-*.whl"))
+    assert len(wheels) == 1, wheels
+    return wheels[0]
+
+
+@pytest.fixture(scope="module")
+def fresh_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    venv = tmp_path_factory.mktemp("venv")
+    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=venv)
+    python = venv / "bin" / "python"
+    purelib = _run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=venv
+    ).strip()
+    Path(purelib, "_borrowed_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    _run([sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", str(python),
+          "install", "--no-deps", "--no-index", str(wheel)], cwd=venv)  # fmt: skip
+    return venv
+
+
+def _project_version() -> str:
+    return str(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"])
+
+
+def test_wheel_holds_the_package_and_its_data_but_no_tests(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {
+        str(path.relative_to(REPO))
+        for path in (REPO / "k8s_monitor").rglob("*")
+        if path.is_file()
+        and path.suffix in PACKAGE_DATA_SUFFIXES
+        and "__pycache__" not in path.parts
+    }
+    assert expected - names == set(), "files missing from the wheel"
+    assert not any(name.startswith("tests/") for name in names)
+    entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    assert (
+        "k8s-monitor = k8s_monitor.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    )
+
+
+def test_installed_cli_reports_the_project_version(fresh_venv: Path) -> None:
+    where = _run(
+        [
+            str(fresh_venv / "bin" / "python"),
+            "-c",
+            "import k8s_monitor; print(k8s_monitor.__file__)",
+        ],
+        cwd=fresh_venv,
+    )
+    assert Path(where.strip()).is_relative_to(fresh_venv), "imported the source tree, not the wheel"
+    out = _run([str(fresh_venv / "bin" / "k8s-monitor"), "--version"], cwd=fresh_venv)
+    assert out.strip() == f"k8s-monitor {_project_version()}"
+
+
+def test_installed_cli_runs_one_cycle_against_the_simulator(
+    fresh_venv: Path, tmp_path: Path
+) -> None:
+    sim = pytest.importorskip("k8s_monitor.sim", reason="the simulator is not in the tree yet")
+    if not hasattr(sim, "SimServer") or not hasattr(sim, "load_scenario"):
+        pytest.skip("k8s_monitor.sim has no SimServer/load_scenario yet")
+    env = clean_env(
+        LOG_FORMAT="json",
+        LLM_PROVIDER="offline",
+        KUBECONFIG=str(tmp_path / "kubeconfig"),
+        SESSION_DIR=str(tmp_path / "sessions"),
+        REPORT_DIR=str(tmp_path / "reports"),
+        METRICS_PORT="0",
+        CLUSTER_NAME="wheel-test",
+    )
+    env["PATH"] = f"{fresh_venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    with sim.SimServer(sim.load_scenario("incident-day"), host="127.0.0.1", port=0) as server:
+        server.write_kubeconfig(tmp_path / "kubeconfig", token="wheel-test")
+        _run([str(fresh_venv / "bin" / "k8s-monitor"), "once"], cwd=tmp_path, env=env)
+    reports = sorted((tmp_path / "reports").glob("cycle-*.json"))
+    assert len(reports) == 1
+    report = json.loads(reports[0].read_text())
+    assert report["cluster"] == "wheel-test"
+    assert report["outcome"] in {"ok", "degraded"}

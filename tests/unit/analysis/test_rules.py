@@ -1,0 +1,379 @@
+"""Rules one by one: the failure shape, the time window, and the noise that must stay quiet."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from k8s_monitor.analysis.findings import ObjectRef, Severity
+from k8s_monitor.analysis.rules import analyze
+from k8s_monitor.analysis.services import ServiceCatalog, parse_catalog
+from k8s_monitor.cluster.snapshot import CollectionGap, LogTail
+from tests.unit.analysis.helpers import (
+    NOW,
+    pod,
+    reasons,
+    run,
+    running,
+    snapshot,
+    terminated,
+    waiting,
+)
+
+RS_OWNER = ("ReplicaSet", "web-5d4c3b2a1")
+RS_LABELS = {"app": "web", "pod-template-hash": "5d4c3b2a1"}
+
+
+def crashing(name: str, restarts: int = 7) -> dict[str, object]:
+    return pod(
+        name,
+        owner=RS_OWNER,
+        labels=RS_LABELS,
+        ready=False,
+        containers=[waiting("CrashLoopBackOff", restarts=restarts, last=terminated(1, "Error"))],
+    )
+
+
+# --- owner grouping -----------------------------------------------------------------------------
+
+
+def test_crashing_pods_group_under_their_deployment_without_the_replicaset() -> None:
+    findings = run(crashing("web-5d4c3b2a1-aaaaa"), crashing("web-5d4c3b2a1-bbbbb"))
+    crash = [f for f in findings if f.reason == "CrashLoopBackOff"]
+    assert len(crash) == 1
+    assert crash[0].subject == ObjectRef(kind="Deployment", namespace="shop", name="web")
+    assert [o.name for o in crash[0].objects] == ["web-5d4c3b2a1-aaaaa", "web-5d4c3b2a1-bbbbb"]
+    assert crash[0].evidence["affected_pods"] == 2
+    assert crash[0].evidence["last_exit_code"] == 1
+
+
+def test_grouping_follows_the_replicaset_owner_when_present() -> None:
+    rs = {
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": "odd-name",
+            "namespace": "shop",
+            "ownerReferences": [{"kind": "Deployment", "name": "checkout", "controller": True}],
+        },
+    }
+    bad = pod(
+        "odd-name-x",
+        owner=("ReplicaSet", "odd-name"),
+        ready=False,
+        containers=[waiting("ImagePullBackOff")],
+    )
+    findings = run(rs, bad)
+    assert ("Deployment", "checkout", "ImagePullBackOff") in reasons(findings)
+
+
+def test_job_pods_group_under_the_cronjob() -> None:
+    job = {
+        "kind": "Job",
+        "metadata": {
+            "name": "backup-1",
+            "namespace": "ops",
+            "ownerReferences": [{"kind": "CronJob", "name": "backup", "controller": True}],
+        },
+        "status": {
+            "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]
+        },
+    }
+    crash = pod(
+        "backup-1-abc",
+        "ops",
+        owner=("Job", "backup-1"),
+        ready=False,
+        containers=[waiting("CrashLoopBackOff", restarts=4)],
+    )
+    found = reasons(run(job, crash))
+    assert ("CronJob", "backup", "JobFailed") in found
+    assert ("CronJob", "backup", "CrashLoopBackOff") in found
+
+
+def test_bare_pods_are_their_own_subject() -> None:
+    found = run(pod("debug", ready=False, containers=[waiting("ErrImagePull")]))
+    assert reasons(found) == {("Pod", "debug", "ImagePullBackOff")}
+
+
+# --- pod rules ----------------------------------------------------------------------------------
+
+
+def test_waiting_reasons_map_to_canonical_reasons() -> None:
+    cases = {
+        "InvalidImageName": "ImagePullBackOff",
+        "CreateContainerConfigError": "CreateContainerConfigError",
+        "RunContainerError": "ContainerCannotRun",
+        "CreateContainerError": "ContainerCannotRun",
+    }
+    for waiting_reason, canonical in cases.items():
+        found = run(pod("p", ready=False, containers=[waiting(waiting_reason)]))
+        assert ("Pod", "p", canonical) in reasons(found), waiting_reason
+        assert all(f.severity is Severity.CRITICAL for f in found if f.reason == canonical)
+
+
+def test_oomkilled_crash_loop_reports_both_cause_and_state() -> None:
+    found = run(
+        pod(
+            "p",
+            ready=False,
+            containers=[waiting("CrashLoopBackOff", restarts=5, last=terminated(137, "OOMKilled"))],
+        )
+    )
+    assert reasons(found) == {("Pod", "p", "CrashLoopBackOff"), ("Pod", "p", "OOMKilled")}
+
+
+def test_old_restarts_on_a_ready_pod_are_not_news() -> None:
+    old = terminated(137, "OOMKilled", finished="2024-05-12T09:00:00Z")
+    assert run(pod("p", containers=[running(restarts=40, last=old)])) == []
+
+
+def test_recent_restarts_on_a_ready_pod_are_high_restarts() -> None:
+    recent = terminated(1, "Error", finished="09:40")
+    found = run(pod("p", containers=[running(restarts=6, last=recent)]))
+    assert reasons(found) == {("Pod", "p", "HighRestarts")}
+    assert found[0].severity is Severity.WARNING
+
+
+def test_recent_oomkill_on_a_recovered_pod_is_a_warning() -> None:
+    recent = terminated(137, "OOMKilled", finished="09:50")
+    found = run(pod("p", containers=[running(restarts=1, last=recent)]))
+    assert [(f.reason, f.severity) for f in found] == [("OOMKilled", Severity.WARNING)]
+
+
+def test_unschedulable_respects_the_startup_grace() -> None:
+    condition = {
+        "type": "PodScheduled",
+        "status": "False",
+        "reason": "Unschedulable",
+        "message": "0/3 nodes are available: 3 Insufficient cpu.",
+    }
+    young = pod(
+        "p", phase="Pending", created="09:58", node="", containers=[], conditions=[condition]
+    )
+    old = pod("q", phase="Pending", created="09:30", node="", containers=[], conditions=[condition])
+    assert run(young) == []
+    found = run(old)
+    assert reasons(found) == {("Pod", "q", "Unschedulable")}
+    assert "Insufficient cpu" in found[0].message
+
+
+def test_startup_grace_comes_from_the_services_catalog() -> None:
+    catalog = parse_catalog("services:\n- name: slow\n  namespaces: [shop]\n  startup_grace: 1h\n")
+    unready = pod(
+        "p", ready=False, ready_since="09:30", created="09:30", containers=[running(ready=False)]
+    )
+    assert reasons(run(unready)) == {("Pod", "p", "PodNotReady")}
+    assert run(unready, catalog=catalog) == []
+
+
+def test_completed_job_pods_are_silent() -> None:
+    done = pod(
+        "job-x",
+        phase="Succeeded",
+        ready=False,
+        owner=("Job", "job"),
+        containers=[{"name": "app", "state": {"terminated": terminated(0, "Completed")}}],
+    )
+    assert run(done) == []
+
+
+def test_evictions_age_into_info() -> None:
+    fresh = pod(
+        "a",
+        phase="Failed",
+        ready=False,
+        ready_since="09:50",
+        containers=[],
+        reason="Evicted",
+        message="The node was low on resource: memory.",
+    )
+    stale = pod(
+        "b",
+        phase="Failed",
+        ready=False,
+        ready_since="2024-05-10T09:50:00Z",
+        containers=[],
+        reason="Evicted",
+        message="The node was low on resource: memory.",
+    )
+    severities = {f.subject.name: f.severity for f in run(fresh, stale)}
+    assert severities == {"a": Severity.WARNING, "b": Severity.INFO}
+
+
+def test_failed_mount_needs_a_recent_event_and_an_unready_pod() -> None:
+    creating = pod("p", phase="Pending", ready=False, containers=[waiting("ContainerCreating")])
+    event = {
+        "kind": "Event",
+        "metadata": {"name": "p.1", "namespace": "shop"},
+        "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "p"},
+        "reason": "FailedMount",
+        "message": 'MountVolume.SetUp failed for volume "cfg" : configmap "cfg" not found',
+        "type": "Warning",
+        "lastTimestamp": "2024-05-14T09:59:00Z",
+    }
+    assert ("Pod", "p", "FailedMount") in reasons(run(creating, event))
+    healthy = pod("p")
+    assert run(healthy, event) == []
+
+
+def test_stuck_terminating_pod() -> None:
+    stuck = pod("p")
+    stuck["metadata"]["deletionTimestamp"] = "2024-05-14T09:00:00Z"
+    leaving = pod("q")
+    leaving["metadata"]["deletionTimestamp"] = "2024-05-14T09:59:30Z"
+    assert reasons(run(stuck, leaving)) == {("Pod", "p", "Terminating")}
+
+
+def test_log_excerpt_is_part_of_the_evidence() -> None:
+    snap = snapshot(pod("p", ready=False, containers=[waiting("CrashLoopBackOff", restarts=3)]))
+    snap.log_tails = [
+        LogTail(
+            namespace="shop",
+            pod="p",
+            container="app",
+            previous=True,
+            text="panic: config key [REDACTED] missing",
+        )
+    ]
+    found = analyze(snap, now=NOW)
+    assert found[0].evidence["log_excerpt"] == "panic: config key [REDACTED] missing"
+
+
+# --- nodes --------------------------------------------------------------------------------------
+
+
+def _node(name: str, ready: str, since: str, **spec: object) -> dict[str, object]:
+    return {
+        "kind": "Node",
+        "metadata": {"name": name},
+        "spec": spec,
+        "status": {
+            "conditions": [
+                {"type": "Ready", "status": ready, "lastTransitionTime": since},
+                {"type": "MemoryPressure", "status": "False", "lastTransitionTime": since},
+            ],
+            "allocatable": {"pods": "10"},
+        },
+    }
+
+
+def test_node_not_ready_waits_out_a_short_window() -> None:
+    assert run(_node("n", "False", "2024-05-14T09:59:30Z")) == []
+    found = run(_node("n", "Unknown", "2024-05-14T09:50:00Z"))
+    assert [(f.reason, f.severity) for f in found] == [("NodeNotReady", Severity.CRITICAL)]
+    assert found[0].evidence["unreachable"] is True
+
+
+def test_node_ready_now_is_healthy_whatever_its_history() -> None:
+    assert run(_node("n", "True", "2024-05-14T09:59:00Z")) == []
+
+
+def test_kubelet_too_many_pods() -> None:
+    pods = [pod(f"p{i}", node="n") for i in range(10)]
+    assert ("Node", "n", "KubeletTooManyPods") in reasons(
+        run(_node("n", "True", "2024-05-14T08:00:00Z"), *pods)
+    )
+
+
+# --- workloads ----------------------------------------------------------------------------------
+
+
+def _deploy(replicas: int, available: int, available_status: str = "True") -> dict[str, object]:
+    return {
+        "kind": "Deployment",
+        "metadata": {
+            "name": "web",
+            "namespace": "shop",
+            "creationTimestamp": "2024-05-13T00:00:00Z",
+        },
+        "spec": {"replicas": replicas},
+        "status": {
+            "availableReplicas": available,
+            "conditions": [
+                {
+                    "type": "Available",
+                    "status": available_status,
+                    "lastTransitionTime": "2024-05-14T09:00:00Z",
+                }
+            ],
+        },
+    }
+
+
+def test_scaled_to_zero_is_never_a_finding() -> None:
+    assert run(_deploy(0, 0)) == []
+
+
+def test_unavailable_deployment_is_critical_when_nothing_serves() -> None:
+    found = run(_deploy(2, 0, "False"))
+    assert [(f.reason, f.severity) for f in found] == [("DeploymentUnavailable", Severity.CRITICAL)]
+
+
+def test_rolling_update_inside_grace_is_not_unavailable() -> None:
+    # Available stays True during a rollout; the new pod is still in its grace period.
+    fresh = pod(
+        "web-5d4c3b2a1-new",
+        owner=RS_OWNER,
+        labels=RS_LABELS,
+        ready=False,
+        ready_since="09:58",
+        created="09:58",
+        containers=[running(ready=False)],
+    )
+    assert run(_deploy(3, 2), fresh) == []
+
+
+# --- collection gaps ----------------------------------------------------------------------------
+
+
+def test_collection_gap_names_the_resource_and_the_rbac_fix() -> None:
+    snap = snapshot()
+    snap.gaps = [
+        CollectionGap(
+            resource="horizontalpodautoscalers",
+            api_group="autoscaling",
+            reason="forbidden",
+            status=403,
+        )
+    ]
+    [finding] = analyze(snap, now=NOW)
+    assert finding.reason == "CollectionGap"
+    assert "horizontalpodautoscalers.autoscaling" in finding.message
+    assert "ClusterRole" in finding.message
+    assert finding.severity is Severity.WARNING
+
+
+# --- catalog and determinism --------------------------------------------------------------------
+
+
+def test_known_issue_is_kept_as_info_with_its_reason() -> None:
+    catalog = parse_catalog(
+        "services:\n- name: web\n  selector: {app: web}\n  priority: P0\n"
+        "  known_issues:\n  - pattern: CrashLoopBackOff\n    reason: fix rolling out\n"
+    )
+    found = run(crashing("web-5d4c3b2a1-aaaaa"), catalog=catalog)
+    assert [(f.reason, f.severity) for f in found] == [("CrashLoopBackOff", Severity.INFO)]
+    assert found[0].evidence["known_issue"] == "fix rolling out"
+    assert found[0].evidence["service"] == "web"
+
+
+def test_same_snapshot_in_any_order_gives_the_same_findings() -> None:
+    objects = [crashing(f"web-5d4c3b2a1-{i}") for i in range(5)] + [
+        pod("solo", ready=False, containers=[waiting("ErrImagePull")]),
+        _node("n", "False", "2024-05-14T09:00:00Z"),
+    ]
+    baseline = [f.to_json() for f in run(*objects)]
+    shuffled = list(objects)
+    random.Random(7).shuffle(shuffled)
+    assert [f.to_json() for f in run(*shuffled)] == baseline
+    assert [f["severity"] for f in baseline] == sorted(
+        (f["severity"] for f in baseline), key=lambda s: -Severity(s).rank
+    )
+
+
+def test_now_is_injectable() -> None:
+    condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
+    p = pod("p", phase="Pending", created="09:58", node="", containers=[], conditions=[condition])
+    assert run(p, now=NOW) == []
+    assert run(p, now=NOW + timedelta(minutes=10)) != []
+    assert isinstance(ServiceCatalog().match("kube-system").priority.value, str)

@@ -1,0 +1,100 @@
+"""Every kind decodes to the same values the official client's models hold for the same JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import msgspec
+import pytest
+from kubernetes.client import ApiClient
+
+from k8s_monitor.cluster.collect import decode_page
+from tests.unit.cluster import objects as o
+
+# (official list model, our struct, a real-shaped object)
+CASES: list[tuple[str, str, dict[str, Any]]] = [
+    ("V1PodList", "Pod", o.pod(waiting="CrashLoopBackOff", last_reason="OOMKilled",
+                               last_exit=137, restarts=3)),
+    ("V1PodList", "Pod", o.pod(terminated=("Error", 2))),
+    ("V1NodeList", "Node", o.node()),
+    ("CoreV1EventList", "Event", o.event("e1")),
+    ("V1DeploymentList", "Deployment", o.deployment()),
+    ("V1ReplicaSetList", "ReplicaSet", o.replicaset()),
+    ("V1StatefulSetList", "StatefulSet", o.statefulset()),
+    ("V1DaemonSetList", "DaemonSet", o.daemonset()),
+    ("V1JobList", "Job", o.job()),
+    ("V1CronJobList", "CronJob", o.cronjob()),
+    ("V1PersistentVolumeClaimList", "PersistentVolumeClaim", o.pvc()),
+    ("V1PersistentVolumeList", "PersistentVolume", o.pv()),
+    ("V2HorizontalPodAutoscalerList", "HorizontalPodAutoscaler", o.hpa()),
+    ("V1PodDisruptionBudgetList", "PodDisruptionBudget", o.pdb()),
+    ("V1ResourceQuotaList", "ResourceQuota", o.quota()),
+    ("V1NamespaceList", "Namespace", o.namespace()),
+]
+
+
+def _official(list_type: str, obj: dict[str, Any]) -> Any:
+    body = json.dumps({"kind": "List", "apiVersion": "v1", "metadata": {}, "items": [obj]})
+    return ApiClient().deserialize(body, list_type, "application/json").items[0]
+
+
+def _ours(kind: str, obj: dict[str, Any]) -> Any:
+    from k8s_monitor.cluster import snapshot
+
+    body = json.dumps({"kind": "List", "metadata": {"continue": ""}, "items": [obj]}).encode()
+    return decode_page(body, getattr(snapshot, kind)).items[0]
+
+
+def _compare(ours: Any, theirs: Any, path: str, checked: list[str]) -> None:
+    """Every field we keep must equal the official model's attribute of the same name."""
+    if isinstance(ours, msgspec.Struct):
+        for field in msgspec.structs.fields(ours):
+            value = getattr(ours, field.name)
+            other = getattr(theirs, field.name, None)
+            _compare(value, other, f"{path}.{field.name}", checked)
+        return
+    checked.append(path)
+    if theirs is None:  # absent upstream: ours must hold the empty default
+        assert ours in ("", 0, False, None, [], {}), path
+    elif isinstance(ours, list):
+        assert len(ours) == len(theirs), path
+        for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            _compare(a, b, f"{path}[{i}]", checked)
+    elif isinstance(ours, dict) and not isinstance(theirs, dict):
+        # A model we keep as raw JSON (env valueFrom, resources): compare serialized forms.
+        assert ours == ApiClient().sanitize_for_serialization(theirs), path
+    elif isinstance(ours, datetime):
+        assert ours == theirs, path
+    else:
+        assert ours == theirs, path
+
+
+@pytest.mark.parametrize(("list_type", "kind", "obj"), CASES, ids=[f"{c[1]}-{i}" for i, c in enumerate(CASES)])
+def test_fields_match_the_official_models(list_type: str, kind: str, obj: dict[str, Any]) -> None:
+    checked: list[str] = []
+    _compare(_ours(kind, obj), _official(list_type, obj), kind, checked)
+    assert len(checked) >= 5
+
+
+def test_values_are_really_populated() -> None:
+    """Guards the comparison above against both sides being empty."""
+    pod = _ours("Pod", o.pod(waiting="CrashLoopBackOff", last_reason="OOMKilled",
+                               last_exit=137, restarts=3))
+    status = pod.status.container_statuses[0]
+    assert (status.restart_count, status.state.waiting.reason) == (3, "CrashLoopBackOff")
+    assert status.last_state.terminated.exit_code == 137
+    assert pod.metadata.controller_ref().name == "api-7d9f8b6c5d"
+    assert pod.spec.containers[0].env[1].value_from == {"secretKeyRef": {"name": "api", "key": "k"}}
+    assert not hasattr(pod.spec.containers[0].env[0], "value")
+    event = _ours("Event", o.event("e1"))
+    assert event.seen_at is not None and event.seen_at.microsecond == 123456
+    assert _ours("PodDisruptionBudget", o.pdb()).spec.min_available == "50%"
+
+
+def test_metrics_decode() -> None:
+    node = _ours("NodeMetrics", o.node_metrics())
+    pod = _ours("PodMetrics", o.pod_metrics())
+    assert node.usage == {"cpu": "1200m", "memory": "9Gi"}
+    assert pod.containers[0].usage["memory"] == "200Mi"

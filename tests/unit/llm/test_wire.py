@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from k8s_monitor.llm.analysis import ANALYSIS_SCHEMA
+from k8s_monitor.llm.cache import MAX_BREAKPOINTS, count_breakpoints
+from k8s_monitor.llm.wire import PRUNED_MARKER, build_request, to_api_messages
+from tests.fakes.anthropic_server import validate_messages
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def test_meta_stripped_system_lifted_roles_merged():
+    history = [
+        {"role": "system", "content": "compaction summary", "meta": {"kind": "compaction"}},
+        {"role": "assistant", "content": "ack"},
+        {"role": "user", "content": "a", "meta": {"cycle": 1}},
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "b", "cache_control": {"type": "ephemeral"}}],
+        },
+        {"role": "assistant", "content": "   "},
+        {"role": "user", "content": ""},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "t1", "name": "x", "input": {}}],
+        },
+        {"role": "user", "content": "c"},
+    ]
+    system, messages = to_api_messages(history, _identity)
+    assert system == ["compaction summary"]
+    assert messages[0] == {"role": "user", "content": [{"type": "text", "text": PRUNED_MARKER}]}
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert [b["text"] for b in messages[2]["content"]] == ["a", "b", "c"]
+    assert all("cache_control" not in b for m in messages for b in m["content"])
+
+
+def test_redaction_applies_to_every_text_sent():
+    history = [{"role": "user", "content": "password=abc"}]
+    request = build_request(
+        history,
+        max_tokens=10,
+        output_schema=None,
+        cache_ttl=None,
+        redact=lambda t: t.replace("abc", "[REDACTED]"),
+    )
+    assert request.messages[0]["content"][0]["text"] == "password=[REDACTED]"
+
+
+_text = st.one_of(st.just(""), st.just("  \n"), st.text(min_size=1, max_size=20))
+_block = st.one_of(
+    st.builds(lambda t: {"type": "text", "text": t}, _text),
+    st.builds(
+        lambda i: {"type": "tool_use", "id": i, "name": "n", "input": {}}, st.text(max_size=3)
+    ),
+    st.builds(
+        lambda i: {"type": "tool_result", "tool_use_id": i, "content": "r"}, st.text(max_size=3)
+    ),
+    st.just({"type": "image"}),
+)
+_entry = st.fixed_dictionaries(
+    {
+        "role": st.sampled_from(["user", "assistant", "system", "tool", "bogus"]),
+        "content": st.one_of(_text, st.lists(_block, max_size=3), st.none(), st.integers()),
+    },
+    optional={"meta": st.dictionaries(st.text(max_size=5), st.integers(), max_size=2)},
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(history=st.lists(_entry, max_size=12), ttl=st.sampled_from([None, "5m", "1h"]))
+def test_any_history_becomes_a_request_the_api_accepts(history, ttl):
+    history = [*history, {"role": "user", "content": "the new cycle message"}]
+    request = build_request(
+        history, max_tokens=100, output_schema=ANALYSIS_SCHEMA, cache_ttl=ttl, redact=_identity
+    )
+    body = {
+        "model": "claude-haiku-5-5",
+        "max_tokens": request.max_tokens,
+        "system": request.system,
+        "messages": request.messages,
+        "output_config": {"format": {"type": "json_schema", "schema": ANALYSIS_SCHEMA}},
+    }
+    validate_messages(body)
+    assert count_breakpoints(request.system, request.messages) <= MAX_BREAKPOINTS
