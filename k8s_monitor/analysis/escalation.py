@@ -22,7 +22,7 @@ from enum import IntEnum
 from msgspec import Struct
 
 from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
-from k8s_monitor.analysis.incidents import Incident, LedgerUpdate
+from k8s_monitor.analysis.incidents import Incident, IncidentStatus, LedgerUpdate
 from k8s_monitor.analysis.services import Priority, ServiceCatalog
 
 MONITOR_BLIND = "MonitorBlind"
@@ -48,10 +48,17 @@ class Sev(IntEnum):
         return Sev(max(self.value - 1, Sev.SEV1.value))
 
     @classmethod
-    def parse(cls, value: str | int) -> Sev:
-        """``"SEV-2"``, ``"sev2"``, ``"2"`` or ``2``; ``ValueError`` otherwise."""
+    def parse(cls, value: str | int) -> Sev | None:
+        """``"SEV-2"``, ``"sev2"``, ``"2"`` or ``2``; None for anything else.
+
+        Labels come from the model's answer, which is untrusted: a bad one is ignored, the
+        deterministic floor stands.
+        """
         text = str(value).strip().upper().replace("SEV", "").lstrip("-_ ")
-        return cls(int(text))
+        try:
+            return cls(int(text))
+        except ValueError:
+            return None
 
 
 FLOOR: dict[Severity, dict[Priority, Sev]] = {
@@ -129,7 +136,11 @@ def _decide(
     service = catalog.service_for(finding)
     floor = floor_for(finding.severity, service.priority)
     why = [f"{finding.severity.value} x {service.priority.value} -> {floor.label}"]
-    open_for = now - incident.open_since
+    # A flapping incident has been a problem since it first appeared, whatever its bounces.
+    since = (
+        incident.first_seen if incident.status is IncidentStatus.FLAPPING else (incident.open_since)
+    )
+    open_for = now - since
     limit = service.max_downtime
     if limit is not None and finding.severity is not Severity.INFO and open_for > limit:
         floor = floor.raised()

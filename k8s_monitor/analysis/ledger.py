@@ -11,6 +11,7 @@ import os
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import structlog
@@ -139,6 +140,57 @@ def trend_between(before: Finding, after: Finding) -> Trend:
     if delta < 0:
         return Trend.IMPROVING
     return Trend.STABLE
+
+
+# --- compact views for the model, reports and compaction summaries ------------------------------
+
+
+def incident_summary(incident: Incident, now: datetime) -> dict[str, Any]:
+    """One incident as a small JSON-able dict (no evidence: that stays in the report)."""
+    finding = incident.finding
+    return {
+        "fingerprint": incident.fingerprint,
+        "reason": finding.reason,
+        "subject": str(finding.subject),
+        "severity": finding.severity.value,
+        "status": incident.status.value,
+        "open_since": incident.open_since.isoformat(),
+        "open_minutes": int((now - incident.open_since).total_seconds() // 60),
+        "cycles_seen": incident.cycles_seen,
+        "trend": incident.trend.value,
+        "affected": len(finding.objects),
+        "reopened": incident.reopen_count,
+        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+        "message": finding.message[:300],
+    }
+
+
+def ledger_digest(ledger: Ledger, now: datetime, limit: int = 30) -> list[dict[str, Any]]:
+    """Open incidents (worst and oldest first), then recently resolved ones, at most ``limit``."""
+    open_incidents = sorted(
+        ledger.open_incidents(),
+        key=lambda i: (-i.finding.severity.rank, i.open_since, i.fingerprint),
+    )
+    resolved = sorted(
+        (i for i in ledger.incidents.values() if not i.is_open),
+        key=lambda i: (i.resolved_at or i.last_seen, i.fingerprint),
+        reverse=True,
+    )
+    return [incident_summary(i, now) for i in [*open_incidents, *resolved][:limit]]
+
+
+def ledger_to_builtins(ledger: Ledger) -> dict[str, Any]:
+    """Plain JSON types, to embed the ledger in a session file (persistent mode)."""
+    value: dict[str, Any] = msgspec.to_builtins(ledger)
+    return value
+
+
+def ledger_from_builtins(value: Any) -> Ledger:
+    """The inverse of ``ledger_to_builtins``; ``StorageError`` when the data does not fit."""
+    try:
+        return msgspec.convert(value, Ledger)
+    except msgspec.ValidationError as exc:
+        raise StorageError(f"embedded ledger is invalid: {exc}") from exc
 
 
 # --- persistence -------------------------------------------------------------------------------

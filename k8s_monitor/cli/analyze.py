@@ -2,14 +2,18 @@
 
 Reads what ``kubectl get ... -o json`` or ``-o yaml`` prints (a List, a single object, or YAML
 documents), builds a snapshot and prints the findings. Useful for post-mortems: ``--now`` analyses
-the dump as of the moment it was captured.
+the dump as of the moment it was captured. Without ``--now`` the dump is analysed as of
+``DUMP_MARGIN`` after the newest timestamp it contains (a proxy for its capture time), or the
+current time if that is earlier, so an old dump is judged as it was, not as history.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +25,13 @@ from k8s_monitor.analysis.findings import Finding, Severity
 from k8s_monitor.analysis.rules import analyze
 from k8s_monitor.analysis.services import load_catalog
 from k8s_monitor.cli.render import print_json, print_table
-from k8s_monitor.cluster.snapshot import snapshot_from_objects
+from k8s_monitor.cluster.snapshot import KINDS, decode_object, snapshot_from_objects
 from k8s_monitor.errors import ConfigurationError
 
 EXIT_FINDINGS = 1
+# Longer than every rule's grace window (at most 15 minutes), shorter than the recency windows.
+DUMP_MARGIN = timedelta(minutes=30)
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 def register(subparsers: Any) -> None:
@@ -82,31 +89,69 @@ def _flatten(document: Any, into: list[dict[str, Any]]) -> None:
     if isinstance(document, list):
         for item in document:
             _flatten(item, into)
-    elif isinstance(document, dict):
-        if isinstance(document.get("items"), list) and str(document.get("kind", "List")).endswith(
-            "List"
-        ):
-            for item in document["items"]:
-                _flatten(item, into)
-        elif document.get("kind"):
-            into.append(document)
+        return
+    if not isinstance(document, dict):
+        return
+    kind = str(document.get("kind", "List"))
+    items = document.get("items")
+    if isinstance(items, list) and kind.endswith("List"):
+        # A raw API list ("PodList") leaves "kind" off its items; kubectl's "List" keeps it.
+        item_kind = kind.removesuffix("List")
+        for item in items:
+            if isinstance(item, dict) and item_kind and "kind" not in item:
+                item = {**item, "kind": item_kind}
+            _flatten(item, into)
+    elif document.get("kind"):
+        into.append(document)
+
+
+def _timestamps(value: Any) -> Iterator[datetime]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _timestamps(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _timestamps(item)
+    elif isinstance(value, str) and _TIMESTAMP.match(value):
+        yield datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def dump_now(objects: list[dict[str, Any]], wall_clock: datetime) -> datetime:
+    """The moment to judge a dump at: its newest timestamp plus a margin, capped at the clock."""
+    newest = max(_timestamps(objects), default=None)
+    if newest is None:
+        return wall_clock
+    return min(newest + DUMP_MARGIN, wall_clock)
 
 
 def findings_from_file(
-    path: Path, *, now: datetime, services: Path | None = None, cluster: str = "dump"
+    path: Path, *, now: datetime | None = None, services: Path | None = None, cluster: str = "dump"
 ) -> list[Finding]:
     objects = load_objects(path)
-    try:
-        snapshot = snapshot_from_objects(objects, cluster=cluster, collected_at=now)
-    except msgspec.ValidationError as exc:
-        raise ConfigurationError("--from-file", f"{path}: unexpected object shape: {exc}") from exc
+    if now is None:
+        now = dump_now(objects, datetime.now(UTC))
+    usable = [obj for obj in objects if _decodes(obj)]
+    snapshot = snapshot_from_objects(usable, cluster=cluster, collected_at=now)
     return analyze(snapshot, now=now, catalog=load_catalog(services))
 
 
+def _decodes(obj: dict[str, Any]) -> bool:
+    """Hand-edited dumps break types (``cpu: 1``); skip such an object, keep the rest."""
+    kind = str(obj.get("kind", ""))
+    if kind not in KINDS:
+        return False
+    try:
+        decode_object(kind, obj)
+    except msgspec.ValidationError as exc:
+        name = obj.get("metadata", {}).get("name", "?") if isinstance(obj, dict) else "?"
+        print(f"k8s-monitor: skipped {kind}/{name}: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
-    now = args.now or datetime.now(UTC)
     findings = findings_from_file(
-        args.from_file, now=now, services=args.services, cluster=args.cluster
+        args.from_file, now=args.now, services=args.services, cluster=args.cluster
     )
     if args.format == "json":
         print_json({"findings": [f.to_json() for f in findings]})

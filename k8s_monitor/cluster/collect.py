@@ -21,8 +21,9 @@ import orjson
 import structlog
 
 from k8s_monitor.cluster import resources as res
+from k8s_monitor.cluster.compact import Interner
 from k8s_monitor.cluster.logtails import LogTarget, log_query, select_targets, tail_from_response
-from k8s_monitor.cluster.resources import ListPage, Resource
+from k8s_monitor.cluster.resources import ListHead, ListPage, Resource
 from k8s_monitor.cluster.sanitize import sanitize
 from k8s_monitor.cluster.snapshot import (
     ClusterSnapshot,
@@ -96,6 +97,15 @@ class PageDecodeError(ClusterError):
 
 
 _DECODERS: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+_HEAD_DECODER = msgspec.json.Decoder(ListHead)
+
+
+def peek_continue(data: bytes) -> str | None:
+    """The page's continue token without decoding its items; None when it does not decode."""
+    try:
+        return _HEAD_DECODER.decode(data).metadata.continue_
+    except msgspec.MsgspecError:
+        return None
 
 
 def decode_page(data: bytes, struct: type[Any]) -> ListPage[Any]:
@@ -142,10 +152,16 @@ class Collector:
         self._pool = ThreadPoolExecutor(
             max_workers=options.concurrency, thread_name_prefix="collect"
         )
+        # Fetches of the next page while the current one decodes. A pool of its own: its tasks
+        # never wait on other tasks, so list workers waiting on it can never deadlock it.
+        self._prefetch = ThreadPoolExecutor(
+            max_workers=options.concurrency, thread_name_prefix="collect-prefetch"
+        )
 
     def close(self) -> None:
         """Stop the worker threads and close pooled connections."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._prefetch.shutdown(wait=True, cancel_futures=True)
         self._api_client.close()
 
     def collect(self, now: datetime, since: datetime | None = None) -> ClusterSnapshot:
@@ -154,10 +170,12 @@ class Collector:
         Raises :class:`ClusterUnreachableError` when no request got an answer and
         :class:`ClusterAuthError` when the apiserver refused our credentials (401).
         """
-        cutoff = now - self._options.event_window
-        if since is not None and since > cutoff:
-            cutoff = since
-        listed = self._list_all(cutoff)
+        cutoff = _comparable(now) - self._options.event_window
+        if since is not None and _comparable(since) > cutoff:
+            cutoff = _comparable(since)
+        self._probe()
+        interner = Interner()
+        listed = self._list_all(cutoff, interner)
         self._raise_if_blind(listed)
         buckets, gaps, absent = self._merge(listed)
         pods: list[Pod] = buckets.get("pods", [])
@@ -189,10 +207,21 @@ class Collector:
 
     # --- listing -------------------------------------------------------------------------
 
-    def _list_all(self, event_cutoff: datetime) -> list[_Listed]:
+    def _probe(self) -> None:
+        """One cheap request first, so a dead apiserver costs one timeout, not one per list."""
+        try:
+            response = self._transport.get("/version")
+        except TransportError as exc:
+            raise ClusterUnreachableError(f"apiserver did not answer: {exc}") from exc
+        if response.status == 401:
+            raise ClusterAuthError(f"apiserver rejected our credentials: {response.message}")
+
+    def _list_all(self, event_cutoff: datetime, interner: Interner) -> list[_Listed]:
         futures: list[Future[_Listed]] = []
         for resource, namespace in self._tasks():
-            futures.append(self._pool.submit(self._list, resource, namespace, event_cutoff))
+            futures.append(
+                self._pool.submit(self._list, resource, namespace, event_cutoff, interner)
+            )
         results: list[_Listed] = []
         auth_error: ClusterAuthError | None = None
         for future in futures:
@@ -213,22 +242,32 @@ class Collector:
             else:
                 yield resource, None
 
-    def _list(self, resource: Resource, namespace: str | None, cutoff: datetime) -> _Listed:
-        """Page through one list; on a 410 (expired continue token) restart once."""
+    def _list(
+        self, resource: Resource, namespace: str | None, cutoff: datetime, interner: Interner
+    ) -> _Listed:
+        """Page through one list; on a 410 (expired continue token) restart once.
+
+        The next page is requested as soon as this page's continue token is known, so the
+        apiserver prepares it while this one decodes; at most two pages are held at a time.
+        """
         listed = _Listed(resource)
         keep = self._filter_for(resource, cutoff)
+        path = resource.path(namespace)
         restarted = False
         token = ""
+        pending: Future[Response] | None = None
         while True:
             try:
-                response = self._transport.get(
-                    resource.path(namespace), self._query(resource, token)
-                )
+                if pending is not None:
+                    response = pending.result()
+                else:
+                    response = self._transport.get(path, self._query(resource, token))
             except TransportError as exc:
                 listed.failure = str(exc)
-                listed.gap = _gap(resource, "timeout" if exc.timeout else "error", None, str(exc),
-                                  namespace, self._options)  # fmt: skip
+                reason = "timeout" if exc.timeout else "error"
+                listed.gap = _gap(resource, reason, None, str(exc), namespace, self._options)
                 return listed
+            pending = None
             listed.answered = True
             if response.status == 410 and token and not restarted:
                 log.info("list_restarted_after_410", resource=resource.display)
@@ -237,6 +276,11 @@ class Collector:
             if response.status != 200:
                 self._fail(listed, response, namespace, restarted)
                 return listed
+            next_token = peek_continue(response.body)
+            if next_token:
+                pending = self._prefetch.submit(
+                    self._transport.get, path, self._query(resource, next_token)
+                )
             try:
                 page = decode_page(response.body, resource.struct)
             except PageDecodeError as exc:
@@ -245,8 +289,11 @@ class Collector:
             for item in page.items or ():
                 if keep(item):
                     sanitize(item, self._redactor)
+                    interner.compact(item)
                     listed.items.append(item)
             token = page.metadata.continue_
+            if token != next_token:  # the head did not decode alone; fetch the usual way
+                pending = None
             if not token:
                 return listed
 

@@ -30,6 +30,12 @@ class ListPage(Struct, Generic[T], kw_only=True):
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
 
 
+class ListHead(Struct, kw_only=True):
+    """Only a page's ``metadata``: decoding it skips the items, about a fifth of a full decode."""
+
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
 @dataclass(frozen=True, slots=True)
 class Resource:
     """One listable API resource."""

@@ -15,8 +15,12 @@ import msgspec
 from msgspec import Struct, field
 
 
-class _K8s(Struct, rename="camel", kw_only=True, omit_defaults=True):
-    """Base: camelCase names on the wire, unknown fields ignored, everything optional."""
+class _K8s(Struct, rename="camel", kw_only=True, omit_defaults=True, gc=False):
+    """Base: camelCase names on the wire, unknown fields ignored, everything optional.
+
+    ``gc=False``: decoded objects hold only data, never a reference cycle, so the cyclic GC
+    need not track them; a 150k-pod snapshot then decodes about a third faster (issue 4).
+    """
 
 
 # --- shared pieces ----------------------------------------------------------------------------

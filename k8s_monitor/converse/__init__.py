@@ -7,12 +7,13 @@ is configured (``offline``) or the call failed (``fallback``).
 """
 
 from k8s_monitor.converse.conversation import PersistentConversation, StatelessConversation
-from k8s_monitor.converse.factory import Conversation, build_conversation
+from k8s_monitor.converse.factory import ComparingConversation, Conversation, build_conversation
 from k8s_monitor.converse.outcome import ConverseInput, ConverseOutcome
 from k8s_monitor.llm.analysis import AnalysisSource, CycleAnalysis
 
 __all__ = [
     "AnalysisSource",
+    "ComparingConversation",
     "Conversation",
     "ConverseInput",
     "ConverseOutcome",

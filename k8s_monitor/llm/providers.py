@@ -14,6 +14,7 @@ This is the only module that imports ``anthropic``. SDK failures are mapped by t
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -67,6 +68,10 @@ class AnthropicProvider:
         self.model = model
         self.name = name
         self.context_window = context_window or load_price_table().price(model).context_window
+        # Bedrock signs each request with the AWS chain (boto3): its failures are not SDK errors.
+        self._signing_errors = (
+            _aws_errors() if isinstance(client, anthropic.AnthropicBedrock) else ()
+        )
 
     def complete(self, request: ModelRequest) -> ModelReply:
         started = time.perf_counter()
@@ -88,6 +93,8 @@ class AnthropicProvider:
             raise map_sdk_error(exc) from exc
         except ValueError as exc:  # a 2xx body that is not JSON
             raise ModelAnswerError(f"unreadable response body: {type(exc).__name__}") from exc
+        except self._signing_errors as exc:
+            raise ModelFatalError(f"AWS credentials unusable: {type(exc).__name__}") from exc
         text = "".join(block.text for block in message.content if block.type == "text")
         return ModelReply(
             text=text,
@@ -113,6 +120,17 @@ class AnthropicProvider:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _aws_errors() -> tuple[type[BaseException], ...]:
+    """What signing a Bedrock request can raise: no boto3, no credentials, botocore errors."""
+    errors: list[type[BaseException]] = [ImportError, RuntimeError]
+    try:
+        botocore = importlib.import_module("botocore.exceptions")
+    except ImportError:
+        return tuple(errors)
+    errors.extend([botocore.BotoCoreError, botocore.ClientError])
+    return tuple(errors)
 
 
 def map_sdk_error(exc: anthropic.AnthropicError) -> ModelError:

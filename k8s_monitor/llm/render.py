@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from k8s_monitor.analysis.findings import Severity
-from k8s_monitor.analysis.incidents import Incident, IncidentStatus
+from k8s_monitor.analysis.incidents import Incident, IncidentStatus, Trend
 from k8s_monitor.cluster.snapshot import ClusterSnapshot, LogTail
 from k8s_monitor.llm.context import CycleContext
 from k8s_monitor.llm.tokens import estimate_tokens
@@ -77,10 +77,13 @@ def render_cycle_message(
     missed_cycles: int = 0,
 ) -> str:
     """Render one cycle's user message and redact it (the last line of defence)."""
+    # A delta restates unchanged incidents in one short line each (the conversation above
+    # holds their details) and carries logs only for what is new: steady state stays small.
+    delta = kind is MessageKind.DELTA
     lines = [
         *_changes(context),
-        *_open_incidents(context),
-        *_logs(context),
+        *_open_incidents(context, compact_unchanged=delta),
+        *_logs(context, only_new=delta),
     ]
     if kind is not MessageKind.DELTA:
         lines.extend(_overview(context.snapshot))
@@ -144,10 +147,22 @@ def _changes(context: CycleContext) -> list[_Line]:
     return result
 
 
-def _open_incidents(context: CycleContext) -> list[_Line]:
+def _unchanged(incident: Incident) -> bool:
+    return incident.status is IncidentStatus.RECURRING and incident.trend is not Trend.WORSENING
+
+
+def _open_incidents(context: CycleContext, *, compact_unchanged: bool) -> list[_Line]:
     result: list[_Line] = []
     for incident in _sorted(context.ledger_update.open):
         finding = incident.finding
+        if compact_unchanged and _unchanged(incident):
+            text = (
+                f"- [{finding.severity.value}] fp={incident.fingerprint} {finding.reason} on "
+                f"{finding.subject} status=recurring, unchanged (seen {incident.cycles_seen}x)"
+            )
+            priority = _severity_priority(finding.severity, 1)
+            result.append(_Line(_Section.OPEN, priority, len(result), text))
+            continue
         affected = ", ".join(str(o) for o in sorted(finding.objects)[:5])
         text = (
             f"- [{finding.severity.value}] fp={incident.fingerprint} {finding.reason} on "
@@ -167,10 +182,17 @@ def _open_incidents(context: CycleContext) -> list[_Line]:
     return result
 
 
-def _logs(context: CycleContext) -> list[_Line]:
+def _logs(context: CycleContext, *, only_new: bool) -> list[_Line]:
+    update = context.ledger_update
+    fresh = [*update.new, *update.flapping] if only_new else update.open
+    related = {
+        (obj.namespace, obj.name)
+        for incident in fresh
+        for obj in (incident.finding.subject, *incident.finding.objects)
+    }
     critical_pods = {
         (obj.namespace, obj.name)
-        for incident in context.ledger_update.open
+        for incident in fresh
         if incident.finding.severity is Severity.CRITICAL
         for obj in (incident.finding.subject, *incident.finding.objects)
     }
@@ -179,8 +201,10 @@ def _logs(context: CycleContext) -> list[_Line]:
         context.snapshot.log_tails, key=lambda t: (t.namespace, t.pod, t.container, t.previous)
     )
     for tail in tails:
-        related = (tail.namespace, tail.pod) in critical_pods
-        priority = 3 if related else 27
+        key = (tail.namespace, tail.pod)
+        if only_new and key not in related:
+            continue
+        priority = 3 if key in critical_pods else 27
         result.append(_Line(_Section.LOGS, priority, len(result), _log_line(tail)))
     return result
 

@@ -10,6 +10,7 @@ breakpoints only, at most four. Every text is redacted once more on the way out.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -87,6 +88,15 @@ def _texts(content: Any) -> list[str]:
         if text.strip():
             texts.append(text)
     return texts
+
+
+def memoized(redact: Redact, maxsize: int = 4_096) -> Redact:
+    """``redact`` with a cache: history is resent every cycle, and each text needs one pass.
+
+    Redaction is a pure function of the text, so a cached result is the same bytes; that also
+    keeps the cached prompt prefix stable.
+    """
+    return functools.lru_cache(maxsize=maxsize)(redact)
 
 
 def strip_meta(entry: HistoryEntry) -> HistoryEntry:

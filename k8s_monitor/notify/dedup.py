@@ -19,24 +19,55 @@ from k8s_monitor.errors import StorageError
 log = structlog.get_logger(__name__)
 
 
+# Entries of resolved incidents are kept this long, so a flapping incident stays quiet.
+RESOLVED_MEMORY = timedelta(days=1)
+
+
 class Notified(Struct, kw_only=True):
     sev: int
-    at: datetime
+    at: datetime  # when it was last notified
+    resolved: bool = False  # a resolved notice went out since
 
 
 class DedupState(Struct, kw_only=True):
     notified: dict[str, Notified] = field(default_factory=dict)
 
-    def should_notify(self, fingerprint: str, sev: Sev, now: datetime, cooldown: timedelta) -> bool:
-        """First time, a severity rise, or the cooldown has passed."""
+    def should_notify(
+        self,
+        fingerprint: str,
+        sev: Sev,
+        now: datetime,
+        cooldown: timedelta,
+        *,
+        flapping: bool = False,
+    ) -> bool:
+        """First time, a severity rise, the cooldown passed, or back after a resolution.
+
+        A flapping incident coming back inside the cooldown stays quiet: paging on every
+        bounce is exactly the spam this state exists to prevent.
+        """
         seen = self.notified.get(fingerprint)
-        return seen is None or sev.value < seen.sev or now - seen.at >= cooldown
+        if seen is None or now - seen.at >= cooldown:
+            return True
+        if seen.resolved:
+            return not flapping
+        return sev.value < seen.sev
 
     def mark(self, fingerprint: str, sev: Sev, now: datetime) -> None:
         self.notified[fingerprint] = Notified(sev=sev.value, at=now)
 
-    def forget(self, fingerprint: str) -> Notified | None:
-        return self.notified.pop(fingerprint, None)
+    def resolve(self, fingerprint: str) -> Notified | None:
+        """The entry to announce as resolved, or None when there is nothing to announce."""
+        seen = self.notified.get(fingerprint)
+        if seen is None or seen.resolved:
+            return None
+        seen.resolved = True
+        return seen
+
+    def prune(self, now: datetime) -> None:
+        for fingerprint, seen in list(self.notified.items()):
+            if seen.resolved and now - seen.at >= RESOLVED_MEMORY:
+                del self.notified[fingerprint]
 
 
 class DedupStore:

@@ -192,7 +192,17 @@ def _item_blocks(item: Item, detailed: bool) -> list[dict[str, Any]]:
     head = (
         f"*{item.sev}* `{item.reason}` {_escape(item.subject)} ({item.status}, since {item.since})"
     )
-    blocks = [_section(f"{head}\n{_escape(item.message)}")]
+    routing = " | ".join(
+        f"{label}: {_escape(value)}"
+        for label, value in (
+            ("service", item.service),
+            ("owner", item.owner),
+            ("channel", item.channel),
+        )
+        if value
+    )
+    body = f"{head}\n{_escape(item.message)}" + (f"\n{routing}" if routing else "")
+    blocks = [_section(body)]
     if detailed and item.evidence:
         evidence = _escape(msgspec.json.format(msgspec.json.encode(item.evidence)).decode())
         blocks.append(_section(f"*Evidence*\n```{_clip(evidence, SLACK_TEXT_LIMIT - 20)}```"))

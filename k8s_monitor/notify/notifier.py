@@ -2,9 +2,10 @@
 
 Order of one ``dispatch``: retry the spool first (oldest first), then SEV-1/2 alerts one by one,
 one SEV-3 digest, a "resolved" notice for notified incidents that cleared; SEV-4 is only logged.
-An incident is notified again only when its level rises or the cooldown has passed. A message
-that a sink cannot take after retries is spooled with its idempotency key and marked as
-notified, so next cycle delivers that same message instead of building a second one.
+An incident is notified again only when its level rises or the cooldown has passed. Messages go
+to the spool (an outbox) and the dedup state is saved before anything is sent; a message a sink
+cannot take after retries stays there with its idempotency key, so the next cycle delivers that
+same message instead of building a second one, and a crash mid-send loses nothing.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import structlog
 from msgspec import Struct
 
 from k8s_monitor.analysis.escalation import Escalation, Sev
-from k8s_monitor.analysis.incidents import Incident
-from k8s_monitor.errors import NotificationError
+from k8s_monitor.analysis.incidents import Incident, IncidentStatus
+from k8s_monitor.errors import NotificationError, StorageError
 from k8s_monitor.notify.dedup import DedupState, DedupStore
 from k8s_monitor.notify.messages import (
     Notification,
@@ -59,7 +60,9 @@ class DispatchResult(Struct, kw_only=True):
     logged: int = 0  # SEV-4: log only
     resolved: int = 0  # incidents announced as resolved
     dropped: int = 0  # spool overflow or rejected too often
+    lost: int = 0  # neither delivered nor spooled (the spool's disk failed)
 
+    @property
     def counts(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__struct_fields__}
 
@@ -106,14 +109,27 @@ class Notifier:
     ) -> DispatchResult:
         now = now or self._clock()
         cycle = _Cycle(result=DispatchResult())
-        self._retry_spool(cycle)
         state = self.state_store.load()
         messages = self._plan(escalations, resolved, context, now, state, cycle.result)
-        for message in messages:
-            self._deliver_everywhere(message, cycle, now)
-        self.state_store.save(state)
+        try:
+            self._retry_spool(cycle)
+            # Write-ahead: the outbox and the dedup state are on disk before anything is sent.
+            staged = [self._stage(message, now) for message in messages]
+            state.prune(now)
+            self.state_store.save(state)
+        except StorageError as exc:
+            # A broken disk must not silence a page: send now, without the safety net.
+            log.error("notify_outbox_unavailable", error=str(exc))
+            self._deliver_unstaged(messages, cycle)
+            self._save_state_best_effort(state, now)
+            return cycle.result
+        for message, entries in zip(messages, staged, strict=True):
+            self.log_sink.send(message)
+            for path, entry in entries:
+                self._deliver_staged(path, entry, cycle)
+        cycle.result.dropped += self.spool.trim()
         cycle.result.pending = len(self.spool)
-        log.info("notifications_dispatched", cycle=context.cycle, **cycle.result.counts())
+        log.info("notifications_dispatched", cycle=context.cycle, **cycle.result.counts)
         return cycle.result
 
     # --- deciding ------------------------------------------------------------------------------
@@ -139,7 +155,10 @@ class Notifier:
                     subject=str(escalation.finding.subject),
                 )
                 continue
-            if not state.should_notify(escalation.fingerprint, escalation.sev, now, self.cooldown):
+            flapping = escalation.incident.status is IncidentStatus.FLAPPING
+            if not state.should_notify(
+                escalation.fingerprint, escalation.sev, now, self.cooldown, flapping=flapping
+            ):
                 result.suppressed += 1
                 continue
             (immediate if escalation.sev.immediate else batched).append(escalation)
@@ -150,7 +169,7 @@ class Notifier:
         cleared = [
             (incident, seen.sev)
             for incident in resolved
-            if (seen := state.forget(incident.fingerprint)) is not None
+            if (seen := state.resolve(incident.fingerprint)) is not None
         ]
         if cleared:
             result.resolved += len(cleared)
@@ -159,31 +178,51 @@ class Notifier:
 
     # --- delivering ----------------------------------------------------------------------------
 
-    def _deliver_everywhere(self, message: Notification, cycle: _Cycle, now: datetime) -> None:
-        self.log_sink.send(message)
-        for sink in self.sinks:
-            if sink.name in cycle.down:
-                outcome = _Outcome(error="sink down earlier this cycle")
-            else:
-                outcome = self._send_with_retries(sink, message)
-                if outcome.error is None:
+    def _stage(self, message: Notification, now: datetime) -> list[tuple[Path, SpoolEntry]]:
+        entries = [SpoolEntry(sink=s.name, message=message, spooled_at=now) for s in self.sinks]
+        return [(self.spool.put(entry), entry) for entry in entries]
+
+    def _save_state_best_effort(self, state: DedupState, now: datetime) -> None:
+        state.prune(now)
+        try:
+            self.state_store.save(state)
+        except StorageError as exc:
+            log.error("notify_state_unsaved", error=str(exc))
+
+    def _deliver_unstaged(self, messages: list[Notification], cycle: _Cycle) -> None:
+        for message in messages:
+            self.log_sink.send(message)
+            for sink in self.sinks:
+                if (
+                    sink.name not in cycle.down
+                    and self._send_with_retries(sink, message).error is None
+                ):
                     cycle.result.sent += 1
                     continue
-                if not outcome.rejected:
-                    cycle.down.add(sink.name)
-            entry = SpoolEntry(
-                sink=sink.name,
-                message=message,
-                attempts=1,
-                rejections=int(outcome.rejected),
-                last_error=outcome.error or "",
-                spooled_at=now,
-            )
-            cycle.result.dropped += self.spool.put(entry)
-            cycle.result.spooled += 1
-            log.warning(
-                "notification_spooled", sink=sink.name, key=message.key, error=outcome.error
-            )
+                cycle.down.add(sink.name)
+                cycle.result.lost += 1
+                log.error("notification_lost", sink=sink.name, key=message.key)
+
+    def _deliver_staged(self, path: Path, entry: SpoolEntry, cycle: _Cycle) -> None:
+        sink = next(s for s in self.sinks if s.name == entry.sink)
+        if sink.name in cycle.down:
+            outcome = _Outcome(error="sink down earlier this cycle")
+        else:
+            outcome = self._send_with_retries(sink, entry.message)
+        if outcome.error is None:
+            self.spool.remove(path)
+            cycle.result.sent += 1
+            return
+        if not outcome.rejected:
+            cycle.down.add(sink.name)
+        entry.attempts += 1
+        entry.rejections += int(outcome.rejected)
+        entry.last_error = outcome.error
+        self.spool.update(path, entry)
+        cycle.result.spooled += 1
+        log.warning(
+            "notification_spooled", sink=sink.name, key=entry.message.key, error=outcome.error
+        )
 
     def _send_with_retries(self, sink: Sink, message: Notification) -> _Outcome:
         """Try with backoff; errors carry no secrets (the sinks never put URLs in them)."""

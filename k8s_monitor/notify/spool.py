@@ -1,7 +1,8 @@
-"""The spool: notifications a sink could not deliver, kept on disk until it can.
+"""The spool: an outbox of notifications, one file per (sink, message), until delivered.
 
-One file per (sink, message), written atomically; the file name sorts by creation time so
-retries go out oldest first. The message inside is the original, idempotency key included.
+Every message is written here *before* it is sent and removed once the sink took it, so a crash
+between the two re-sends the very same message (same idempotency key) instead of losing it or
+building a second one. File names sort by creation time, so retries go out oldest first.
 """
 
 from __future__ import annotations
@@ -40,15 +41,17 @@ class Spool:
         stamp = entry.message.created_at.strftime("%Y%m%dT%H%M%S%f")
         return self.directory / f"{stamp}-{entry.sink}-{entry.message.key}.json"
 
-    def put(self, entry: SpoolEntry) -> int:
-        """Store ``entry``; returns how many oldest entries were dropped to stay bounded."""
+    def put(self, entry: SpoolEntry) -> Path:
+        """Store ``entry`` durably; the returned path is its handle."""
+        path = self._path(entry)
         try:
-            atomic_write(self._path(entry), msgspec.json.encode(entry))
+            atomic_write(path, msgspec.json.encode(entry))
         except OSError as exc:
             raise StorageError(f"cannot spool a notification in {self.directory}: {exc}") from exc
-        return self._trim()
+        return path
 
     def pending(self) -> list[tuple[Path, SpoolEntry]]:
+        """Every stored entry, oldest first; unreadable files are set aside, never retried."""
         if not self.directory.is_dir():
             return []
         entries = []
@@ -72,7 +75,8 @@ class Spool:
     def __len__(self) -> int:
         return len(list(self.directory.glob("*.json"))) if self.directory.is_dir() else 0
 
-    def _trim(self) -> int:
+    def trim(self) -> int:
+        """Drop the oldest entries beyond ``max_entries``; returns how many were dropped."""
         files = sorted(self.directory.glob("*.json"))
         excess = files[: max(len(files) - self.max_entries, 0)]
         for path in excess:

@@ -152,7 +152,7 @@ def _entries(value: Any) -> Iterable[Entry]:
     return [
         dict(item)
         for item in value
-        if isinstance(item, Mapping) and isinstance(item.get("fingerprint"), str)
+        if isinstance(item, dict) and isinstance(item.get("fingerprint"), str)
     ]
 
 

@@ -32,6 +32,7 @@ from k8s_monitor.sessions.messages import KIND_COMPACTION, Message, kind_of, too
 from k8s_monitor.sessions.pruning import (
     DEFAULT_KEYWORDS,
     SMART_KEEP_RECENT,
+    KeywordMatcher,
     PrunePolicy,
     PruneResult,
     prune_history,
@@ -88,6 +89,7 @@ class SessionManager:
             DEFAULT_KEYWORDS if critical_keywords is None else critical_keywords
         )
         self.token_counter = token_counter or TokenCounter()
+        self._matcher = KeywordMatcher(self.critical_keywords)
         self.events: Counter[str] = Counter()
         self.on_event = on_event
         self.max_depth = max_depth
@@ -236,7 +238,9 @@ class SessionManager:
             keep_recent=SMART_KEEP_RECENT,
             keywords=self.critical_keywords,
         )
-        result = prune_history(history, policy, self.token_counter, ledger)
+        result = prune_history(
+            history, policy, self.token_counter, ledger, matcher=self._matcher or None
+        )
         self._event(EVENT_PRUNED)
         log.info(
             "session_pruned",
@@ -343,8 +347,9 @@ class SessionManager:
 
     def _write_document(self, session_id: str, document: dict[str, Any]) -> None:
         try:
+            schema.check_writable(document, self.max_depth)
             data = schema.encode(document)
-        except TypeError as exc:
+        except (TypeError, SessionCorruptError) as exc:
             raise StorageError(f"session {session_id!r} cannot be saved: {exc}") from exc
         if self._cipher is not None:
             data = schema.encode(

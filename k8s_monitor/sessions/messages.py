@@ -29,7 +29,7 @@ def content_chars(content: Any) -> int:
 
 
 def _block_chars(block: Any) -> int:
-    if not isinstance(block, Mapping):
+    if not isinstance(block, dict):
         return 0
     kind = block.get("type")
     if kind == "text":
@@ -51,7 +51,7 @@ def content_text(content: Any) -> str:
         return ""
     parts: list[str] = []
     for block in content:
-        if not isinstance(block, Mapping):
+        if not isinstance(block, dict):
             continue
         if block.get("type") == "text" and isinstance(block.get("text"), str):
             parts.append(block["text"])
@@ -70,7 +70,7 @@ def is_empty(content: Any) -> bool:
 
 
 def _block_is_empty(block: Any) -> bool:
-    if not isinstance(block, Mapping) or not isinstance(block.get("type"), str):
+    if not isinstance(block, dict) or not isinstance(block.get("type"), str):
         return True
     if block["type"] == "text":
         text = block.get("text")
@@ -100,13 +100,13 @@ def _block_ids(content: Any, kind: str, key: str) -> list[str]:
     return [
         str(block.get(key))
         for block in content
-        if isinstance(block, Mapping) and block.get("type") == kind
+        if isinstance(block, dict) and block.get("type") == kind
     ]
 
 
 def meta_of(message: Mapping[str, Any]) -> Mapping[str, Any]:
     meta = message.get("meta")
-    return meta if isinstance(meta, Mapping) else {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def kind_of(message: Mapping[str, Any]) -> str | None:

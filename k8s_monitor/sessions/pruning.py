@@ -10,7 +10,6 @@ return new lists and never modify the caller's messages.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,20 +59,61 @@ class _Turn:
     summary: bool = False  # an earlier compaction summary
 
 
-def keyword_pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
-    """Whole-word, case-insensitive: ``down`` matches "node down", not "breakdown"."""
-    words = sorted({k.strip() for k in keywords if k.strip()}, key=len, reverse=True)
-    if not words:
-        return None
-    return re.compile(
-        r"(?<![\w])(?:" + "|".join(re.escape(w) for w in words) + r")(?![\w])", re.IGNORECASE
-    )
+class KeywordMatcher:
+    """Whole-word, case-insensitive: ``down`` matches "node down", not "breakdown".
+
+    Substring search first (fast on megabytes of history), word boundaries checked only
+    around the hits; a regular expression over the whole history is an order slower.
+    """
+
+    def __init__(self, keywords: Iterable[str], *, cache_size: int = 50_000) -> None:
+        self.words = tuple(sorted({k.strip().lower() for k in keywords if k.strip()}))
+        # Strings are immutable: an answer cached for the same string object stays true, so
+        # repeated prunes of one long-lived history scan each message once.
+        self._cache: dict[int, tuple[str, bool]] = {}
+        self._cache_size = cache_size
+
+    def __bool__(self) -> bool:
+        return bool(self.words)
+
+    def search(self, text: str) -> bool:
+        cached = self._cache.get(id(text))
+        if cached is not None and cached[0] is text:
+            return cached[1]
+        found = self._scan(text)
+        if len(self._cache) >= self._cache_size:
+            self._cache.clear()
+        self._cache[id(text)] = (text, found)
+        return found
+
+    def _scan(self, text: str) -> bool:
+        lowered = text.lower()
+        for word in self.words:
+            start = lowered.find(word)
+            while start != -1:
+                end = start + len(word)
+                if not _word_char(lowered, start - 1) and not _word_char(lowered, end):
+                    return True
+                start = lowered.find(word, start + 1)
+        return False
 
 
-def is_critical(message: Mapping[str, Any], pattern: re.Pattern[str] | None) -> bool:
+def _word_char(text: str, index: int) -> bool:
+    if index < 0 or index >= len(text):
+        return False
+    char = text[index]
+    return char.isalnum() or char == "_"
+
+
+def keyword_pattern(keywords: Iterable[str]) -> KeywordMatcher | None:
+    matcher = KeywordMatcher(keywords)
+    return matcher if matcher else None
+
+
+def is_critical(message: Mapping[str, Any], pattern: KeywordMatcher | None) -> bool:
     if pattern is None:
         return False
-    return pattern.search(content_text(message.get("content"))) is not None
+    return pattern.search(content_text(message.get("content")))
 
 
 def simple_prune(
@@ -95,18 +135,24 @@ def prune_history(
     policy: PrunePolicy,
     counter: TokenCounter,
     ledger: Ledger | None = None,
+    *,
+    matcher: KeywordMatcher | None = None,
 ) -> PruneResult:
     """Keep system, latest turn, recent turns, then critical turns, within ``target_tokens``."""
     tokens = [counter.message_tokens(m) for m in history]
     tokens_before = sum(tokens)
     turns = _split_turns(history, tokens)
+    if not policy.compact:
+        # Without compaction an earlier summary is just an old turn: kept if recent enough.
+        for item in turns:
+            item.summary = False
     regular = [t for t in turns if not t.summary]
     summaries = [t for t in turns if t.summary]
     if not regular:
         kept_history = _fit_mandatory(normalize_for_api(list(history)), counter, policy)
         return _result(history, kept_history, False, tokens_before, counter)
 
-    pattern = keyword_pattern(policy.keywords)
+    pattern = matcher if matcher is not None else keyword_pattern(policy.keywords)
     last = regular[-1]
     window = policy.keep_recent - len(last.indices)
     recent, critical = _candidates(history, regular[:-1], window, pattern)
@@ -184,7 +230,7 @@ def _candidates(
     history: Sequence[Message],
     older: list[_Turn],
     keep_recent: int,
-    pattern: re.Pattern[str] | None,
+    pattern: KeywordMatcher | None,
 ) -> tuple[list[_Turn], list[_Turn]]:
     """Turns within the last ``keep_recent`` messages newest first, then older critical ones."""
     recent: list[_Turn] = []
@@ -312,7 +358,7 @@ def _keep_blocks(message: Message, kind: str, key: str, allowed: set[str]) -> Me
     kept = [
         b
         for b in content
-        if not (isinstance(b, Mapping) and b.get("type") == kind and str(b.get(key)) not in allowed)
+        if not (isinstance(b, dict) and b.get("type") == kind and str(b.get(key)) not in allowed)
     ]
     if len(kept) == len(content):
         return message
@@ -348,7 +394,7 @@ def _merge_two(first: Message, second: Message) -> Message:
 
 
 def _is_tool_result(block: Any) -> bool:
-    return isinstance(block, Mapping) and block.get("type") == "tool_result"
+    return isinstance(block, dict) and block.get("type") == "tool_result"
 
 
 # --- last resort: truncate what must be kept ---------------------------------------------------
@@ -386,7 +432,7 @@ def _truncate(message: Message, excess_tokens: int, counter: TokenCounter) -> Me
         return {**message, "content": _cut_text(content, cut)}
     blocks = list(as_blocks(content))
     order = sorted(
-        (i for i, b in enumerate(blocks) if isinstance(b, Mapping) and b.get("type") == "text"),
+        (i for i, b in enumerate(blocks) if isinstance(b, dict) and b.get("type") == "text"),
         key=lambda i: -len(str(blocks[i].get("text", ""))),
     )
     if not order:

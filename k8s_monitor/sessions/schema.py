@@ -70,6 +70,8 @@ def decode(raw: bytes, *, require_checksum: bool = True, max_depth: int = MAX_DE
     _check_depth(document, max_depth)
     claimed = document.pop("checksum", None)
     version = document.get("schema_version", SEED_VERSION)
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        return document  # a newer format may checksum differently; check_version refuses it
     if claimed is None and require_checksum and version != SEED_VERSION:
         raise SessionCorruptError("the checksum is missing")
     if claimed is not None:
@@ -144,6 +146,15 @@ def _check_history(history: Any) -> None:
             raise SessionCorruptError(f"message {position} has no string or block content")
         if "meta" in message and not isinstance(message["meta"], dict):
             raise SessionCorruptError(f"message {position} has a non-object meta")
+
+
+def check_writable(document: Mapping[str, Any], max_depth: int = MAX_DEPTH) -> None:
+    """What ``validate`` would refuse on the next load must never be written in the first place."""
+    _check_history(document.get("conversation_history"))
+    for key in ("metadata", "state"):
+        if not isinstance(document.get(key), dict):
+            raise SessionCorruptError(f"{key} is not an object")
+    _check_depth(document, max_depth)
 
 
 def extras_of(document: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,8 @@ log = structlog.get_logger(__name__)
 
 SUFFIX = ".json"
 DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
+# Other stages keep per-session files beside the session (the incident ledger).
+_NOT_SESSIONS = (".ledger.json",)
 
 
 class SessionStore:
@@ -55,7 +57,11 @@ class SessionStore:
             return []
         except OSError as exc:
             raise StorageError(f"cannot list {str(self.root)!r}: {exc}") from exc
-        return sorted(n[: -len(SUFFIX)] for n in names if n.endswith(SUFFIX) and n[0] != ".")
+        return sorted(
+            n[: -len(SUFFIX)]
+            for n in names
+            if n.endswith(SUFFIX) and n[0] != "." and not n.endswith(_NOT_SESSIONS)
+        )
 
     # --- reading -------------------------------------------------------------------------
 
@@ -113,7 +119,8 @@ class SessionStore:
 
     def remove_stale_temps(self, session_id: str) -> int:
         """Temp files a killed writer left; only call while holding the session's lock."""
-        pattern = re.compile(rf"\.{re.escape(session_id + SUFFIX)}\.[^.]+\.tmp")
+        escaped = re.escape(session_id)
+        pattern = re.compile(rf"\.{escaped}(\.\d{{20}})?{re.escape(SUFFIX)}\.[^.]+\.tmp")
         removed = 0
         for directory in (self.root, self.backup_dir):
             with suppress(FileNotFoundError):

@@ -85,7 +85,6 @@ class CrashLoopIn(_In):
     message: str = ""
     log: str = ""
     container: str | None = None
-    lead_seconds: float | None = None  # how long before the step it began; default half a step
 
 
 class HealIn(_In):
@@ -144,7 +143,13 @@ class JobFailIn(_In):
 
 
 class ChangeIn(_In):
-    """Exactly one of these keys per list item."""
+    """Exactly one change key per list item, plus when it happened.
+
+    A change happens ``lead_seconds`` before the step (default: half a step), as things happen
+    between two looks at a cluster, not at the instant of the look.
+    """
+
+    lead_seconds: float | None = None
 
     crashloop: CrashLoopIn | None = None
     heal: HealIn | None = None

@@ -67,6 +67,20 @@ class _Template:
             position = match.end()
         self.parts.append(raw[position:])
 
+    def bind(self, values: dict[str, bytes]) -> _Template:
+        """A template with ``values`` filled in and only the other placeholders left."""
+        bound = object.__new__(_Template)
+        parts = [self.parts[0]]
+        names: list[str] = []
+        for name, part in zip(self.names, self.parts[1:], strict=True):
+            if name in values:
+                parts[-1] = parts[-1] + values[name] + part
+            else:
+                names.append(name)
+                parts.append(part)
+        bound.parts, bound.names = parts, names
+        return bound
+
     def fill(self, values: dict[str, bytes]) -> bytes:
         out: list[bytes] = [b""] * (2 * len(self.names) + 1)
         out[0::2] = self.parts
@@ -267,6 +281,15 @@ class GeneratedView:
         self._event_template = _Template(_event_template())
         self._deploy_template = _Template(_deployment_template())
         self._rs_template = _Template(_replicaset_template())
+        # Bounded by the node count (<= 5,000), not the pod count.
+        self._node_names = [layout.node_name(n).encode() for n in range(layout.nodes)]
+        self._node_ips = [
+            b"10.0.%d.%d" % (n // 250 % 250, n % 250 + 2) for n in range(layout.nodes)
+        ]
+        self._uid_prefix_pod = _fast_uid("pod", 0, layout.seed)[:-12].encode()
+        # Ten pods share a Deployment: its names are computed once (per view, bounded).
+        self._workload_bytes = functools.lru_cache(maxsize=1024)(self._compute_workload_bytes)
+        self._pod_template = functools.lru_cache(maxsize=1024)(self._bind_pod_template)
         self._collections = self._build_collections()
 
     @property
@@ -350,28 +373,47 @@ class GeneratedView:
 
     def pod(self, i: int) -> bytes:
         layout = self.layout
-        namespace, deployment, replicaset, name = self._pod_names(i)
-        node = layout.node_name(i % layout.nodes)
-        kind = layout.pod_kind(i)
-        uid = _fast_uid("pod", i, layout.seed)
+        k, d, g = layout.deployment_of_pod(i)
+        template = self._pod_template(k, d, g, layout.pod_kind(i))
+        n = i % layout.nodes
         values = {
-            "S:NAME": _str(name),
-            "S:NS": _str(namespace),
-            "S:UID": _str(uid),
-            "S:RSUID": _str(_fast_uid("rs", i // PODS_PER_DEPLOYMENT, layout.seed)),
-            "S:APP": _str(deployment),
-            "S:RS": _str(replicaset),
-            "S:HASH": _str(replicaset.rsplit("-", 1)[1]),
-            "S:NODE": _str(node),
-            "S:IP": _str(f"10.{100 + i // 62500 % 100}.{i // 250 % 250}.{i % 250 + 2}"),
-            "S:HOSTIP": _str(f"10.0.{i % layout.nodes // 250 % 250}.{i % layout.nodes % 250 + 2}"),
-            "S:CREATED": self._created,
-            "S:RV": self._rv_bytes,
-            "I:RESTARTS": self._restarts,
-            "S:LASTCRASH": self._last_crash,
-            "S:LASTSTART": self._last_start,
+            "S:NAME": self._workload_bytes(k, d, g)[2] + b"-" + _index_suffix(i).encode(),
+            "S:UID": self._uid_prefix_pod + b"%012x" % i,
+            "S:NODE": self._node_names[n],
+            "S:IP": b"10.%d.%d.%d" % (100 + i // 62500 % 100, i // 250 % 250, i % 250 + 2),
+            "S:HOSTIP": self._node_ips[n],
         }
-        return self._pod_templates[kind].fill(values)
+        return template.fill(values)
+
+    def _bind_pod_template(self, k: int, d: int, g: int, kind: str) -> _Template:
+        """The pod template with everything its Deployment decides already filled in."""
+        namespace, deployment, replicaset, template_hash, rs_uid = self._workload_bytes(k, d, g)
+        return self._pod_templates[kind].bind(
+            {
+                "S:NS": namespace,
+                "S:RSUID": rs_uid,
+                "S:APP": deployment,
+                "S:RS": replicaset,
+                "S:HASH": template_hash,
+                "S:CREATED": self._created,
+                "S:RV": self._rv_bytes,
+                "I:RESTARTS": self._restarts,
+                "S:LASTCRASH": self._last_crash,
+                "S:LASTSTART": self._last_start,
+            }
+        )
+
+    def _compute_workload_bytes(
+        self, k: int, d: int, g: int
+    ) -> tuple[bytes, bytes, bytes, bytes, bytes]:
+        namespace, deployment, replicaset = _workload_names(self.layout.namespace_name(k), d)
+        return (
+            namespace.encode(),
+            deployment.encode(),
+            replicaset.encode(),
+            replicaset.rsplit("-", 1)[1].encode(),
+            _fast_uid("rs", g, self.layout.seed).encode(),
+        )
 
     def node(self, n: int) -> bytes:
         name = self.layout.node_name(n)
@@ -428,6 +470,10 @@ class GeneratedView:
         }
         return self._event_template.fill(values)
 
+    def _deployment_position(self, g: int) -> tuple[int, int, int]:
+        k, d = divmod(g, self.layout.deployments_per_namespace())
+        return k, d, g
+
     def _deployment_names(self, g: int) -> tuple[str, str, int, int]:
         """(namespace, name, first pod index, replicas) of global deployment ``g``."""
         layout = self.layout
@@ -455,7 +501,7 @@ class GeneratedView:
             "S:NAME": _str(name),
             "S:NS": _str(namespace),
             "S:UID": _str(_fast_uid("deploy", g, self.layout.seed)),
-            "S:RSUID": _str(_fast_uid("rs", g, self.layout.seed)),
+            "S:RSUID": self._workload_bytes(*self._deployment_position(g))[4],
             "S:HASH": _str(o.name_suffix(10, namespace, name)),
             "I:REPLICAS": _str(str(replicas)),
             "I:READY": _str(str(ready)),
@@ -500,12 +546,11 @@ _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 def _index_suffix(i: int) -> str:
     """A five-character, name-safe encoding of the pod index (so ``find`` can invert it)."""
-    base = len(_SUFFIX_ALPHABET)
-    chars = []
-    for _ in range(5):
-        i, rest = divmod(i, base)
-        chars.append(_SUFFIX_ALPHABET[rest])
-    return "".join(reversed(chars))
+    return _SUFFIX_HIGH[i // 729 % 19683] + _SUFFIX_LOW[i % 729]
+
+
+_SUFFIX_LOW = [a + b for a in _SUFFIX_ALPHABET for b in _SUFFIX_ALPHABET]
+_SUFFIX_HIGH = [a + bc for a in _SUFFIX_ALPHABET for bc in _SUFFIX_LOW]
 
 
 def _suffix_index(text: str) -> int | None:

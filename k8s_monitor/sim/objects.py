@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 JSON = dict[str, Any]
@@ -307,7 +307,3 @@ def involved_object(
     ref["apiVersion"] = api_version
     ref["resourceVersion"] = ""
     return ref
-
-
-def seconds_before(moment: datetime, seconds: float) -> datetime:
-    return moment - timedelta(seconds=seconds)

@@ -16,13 +16,14 @@ from typing import Any
 from k8s_monitor.sim import objects as o
 from k8s_monitor.sim.dsl import ScenarioIn, WorkloadIn
 from k8s_monitor.sim.view import ContainerLogs, ListCollection, StaticView
-from k8s_monitor.sim.world import Fault, NodeState, Revision, WorkloadState, World
+from k8s_monitor.sim.world import DAY, Fault, NodeState, Revision, WorkloadState, World
 
 JSON = dict[str, Any]
 
 EVENT_TTL_SECONDS = 3600.0
 PROGRESS_DEADLINE_SECONDS = 600
 _SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+_UNSCHEDULABLE = "0/1 nodes are available: 1 Insufficient memory."
 
 
 @dataclass
@@ -117,7 +118,7 @@ class Renderer:
                         name=name,
                         namespace=None,
                         uid=o.make_uid("Namespace", name),
-                        created=self.at(-60 * o_days(40)),
+                        created=self.at(-40 * DAY),
                         resource_version=self.next_rv(),
                         labels={"kubernetes.io/metadata.name": name},
                         managed_by="kubectl-create",
@@ -906,6 +907,15 @@ class Renderer:
         self._pod_logs_and_events(pod, uid, container, node)
         return ready
 
+    def _node_down_since(self, node: str | None) -> float | None:
+        state = self.world.nodes.get(node or "")
+        if state is None:
+            return None
+        ready = state.conditions.get("Ready")
+        if ready is None or ready.status == "True":
+            return None
+        return ready.since
+
     def _pod_status(
         self, pod: _Pod, uid: str, container: str, node: str | None, created: datetime
     ) -> tuple[JSON, bool]:
@@ -915,6 +925,8 @@ class Renderer:
         image_id = f"{pod.image.split(':')[0]}@sha256:{o.name_suffix(32, pod.image)}"
         base = {"name": container, "image": pod.image, "imageID": image_id}
         ready = False
+        # The node lifecycle controller marks pods on an unready node not ready.
+        node_down = self._node_down_since(node)
         phase = "Running"
         state: JSON
         last_state: JSON = {}
@@ -928,7 +940,7 @@ class Renderer:
                         "False",
                         self.at(pod.since),
                         "Unschedulable",
-                        pod.fault.message if pod.fault else _pending_message(pod),
+                        pod.fault.message if pod.fault else _UNSCHEDULABLE,
                         probe_time=True,
                     )
                 ],
@@ -936,7 +948,7 @@ class Renderer:
             }
             return status, False
         if pod.state == "running":
-            ready = True
+            ready = node_down is None
             state = {"running": {"startedAt": o.ts(started)}}
         elif pod.state == "imagepull":
             phase = "Pending"
@@ -1007,7 +1019,7 @@ class Renderer:
             finished = pod.state in ("completed", "failed")
             reason = "PodCompleted" if finished else "ContainersNotReady"
             message = None if finished else f"containers with unready status: [{container}]"
-            since = self.at(pod.since)
+            since = self.at(pod.since if node_down is None else max(pod.since, node_down))
             ready_cond = o.condition("Ready", "False", since, reason, message, probe_time=True)
             containers_ready = o.condition(
                 "ContainersReady", "False", since, reason, message, probe_time=True
@@ -1124,7 +1136,7 @@ class Renderer:
                 pod.name,
                 uid,
                 "FailedScheduling",
-                pod.fault.message if pod.fault else _pending_message(pod),
+                pod.fault.message if pod.fault else _UNSCHEDULABLE,
                 "Warning",
                 pod.since,
                 self.now_offset - 10,
@@ -1260,7 +1272,7 @@ class Renderer:
                         name=quota.name,
                         namespace=quota.namespace,
                         uid=o.make_uid("ResourceQuota", quota.namespace, quota.name),
-                        created=self.at(-o_days(20) * 60),
+                        created=self.at(-20 * DAY),
                         resource_version=self.next_rv(),
                         managed_by="kubectl-client-side-apply",
                     ),
@@ -1544,11 +1556,6 @@ _RESOURCES_ALWAYS = (
 )
 
 
-def o_days(days: float) -> float:
-    """Minutes in ``days`` (namespaces and quotas are older than anything else)."""
-    return days * 24 * 60
-
-
 def _taints_for(type_: str, status: str, since: datetime) -> list[JSON]:
     effects: dict[tuple[str, str], list[tuple[str, str]]] = {
         ("MemoryPressure", "True"): [("node.kubernetes.io/memory-pressure", "NoSchedule")],
@@ -1609,7 +1616,3 @@ def _schedule_period_minutes(schedule: str) -> int:
     if hour.startswith("*/") and hour[2:].isdigit():
         return 60 * int(hour[2:])
     return 24 * 60
-
-
-def _pending_message(pod: _Pod) -> str:
-    return "0/1 nodes are available: 1 Insufficient memory."

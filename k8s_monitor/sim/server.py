@@ -308,10 +308,8 @@ class SimServer:
         path = parts.path.rstrip("/") or "/"
         if path.startswith("/sim/"):
             return self._control(method, path, query)
-        if self._token is not None:
-            auth = headers.get("Authorization", "")
-            if auth != f"Bearer {self._token}":
-                return _status(api.status(401, "Unauthorized"))
+        if self._token is not None and _bearer(headers.get("Authorization", "")) != self._token:
+            return _status(api.status(401, "Unauthorized"))
         if method != "GET":
             return _status(
                 api.status(
@@ -545,7 +543,8 @@ class SimServer:
         except (binascii.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             return None
         with self._lock:
-            retained = token.step in self._views or token.step == self._step
+            # Like etcd history: the current step and the one before it are still readable.
+            retained = 0 <= self._step - token.step <= 1
             valid = (
                 token.epoch == self._epoch
                 and token.key == key
@@ -684,6 +683,14 @@ def _stream_list(
     if batch:
         yield (b"" if first else b",") + orjson.dumps(batch)[1:-1]
     yield b"]}"
+
+
+def _bearer(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (scheme case-insensitive, as in Go)."""
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
 
 
 def _now() -> datetime:

@@ -208,10 +208,12 @@ def build_world(spec: ScenarioIn) -> World:
 
 
 def apply_change(world: World, change: ChangeIn, at: float, step_seconds: float) -> None:
-    """Fold one change, happening at scenario second ``at``, into the world."""
+    """Fold one change of the step at scenario second ``at`` into the world."""
+    lead = change.lead_seconds if change.lead_seconds is not None else step_seconds / 2
+    at -= lead
     handled = 0
     if change.crashloop is not None:
-        _crashloop(world, change.crashloop, at, step_seconds)
+        _crashloop(world, change.crashloop, at)
         handled += 1
     if change.heal is not None:
         _heal(world, change.heal, at)
@@ -241,13 +243,12 @@ def apply_change(world: World, change: ChangeIn, at: float, step_seconds: float)
         raise ConfigurationError("scenario", f"each change needs exactly one key, got {handled}")
 
 
-def _crashloop(world: World, change: CrashLoopIn, at: float, step_seconds: float) -> None:
+def _crashloop(world: World, change: CrashLoopIn, at: float) -> None:
     workload = world.workload(change.workload)
-    lead = change.lead_seconds if change.lead_seconds is not None else step_seconds / 2
     workload.fault = Fault(
         kind="crashloop",
         revision=workload.current.number,
-        since=at - lead,
+        since=at,
         exit_code=change.exit_code,
         reason=change.reason,
         message=change.message,
@@ -341,8 +342,13 @@ def _scale(world: World, change: ScaleIn, at: float) -> None:
 
 
 def _pending(world: World, change: PendingIn, at: float) -> None:
+    """The workload's pods are recreated (a new pod template) and cannot be scheduled."""
     workload = world.workload(change.workload)
     workers = len(world.nodes)
+    current = workload.current
+    workload.revisions.append(
+        Revision(len(workload.revisions) + 1, current.image, at, current.generation + 1)
+    )
     workload.fault = Fault(
         kind="pending",
         revision=workload.current.number,

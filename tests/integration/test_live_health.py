@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -36,10 +37,12 @@ def _get(port: int, path: str) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-def _wait_for_status(port: int, path: str, status: int, timeout: float) -> bytes:
+def _wait_for_status(daemon: Any, port: int, path: str, status: int, timeout: float) -> bytes:
     deadline = time.monotonic() + timeout
     last: object = None
     while time.monotonic() < deadline:
+        if daemon.proc.poll() is not None:
+            raise AssertionError(f"the daemon exited ({daemon.proc.returncode}):\n{daemon.output}")
         try:
             code, body = _get(port, path)
         except OSError as exc:  # not listening yet
@@ -49,7 +52,7 @@ def _wait_for_status(port: int, path: str, status: int, timeout: float) -> bytes
                 return body
             last = (code, body)
         time.sleep(0.1)
-    raise AssertionError(f"{path} never answered {status}; last: {last!r}")
+    raise AssertionError(f"{path} never answered {status}; last: {last!r}\n{daemon.output}")
 
 
 @pytest.fixture
@@ -71,10 +74,10 @@ def test_probes_and_metrics_answer_on_a_running_daemon(kubeconfig: Path, tmp_pat
     }
     daemon = daemon_process.DaemonProcess(["run"], env, tmp_path)
     try:
-        alive = json.loads(_wait_for_status(port, "/healthz", 200, timeout=30))
+        alive = json.loads(_wait_for_status(daemon, port, "/healthz", 200, timeout=30))
         assert alive["status"] == "ok"
         daemon.wait_for("cycle_completed", cycle=2, timeout=60)
-        ready = json.loads(_wait_for_status(port, "/readyz", 200, timeout=10))
+        ready = json.loads(_wait_for_status(daemon, port, "/readyz", 200, timeout=10))
         assert ready["cycles"] >= 2 and ready["last_success_at"]
 
         status, body = _get(port, "/metrics")

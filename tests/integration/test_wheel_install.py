@@ -41,7 +41,8 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def context(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the Docker build context: the wheel is built from exactly what the image gets."""
     context = tmp_path_factory.mktemp("context")
     for name in BUILD_CONTEXT:
         source = REPO / name
@@ -49,6 +50,11 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copytree(source, context / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif source.exists():
             shutil.copy2(source, context / name)
+    return context
+
+
+@pytest.fixture(scope="module")
+def wheel(context: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
     _run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(dist),
@@ -76,11 +82,11 @@ def _project_version() -> str:
     return str(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"])
 
 
-def test_wheel_holds_the_package_and_its_data_but_no_tests(wheel: Path) -> None:
+def test_wheel_holds_the_package_and_its_data_but_no_tests(wheel: Path, context: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {
-        str(path.relative_to(REPO))
-        for path in (REPO / "k8s_monitor").rglob("*")
+        str(path.relative_to(context))
+        for path in (context / "k8s_monitor").rglob("*")
         if path.is_file()
         and path.suffix in PACKAGE_DATA_SUFFIXES
         and "__pycache__" not in path.parts

@@ -28,7 +28,10 @@ class FlakyRunner:
             if self.calls == 1:
                 raise RuntimeError("boom")
             return CycleReport(
-                cycle=self.calls, cluster="c", mode="stateless", session_id="s",
+                cycle=self.calls,
+                cluster="c",
+                mode="stateless",
+                session_id="s",
                 started_at=datetime.now(UTC),
             )
         finally:

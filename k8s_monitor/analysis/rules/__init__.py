@@ -4,12 +4,47 @@ Rules live by area (pods, nodes, workloads, jobs, storage, autoscaling, policy, 
 small function per check. This module runs them, groups pod findings under the workload that
 owns the pods, applies the services catalog (service name, known issues) and sorts the result
 so the same snapshot always yields the same list.
+
+Checks and their kubernetes-mixin equivalents (the mixin's "for" windows become timestamps
+read from the objects, compared with the injectable ``now``):
+
+    reason                      mixin alert                          window
+    CrashLoopBackOff            KubePodCrashLooping                  none: the state is the proof
+    HighRestarts                KubePodCrashLooping (restart rate)   last restart < 1h ago
+    OOMKilled                   (KubePodCrashLooping cause)          < 1h ago, or still unready
+    ImagePullBackOff,
+    CreateContainerConfigError,
+    ContainerCannotRun,
+    InitContainerFailed         KubeContainerWaiting                 none: failure states only
+    PodNotReady                 KubePodNotReady                      startup grace (default 5m)
+    Unschedulable               KubePodNotReady (Pending)            startup grace
+    FailedMount                 KubePodNotReady (ContainerCreating)  event < 1h, pod unready
+    Evicted, PodFailed          -                                    warning < 1h, then info
+    Terminating                 -                                    5m past deletion
+    DeploymentUnavailable       KubeDeploymentReplicasMismatch       grace on Available/pods
+    RolloutStuck                KubeDeploymentRolloutStuck           progressDeadlineSeconds
+    StatefulSetUnavailable      KubeStatefulSetReplicasMismatch      pods unready past grace
+    DaemonSetUnavailable        KubeDaemonSetRolloutStuck/NotScheduled  pods unready past grace
+    DaemonSetMisScheduled       KubeDaemonSetMisScheduled            none
+    JobFailed                   KubeJobFailed                        none; cleared by a later run
+    JobNotCompleted             KubeJobNotCompleted                  12h
+    HPAMaxedOut                 KubeHpaMaxedOut                      15m (ScalingLimited)
+    HPAReplicasMismatch         KubeHpaReplicasMismatch              15m (AbleToScale/Active)
+    PDBNotEnoughHealthyPods     KubePdbNotEnoughHealthyPods          none
+    PVCPending, PVCLost,
+    PVFailed                    KubePersistentVolumeErrors           grace for Pending
+    NodeNotReady                KubeNodeNotReady, KubeNodeUnreachable  2m
+    NodePressure                KubeNodePressure                     none: current status only
+    NodeUnschedulable           -                                    warning after 24h cordoned
+    KubeletTooManyPods          KubeletTooManyPods                   none (>= 95% of capacity)
+    QuotaExceeded               KubeQuotaExceeded / FullyUsed        none (>= 100%)
+    CollectionGap               -                                    none
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -17,6 +52,7 @@ from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
 from k8s_monitor.analysis.rules.autoscaling import autoscaling_findings
 from k8s_monitor.analysis.rules.collection import collection_findings
 from k8s_monitor.analysis.rules.context import RuleContext
+from k8s_monitor.analysis.rules.events import event_findings
 from k8s_monitor.analysis.rules.jobs import job_findings
 from k8s_monitor.analysis.rules.nodes import node_findings
 from k8s_monitor.analysis.rules.pods import pod_findings
@@ -41,6 +77,7 @@ AREAS: tuple[Callable[[RuleContext], list[Finding]], ...] = (
     autoscaling_findings,
     policy_findings,
     collection_findings,
+    event_findings,
 )
 MAX_LISTED_PODS = 20
 
@@ -50,6 +87,8 @@ def analyze(
 ) -> list[Finding]:
     """Every finding in ``snapshot`` as of ``now``: deterministic, grouped, sorted."""
     catalog = catalog or ServiceCatalog()
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)  # API timestamps are UTC; naive times are taken as UTC
     ctx = RuleContext.build(snapshot, now, catalog)
     raw = [finding for area in AREAS for finding in area(ctx)]
     grouped = _merge_duplicates(_group_pods_by_owner(raw, ctx))

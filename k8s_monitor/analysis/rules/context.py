@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
@@ -37,7 +37,7 @@ class RuleContext:
             involved = event.involved_object
             events[(involved.kind, involved.namespace, involved.name)].append(event)
         for bucket in events.values():
-            bucket.sort(key=lambda e: e.seen_at or datetime.min.replace(tzinfo=now.tzinfo))
+            bucket.sort(key=lambda e: e.seen_at or datetime.min.replace(tzinfo=UTC))
         logs: dict[tuple[str, str, str], LogTail] = {}
         for tail in snapshot.log_tails:
             key = (tail.namespace, tail.pod, tail.container)

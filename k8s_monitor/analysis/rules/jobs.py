@@ -6,7 +6,9 @@ succeeded is healthy again: its older failed Job is history, not a finding.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
 from k8s_monitor.analysis.rules.context import (
@@ -20,6 +22,9 @@ from k8s_monitor.analysis.rules.context import (
 from k8s_monitor.cluster.snapshot import Job, Pod
 
 NOT_COMPLETED_AFTER = timedelta(hours=12)
+DEFAULT_BACKOFF_LIMIT = 6
+# Jobs a CronJob creates are named "<cronjob>-<scheduled time in minutes>".
+_CRONJOB_JOB_NAME = re.compile(r"^(?P<cronjob>.+)-\d{8,}$")
 
 
 def _finished_at(job: Job) -> datetime | None:
@@ -70,9 +75,27 @@ def _failed_pods(job: Job, ctx: RuleContext) -> list[Pod]:
     )
 
 
-def check_job_failed(job: Job, ctx: RuleContext) -> list[Finding]:
+class _Failure(NamedTuple):
+    reason: str
+    message: str
+
+
+def _failure(job: Job) -> _Failure | None:
+    """The Failed condition; or, for dumps taken before the controller set it, the counts."""
     failed = condition(job.status.conditions, "Failed")
-    if failed is None or failed.status != "True":
+    if failed is not None:
+        return _Failure(failed.reason, failed.message) if failed.status == "True" else None
+    limit = DEFAULT_BACKOFF_LIMIT if job.spec.backoff_limit is None else job.spec.backoff_limit
+    if job.status.active == 0 and not _succeeded(job) and job.status.failed > limit:
+        return _Failure(
+            "BackoffLimitExceeded", f"{job.status.failed} pods failed, backoff limit {limit}"
+        )
+    return None
+
+
+def check_job_failed(job: Job, ctx: RuleContext) -> list[Finding]:
+    failed = _failure(job)
+    if failed is None:
         return []
     meta = job.metadata
     root = ctx.owners.root_of("Job", meta)
@@ -131,9 +154,45 @@ def check_job_not_completed(job: Job, ctx: RuleContext) -> list[Finding]:
     return [make_finding(root, "JobNotCompleted", Severity.WARNING, message, evidence, objects)]
 
 
+def check_failed_job_pods(ctx: RuleContext) -> list[Finding]:
+    """Failed Job pods in a snapshot that holds no Jobs at all (a ``kubectl get pods`` dump)."""
+    if ctx.snapshot.jobs:
+        return []
+    by_job: dict[tuple[str, str], list[Pod]] = {}
+    for pod in ctx.snapshot.pods:
+        owner = pod.metadata.controller_ref()
+        if owner is None or owner.kind != "Job" or pod.status.phase != "Failed":
+            continue
+        by_job.setdefault((pod.metadata.namespace, owner.name), []).append(pod)
+    found: list[Finding] = []
+    for (namespace, name), pods in sorted(by_job.items()):
+        cron = _CRONJOB_JOB_NAME.match(name)
+        job_ref = ref("Job", namespace, name)
+        subject = ref("CronJob", namespace, cron.group("cronjob")) if cron else job_ref
+        exit_codes = {
+            f"{p.metadata.name}/{s.name}": s.state.terminated.exit_code
+            for p in pods
+            for s in p.status.container_statuses
+            if s.state.terminated is not None
+        }
+        codes = sorted(set(exit_codes.values()))
+        message = f"{len(pods)} pod(s) of job {name} failed, exit codes {codes}"
+        evidence = {"job": name, "exit_codes": exit_codes or None, "source": "pods"}
+        objects = (
+            *([subject] if cron else []),
+            job_ref,
+            *(ref("Pod", namespace, p.metadata.name) for p in pods),
+        )
+        found.append(
+            make_finding(subject, "JobFailed", Severity.WARNING, message, evidence, objects)
+        )
+    return found
+
+
 def job_findings(ctx: RuleContext) -> list[Finding]:
     found: list[Finding] = []
     for job in ctx.snapshot.jobs:
         found += check_job_failed(job, ctx)
         found += check_job_not_completed(job, ctx)
+    found += check_failed_job_pods(ctx)
     return found

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from k8s_monitor.analysis.findings import Finding, Severity
+from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
 from k8s_monitor.analysis.rules.context import (
     RuleContext,
     condition,
@@ -20,7 +20,7 @@ from k8s_monitor.analysis.rules.context import (
     make_finding,
     ref,
 )
-from k8s_monitor.cluster.snapshot import ContainerStatus, Pod
+from k8s_monitor.cluster.snapshot import ContainerStatus, Pod, StateTerminated
 
 # Waiting reasons that only follow a real failure: flagged without waiting out a grace period.
 MAIN_WAITING: dict[str, tuple[str, Severity]] = {
@@ -43,15 +43,18 @@ INIT_WAITING: dict[str, tuple[str, Severity]] = {
     "CrashLoopBackOff": ("InitContainerFailed", Severity.CRITICAL),
 }
 CANNOT_RUN_TERMINATIONS = frozenset({"ContainerCannotRun", "StartError"})
+OOM_KILLED = frozenset({"OOMKilled"})
 HIGH_RESTARTS = 5
 RECENT_RESTART = timedelta(hours=1)
 STUCK_TERMINATING = timedelta(minutes=5)
 EVICTION_NEWS = timedelta(hours=1)
+# Graceful node shutdown reports "Terminated" or "Shutdown"; both are evictions by the node.
+EVICTION_REASONS = frozenset({"Evicted", "Shutdown", "NodeShutdown", "Terminated"})
 MOUNT_EVENTS = frozenset({"FailedMount", "FailedAttachVolume"})
 SCHEDULING_EVENTS = frozenset({"FailedScheduling"})
 
 
-def _pod_ref(pod: Pod) -> Any:
+def _pod_ref(pod: Pod) -> ObjectRef:
     return ref("Pod", pod.metadata.namespace, pod.metadata.name)
 
 
@@ -103,26 +106,40 @@ def check_waiting_containers(pod: Pod, ctx: RuleContext) -> list[Finding]:
     return found
 
 
+def _failed_state(
+    status: ContainerStatus, reasons: frozenset[str], ctx: RuleContext
+) -> tuple[StateTerminated, Severity] | None:
+    """A termination for one of ``reasons`` that still matters, and how much.
+
+    Critical while the container is dead from it now (terminated, or waiting to be restarted);
+    a warning when it recovered within the last hour; nothing when it is history.
+    """
+    current, last = status.state.terminated, status.last_state.terminated
+    if current is not None and current.reason in reasons:
+        return current, Severity.CRITICAL
+    if last is None or last.reason not in reasons:
+        return None
+    if status.state.waiting is not None:
+        return last, Severity.CRITICAL
+    if ctx.within(last.finished_at, RECENT_RESTART):
+        return last, Severity.WARNING
+    return None
+
+
 def check_cannot_run(pod: Pod, ctx: RuleContext) -> list[Finding]:
     """The runtime could not start the process (bad command, missing binary, exec format)."""
     found: list[Finding] = []
     for status in pod.status.container_statuses:
-        for state in (status.state.terminated, status.last_state.terminated):
-            if state is None or state.reason not in CANNOT_RUN_TERMINATIONS:
-                continue
-            if status.ready and not ctx.within(state.finished_at, RECENT_RESTART):
-                continue
-            message = (
-                f"container {status.name} of pod {pod.metadata.name} cannot run"
-                f" ({state.reason}, exit code {state.exit_code}): {state.message[:200]}"
-            )
-            evidence = _container_evidence(pod, status, ctx)
-            found.append(
-                make_finding(
-                    _pod_ref(pod), "ContainerCannotRun", Severity.CRITICAL, message, evidence
-                )
-            )
-            break
+        failed = _failed_state(status, CANNOT_RUN_TERMINATIONS, ctx)
+        if failed is None:
+            continue
+        state, severity = failed
+        message = (
+            f"container {status.name} of pod {pod.metadata.name} cannot run"
+            f" ({state.reason}, exit code {state.exit_code}): {state.message[:200]}"
+        )
+        evidence = _container_evidence(pod, status, ctx)
+        found.append(make_finding(_pod_ref(pod), "ContainerCannotRun", severity, message, evidence))
     return found
 
 
@@ -131,10 +148,8 @@ def check_failed_init(pod: Pod, ctx: RuleContext) -> list[Finding]:
     if pod.status.phase not in ("Pending", "Failed"):
         return []
     for status in pod.status.init_container_statuses:
-        terminated = status.state.terminated or status.last_state.terminated
-        waiting = status.state.waiting
-        if waiting is not None and waiting.reason in INIT_WAITING:
-            continue  # reported by check_waiting_containers
+        # Only the current state: a failure followed by a running retry may still succeed.
+        terminated = status.state.terminated
         if terminated is None or terminated.exit_code == 0:
             continue
         message = (
@@ -149,22 +164,19 @@ def check_failed_init(pod: Pod, ctx: RuleContext) -> list[Finding]:
 
 
 def check_oom_killed(pod: Pod, ctx: RuleContext) -> list[Finding]:
-    """A container was OOM-killed recently, or is still paying for it (not ready, backing off)."""
+    """A container OOM-killed and still down from it (critical), or recently (warning)."""
     found: list[Finding] = []
     for status in pod.status.container_statuses:
-        terminated = status.state.terminated or status.last_state.terminated
-        if terminated is None or terminated.reason != "OOMKilled":
+        failed = _failed_state(status, OOM_KILLED, ctx)
+        if failed is None:
             continue
-        suffering = not status.ready or status.state.waiting is not None
-        if not suffering and not ctx.within(terminated.finished_at, RECENT_RESTART):
-            continue
+        _, severity = failed
         limit = _memory_limit(pod, status.name)
         message = (
             f"container {status.name} of pod {pod.metadata.name} was OOMKilled"
             f" (memory limit {limit or 'none'}, restarts {status.restart_count})"
         )
         evidence = {**_container_evidence(pod, status, ctx), "memory_limit": limit}
-        severity = Severity.CRITICAL if suffering else Severity.WARNING
         found.append(make_finding(_pod_ref(pod), "OOMKilled", severity, message, evidence))
     return found
 
@@ -185,7 +197,8 @@ def check_high_restarts(pod: Pod, ctx: RuleContext) -> list[Finding]:
         waiting = status.state.waiting
         if waiting is not None and waiting.reason == "CrashLoopBackOff":
             continue
-        last = status.last_state.terminated
+        # Between two back-offs the current state is the fresh termination itself.
+        last = status.state.terminated or status.last_state.terminated
         recent = last is not None and ctx.within(last.finished_at, RECENT_RESTART)
         undated_and_unready = (last is None or last.finished_at is None) and not status.ready
         if not (recent or undated_and_unready):
@@ -228,14 +241,15 @@ def check_unschedulable(pod: Pod, ctx: RuleContext) -> list[Finding]:
 
 
 def check_evicted(pod: Pod, ctx: RuleContext) -> list[Finding]:
-    if pod.status.phase != "Failed" or pod.status.reason != "Evicted":
+    """Evicted by the kubelet (resource pressure) or terminated by a graceful node shutdown."""
+    if pod.status.phase != "Failed" or pod.status.reason not in EVICTION_REASONS:
         return []
     return [_evicted(pod, ctx)]
 
 
 def check_failed_pod(pod: Pod, ctx: RuleContext) -> list[Finding]:
     """Pods the kubelet rejected or that failed outside a Job, with no more specific reason."""
-    if pod.status.phase != "Failed" or _is_job_pod(pod) or pod.status.reason == "Evicted":
+    if pod.status.phase != "Failed" or _is_job_pod(pod) or pod.status.reason in EVICTION_REASONS:
         return []
     reason = pod.status.reason or "Error"
     message = f"pod {pod.metadata.name} failed ({reason}): {pod.status.message[:300]}"

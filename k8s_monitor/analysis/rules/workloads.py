@@ -54,11 +54,20 @@ def check_deployment_unavailable(deploy: Deployment, ctx: RuleContext) -> list[F
     failure = condition(status.conditions, "ReplicaFailure")
     pods = ctx.pods_of("Deployment", meta.namespace, meta.name)
     unready = ctx.unready_pods_past_grace(pods)
+    progressing = condition(status.conditions, "Progressing")
     if available is not None and available.status == "False":
         held = ctx.older_than(available.last_transition_time, grace)
-    else:
-        # Available is True during a rolling update too; only unready pods past grace count.
+    elif pods:
+        # Available stays True during a rolling update; only pods unready past grace count.
         held = bool(unready) or (failure is not None and failure.status == "True")
+    else:
+        # A dump without the pods: no progress for the grace period means it is stuck short.
+        last_progress = (
+            (progressing.last_update_time or progressing.last_transition_time)
+            if progressing is not None
+            else None
+        )
+        held = ctx.older_than(last_progress, grace)
     if not held or not ctx.older_than(meta.creation_timestamp, grace):
         return []
     message = f"deployment {meta.name} has {status.available_replicas}/{desired} replicas available"
@@ -90,9 +99,8 @@ def check_rollout_stuck(deploy: Deployment, ctx: RuleContext) -> list[Finding]:
     if deploy.spec.paused or deploy.spec.replicas == 0:
         return []
     progressing = condition(status.conditions, "Progressing")
+    # Progressing=False means no progress at all: the deadline passed, or pods cannot be created.
     if progressing is None or progressing.status != "False":
-        return []
-    if progressing.reason not in ("ProgressDeadlineExceeded", ""):
         return []
     message = f"rollout of deployment {meta.name} is stuck: {progressing.message[:300]}"
     evidence = {

@@ -100,3 +100,55 @@ def test_unreadable_or_garbage_dumps_are_configuration_errors(tmp_path: Path) ->
 def test_bad_now_is_rejected() -> None:
     with pytest.raises(SystemExit):
         run("--from-file", "x.json", "--now", "yesterday")
+
+
+def test_without_now_a_dump_is_judged_near_its_capture_time(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # oomkilled.json holds a pod OOM-killed two minutes before its newest timestamp: still news.
+    run("--from-file", str(DATA / "oomkilled.json"), "--format", "json")
+    found = {(f["name"], f["reason"]) for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert ("worker", "OOMKilled") in found
+
+
+def test_dump_now_is_newest_timestamp_plus_margin_capped_by_the_clock() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    objects = [
+        {"a": "2024-05-14T09:00:00Z", "b": [{"c": "2024-05-14T09:30:00.5+00:00"}]},
+        {"d": "not a time", "e": 3},
+    ]
+    clock = datetime(2030, 1, 1, tzinfo=UTC)
+    expected = datetime(2024, 5, 14, 9, 30, 0, 500000, tzinfo=UTC) + analyze_cli.DUMP_MARGIN
+    assert analyze_cli.dump_now(objects, clock) == expected
+    early = datetime(2024, 5, 14, 9, 40, tzinfo=UTC)
+    assert analyze_cli.dump_now(objects, early) == early
+    assert analyze_cli.dump_now([{"x": 1}], clock) == clock
+    assert timedelta(minutes=15) < analyze_cli.DUMP_MARGIN < timedelta(hours=1)
+
+
+def test_an_object_of_the_wrong_shape_is_skipped_not_fatal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    items = json.loads((DATA / "crashloop-deployment.json").read_text())["items"]
+    broken = json.loads(json.dumps(items[3]))
+    broken["metadata"]["name"] = "broken"
+    broken["status"]["containerStatuses"] = "not a list"
+    dump = tmp_path / "dump.json"
+    dump.write_text(json.dumps({"kind": "List", "items": [*items, broken]}))
+    assert run("--from-file", str(dump), "--now", NOW, "--format", "json") == 0
+    captured = capsys.readouterr()
+    assert "skipped Pod/broken" in captured.err
+    assert {f["reason"] for f in json.loads(captured.out)["findings"]} == {
+        "CrashLoopBackOff",
+        "DeploymentUnavailable",
+    }
+
+
+def test_raw_api_lists_give_their_items_a_kind(tmp_path: Path) -> None:
+    items = json.loads((DATA / "crashloop-deployment.json").read_text())["items"]
+    pods = [{k: v for k, v in i.items() if k != "kind"} for i in items if i["kind"] == "Pod"]
+    dump = tmp_path / "podlist.json"
+    dump.write_text(json.dumps({"kind": "PodList", "apiVersion": "v1", "items": pods}))
+    objects = analyze_cli.load_objects(dump)
+    assert {o["kind"] for o in objects} == {"Pod"} and len(objects) == 3

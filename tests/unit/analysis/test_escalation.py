@@ -104,5 +104,17 @@ def test_default_catalog_blind_monitor_pages_at_sev2() -> None:
 def test_sev_parse_and_labels() -> None:
     assert Sev.parse("SEV-2") is Sev.SEV2 and Sev.parse("sev1") is Sev.SEV1
     assert Sev.parse(3) is Sev.SEV3 and Sev.SEV4.label == "SEV-4"
-    with pytest.raises(ValueError):
-        Sev.parse("SEV-9")
+    for bad in ("SEV-9", "critical", "", "SEV-1.5"):
+        assert Sev.parse(bad) is None
+
+
+def test_flapping_downtime_counts_from_the_first_appearance() -> None:
+    bad = finding("p0", Severity.WARNING)
+    ledger, update = update_ledger(Ledger(), [bad], now=NOW)
+    for minute, present in ((2, False), (4, True), (6, False), (12, True)):
+        ledger, update = update_ledger(
+            ledger, [bad] if present else [], now=NOW + timedelta(minutes=minute)
+        )
+    [decision] = escalate(update, catalog=CATALOG, now=NOW + timedelta(minutes=12))
+    assert decision.incident.status.value == "flapping"
+    assert decision.sev is Sev.SEV1  # open 12m since first seen > max_downtime 10m

@@ -377,3 +377,70 @@ def test_now_is_injectable() -> None:
     assert run(p, now=NOW) == []
     assert run(p, now=NOW + timedelta(minutes=10)) != []
     assert isinstance(ServiceCatalog().match("kube-system").priority.value, str)
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+def _job(name: str, **status: object) -> dict[str, object]:
+    return {
+        "kind": "Job",
+        "metadata": {"name": name, "namespace": "ops"},
+        "spec": {"backoffLimit": 2},
+        "status": status,
+    }
+
+
+def test_job_failed_from_counts_before_the_condition_is_set() -> None:
+    assert reasons(run(_job("a", failed=3))) == {("Job", "a", "JobFailed")}
+    assert run(_job("b", failed=2)) == []  # still within its backoff limit
+    assert run(_job("c", failed=3, active=1)) == []  # still retrying
+
+
+def test_failed_job_pods_count_only_when_jobs_were_not_collected() -> None:
+    failed = pod(
+        "x-1",
+        "ops",
+        owner=("Job", "x"),
+        phase="Failed",
+        ready=False,
+        containers=[{"name": "app", "state": {"terminated": terminated(1, "Error")}}],
+    )
+    assert reasons(run(failed)) == {("Job", "x", "JobFailed")}
+    running_job = _job("x", active=1)
+    assert run(failed, running_job) == []
+
+
+def test_naive_now_is_taken_as_utc() -> None:
+    crash = pod("p", ready=False, containers=[waiting("CrashLoopBackOff", restarts=3)])
+    assert run(crash, now=NOW.replace(tzinfo=None)) == run(crash)
+
+
+def test_an_old_oomkill_does_not_explain_a_pod_unready_today() -> None:
+    old = terminated(137, "OOMKilled", finished="2024-05-01T09:00:00Z")
+    unready = pod(
+        "p",
+        ready=False,
+        ready_since="09:00",
+        containers=[running(restarts=1, last=old, ready=False)],
+    )
+    assert reasons(run(unready)) == {("Pod", "p", "PodNotReady")}
+
+
+def test_init_container_retrying_after_a_failure_is_not_yet_failed() -> None:
+    retry = {
+        "name": "init",
+        "restartCount": 1,
+        "state": {"running": {}},
+        "lastState": {"terminated": terminated(1, "Error")},
+    }
+    pending = pod(
+        "p",
+        phase="Pending",
+        ready=False,
+        ready_since="09:58",
+        created="09:58",
+        init=[retry],
+        containers=[waiting("PodInitializing")],
+    )
+    assert run(pending) == []

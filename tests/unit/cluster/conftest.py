@@ -24,9 +24,18 @@ def populated_state() -> FakeState:
     state.lists = {
         f"{CORE}/pods": [
             o.pod(),
-            o.pod("web-1", "web", waiting="CrashLoopBackOff", last_reason="Error", last_exit=1,
-                  restarts=5, owner="web-abc"),
-            o.pod("mem-1", "web", last_reason="OOMKilled", last_exit=137, restarts=2, owner="mem-x"),
+            o.pod(
+                "web-1",
+                "web",
+                waiting="CrashLoopBackOff",
+                last_reason="Error",
+                last_exit=1,
+                restarts=5,
+                owner="web-abc",
+            ),
+            o.pod(
+                "mem-1", "web", last_reason="OOMKilled", last_exit=137, restarts=2, owner="mem-x"
+            ),
         ],
         f"{CORE}/nodes": [o.node(), o.node("node-2", "Unknown")],
         f"{CORE}/events": [
@@ -35,7 +44,11 @@ def populated_state() -> FakeState:
             o.event("e3", last="2026-11-23T20:00:00Z"),
             o.event("e4", "web", message="auth failed token=abc123def456 for user"),
         ],
-        f"{CORE}/namespaces": [o.namespace("default"), o.namespace("web"), o.namespace("kube-system")],
+        f"{CORE}/namespaces": [
+            o.namespace("default"),
+            o.namespace("web"),
+            o.namespace("kube-system"),
+        ],
         "/apis/apps/v1/deployments": [o.deployment()],
         "/apis/apps/v1/replicasets": [o.replicaset()],
         "/apis/apps/v1/statefulsets": [o.statefulset()],
@@ -78,8 +91,7 @@ def make_collector(api: FakeApi, tmp_path: Path) -> Iterator[MakeCollector]:
         kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
         settings = Settings(kubeconfig=kubeconfig, collect_timeout_seconds=5, _env_file=None)
         options = dataclasses.replace(CollectOptions.from_settings(settings), **overrides)
-        collector = Collector(load_api_client(settings), options, Redactor(),
-                              cluster_name="test")
+        collector = Collector(load_api_client(settings), options, Redactor(), cluster_name="test")
         made.append(collector)
         return collector
 

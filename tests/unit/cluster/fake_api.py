@@ -80,7 +80,10 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
             body = {
                 "kind": "List",
                 "apiVersion": "v1",
-                "metadata": {"resourceVersion": "42", **({"continue": str(start + limit)} if more else {})},
+                "metadata": {
+                    "resourceVersion": "42",
+                    **({"continue": str(start + limit)} if more else {}),
+                },
                 "items": page,
             }
             self._send(200, json.dumps(body).encode(), "application/json")

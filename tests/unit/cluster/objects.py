@@ -31,8 +31,14 @@ def meta(name: str, namespace: str = "", **extra: Any) -> JSON:
 
 
 def condition(type_: str, status: str = "True", reason: str = "Ok", **extra: Any) -> JSON:
-    return {"type": type_, "status": status, "reason": reason, "message": f"{type_} is {status}",
-            "lastTransitionTime": T0, **extra}  # fmt: skip
+    return {
+        "type": type_,
+        "status": status,
+        "reason": reason,
+        "message": f"{type_} is {status}",
+        "lastTransitionTime": T0,
+        **extra,
+    }
 
 
 def pod(
@@ -52,16 +58,41 @@ def pod(
     if waiting:
         state = {"waiting": {"reason": waiting, "message": f"back-off restarting {name}"}}
     if terminated:
-        state = {"terminated": {"reason": terminated[0], "exitCode": terminated[1],
-                                "startedAt": T0, "finishedAt": T1, "message": "bye"}}  # fmt: skip
+        state = {
+            "terminated": {
+                "reason": terminated[0],
+                "exitCode": terminated[1],
+                "startedAt": T0,
+                "finishedAt": T1,
+                "message": "bye",
+            }
+        }
     last: JSON = {}
     if last_reason:
-        last = {"terminated": {"reason": last_reason, "exitCode": last_exit, "signal": 9,
-                               "startedAt": T0, "finishedAt": T1,
-                               "message": "password=Hunter2Hunter2 in termination log"}}  # fmt: skip
-    m = meta(name, namespace, ownerReferences=[
-        {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": owner, "uid": "uid-rs",
-         "controller": True, "blockOwnerDeletion": True}])  # fmt: skip
+        last = {
+            "terminated": {
+                "reason": last_reason,
+                "exitCode": last_exit,
+                "signal": 9,
+                "startedAt": T0,
+                "finishedAt": T1,
+                "message": "password=Hunter2Hunter2 in termination log",
+            }
+        }
+    m = meta(
+        name,
+        namespace,
+        ownerReferences=[
+            {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "name": owner,
+                "uid": "uid-rs",
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ],
+    )
     if annotations is not None:
         m["annotations"] = annotations
     return {
@@ -81,7 +112,10 @@ def pod(
                     "args": args if args is not None else ["--port=8080"],
                     "env": [
                         {"name": "DB_PASSWORD", "value": "never-collect-me"},
-                        {"name": "API_KEY", "valueFrom": {"secretKeyRef": {"name": "api", "key": "k"}}},
+                        {
+                            "name": "API_KEY",
+                            "valueFrom": {"secretKeyRef": {"name": "api", "key": "k"}},
+                        },
                     ],
                     "resources": {"limits": {"memory": "256Mi"}, "requests": {"cpu": "100m"}},
                     "ports": [{"containerPort": 8080}],
@@ -95,14 +129,28 @@ def pod(
             "startTime": T0,
             "conditions": [condition("Ready", "False", "ContainersNotReady")],
             "initContainerStatuses": [
-                {"name": "migrate", "ready": True, "restartCount": 0, "image": "migrate:1", "imageID": "x",
-                 "state": {"terminated": {"reason": "Completed", "exitCode": 0}}, "lastState": {}}
-            ],  # fmt: skip
+                {
+                    "name": "migrate",
+                    "ready": True,
+                    "restartCount": 0,
+                    "image": "migrate:1",
+                    "imageID": "x",
+                    "state": {"terminated": {"reason": "Completed", "exitCode": 0}},
+                    "lastState": {},
+                }
+            ],
             "containerStatuses": [
-                {"name": "api", "ready": waiting is None, "started": True, "restartCount": restarts,
-                 "image": "registry.example.com/api:1.4.2", "imageID": "sha256:abc",
-                 "state": state, "lastState": last}
-            ],  # fmt: skip
+                {
+                    "name": "api",
+                    "ready": waiting is None,
+                    "started": True,
+                    "restartCount": restarts,
+                    "image": "registry.example.com/api:1.4.2",
+                    "imageID": "sha256:abc",
+                    "state": state,
+                    "lastState": last,
+                }
+            ],
         },
     }
 
@@ -111,28 +159,50 @@ def node(name: str = "node-1", ready: str = "True") -> JSON:
     return {
         "kind": "Node",
         "metadata": meta(name),
-        "spec": {"unschedulable": True, "taints": [{"key": "k", "value": "v", "effect": "NoSchedule"}],
-                 "podCIDR": "10.0.0.0/24"},  # fmt: skip
+        "spec": {
+            "unschedulable": True,
+            "taints": [{"key": "k", "value": "v", "effect": "NoSchedule"}],
+            "podCIDR": "10.0.0.0/24",
+        },
         "status": {
             "conditions": [condition("Ready", ready, "KubeletReady", lastHeartbeatTime=T1)],
             "capacity": {"cpu": "4", "memory": "16Gi", "pods": "110"},
             "allocatable": {"cpu": "3800m", "memory": "15Gi", "pods": "110"},
-            "nodeInfo": {"kubeletVersion": "v1.31.2", "osImage": "Bottlerocket", "architecture": "amd64",
-                         "bootID": "b", "containerRuntimeVersion": "containerd://1.7",
-                         "kernelVersion": "6.1", "kubeProxyVersion": "", "machineID": "m",
-                         "operatingSystem": "linux", "systemUUID": "s"},  # fmt: skip
+            "nodeInfo": {
+                "kubeletVersion": "v1.31.2",
+                "osImage": "Bottlerocket",
+                "architecture": "amd64",
+                "bootID": "b",
+                "containerRuntimeVersion": "containerd://1.7",
+                "kernelVersion": "6.1",
+                "kubeProxyVersion": "",
+                "machineID": "m",
+                "operatingSystem": "linux",
+                "systemUUID": "s",
+            },
             "images": [{"names": ["x"], "sizeBytes": 1}],
         },
     }
 
 
-def event(name: str, namespace: str = "default", *, type_: str = "Warning",
-          last: str = T1, message: str = "Back-off restarting failed container") -> JSON:  # fmt: skip
+def event(
+    name: str,
+    namespace: str = "default",
+    *,
+    type_: str = "Warning",
+    last: str = T1,
+    message: str = "Back-off restarting failed container",
+) -> JSON:
     return {
         "kind": "Event",
         "metadata": meta(name, namespace),
-        "involvedObject": {"kind": "Pod", "namespace": namespace, "name": "api-1", "uid": "u1",
-                           "apiVersion": "v1"},  # fmt: skip
+        "involvedObject": {
+            "kind": "Pod",
+            "namespace": namespace,
+            "name": "api-1",
+            "uid": "u1",
+            "apiVersion": "v1",
+        },
         "reason": "BackOff",
         "message": message,
         "type": type_,
@@ -150,21 +220,43 @@ def deployment(name: str = "api", namespace: str = "default") -> JSON:
     return {
         "kind": "Deployment",
         "metadata": meta(name, namespace),
-        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": name}}, "paused": False,
-                 "progressDeadlineSeconds": 600, "template": {"spec": {"containers": []}}},  # fmt: skip
-        "status": {"replicas": 3, "readyReplicas": 1, "availableReplicas": 1,
-                   "updatedReplicas": 3, "unavailableReplicas": 2, "observedGeneration": 3,
-                   "conditions": [condition("Available", "False", "MinimumReplicasUnavailable",
-                                            lastUpdateTime=T1)]},  # fmt: skip
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": name}},
+            "paused": False,
+            "progressDeadlineSeconds": 600,
+            "template": {"spec": {"containers": []}},
+        },
+        "status": {
+            "replicas": 3,
+            "readyReplicas": 1,
+            "availableReplicas": 1,
+            "updatedReplicas": 3,
+            "unavailableReplicas": 2,
+            "observedGeneration": 3,
+            "conditions": [
+                condition("Available", "False", "MinimumReplicasUnavailable", lastUpdateTime=T1)
+            ],
+        },
     }
 
 
 def replicaset(name: str = "api-7d9f8b6c5d", namespace: str = "default") -> JSON:
     return {
         "kind": "ReplicaSet",
-        "metadata": meta(name, namespace, ownerReferences=[
-            {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": "u",
-             "controller": True}]),  # fmt: skip
+        "metadata": meta(
+            name,
+            namespace,
+            ownerReferences=[
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": "api",
+                    "uid": "u",
+                    "controller": True,
+                }
+            ],
+        ),
         "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "api"}}},
         "status": {"replicas": 3, "readyReplicas": 1, "availableReplicas": 1},
     }
@@ -174,11 +266,22 @@ def statefulset(name: str = "db", namespace: str = "data") -> JSON:
     return {
         "kind": "StatefulSet",
         "metadata": meta(name, namespace),
-        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": name}}, "serviceName": name,
-                 "template": {"spec": {"containers": []}}},  # fmt: skip
-        "status": {"replicas": 3, "readyReplicas": 2, "currentReplicas": 3, "updatedReplicas": 1,
-                   "availableReplicas": 2, "observedGeneration": 5, "currentRevision": "db-1",
-                   "updateRevision": "db-2"},  # fmt: skip
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": name}},
+            "serviceName": name,
+            "template": {"spec": {"containers": []}},
+        },
+        "status": {
+            "replicas": 3,
+            "readyReplicas": 2,
+            "currentReplicas": 3,
+            "updatedReplicas": 1,
+            "availableReplicas": 2,
+            "observedGeneration": 5,
+            "currentRevision": "db-1",
+            "updateRevision": "db-2",
+        },
     }
 
 
@@ -186,10 +289,20 @@ def daemonset(name: str = "fluentd", namespace: str = "kube-system") -> JSON:
     return {
         "kind": "DaemonSet",
         "metadata": meta(name, namespace),
-        "spec": {"selector": {"matchLabels": {"app": name}}, "template": {"spec": {"containers": []}}},
-        "status": {"desiredNumberScheduled": 5, "currentNumberScheduled": 5, "numberReady": 4,
-                   "numberAvailable": 4, "numberUnavailable": 1, "numberMisscheduled": 0,
-                   "updatedNumberScheduled": 5, "observedGeneration": 2},  # fmt: skip
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"spec": {"containers": []}},
+        },
+        "status": {
+            "desiredNumberScheduled": 5,
+            "currentNumberScheduled": 5,
+            "numberReady": 4,
+            "numberAvailable": 4,
+            "numberUnavailable": 1,
+            "numberMisscheduled": 0,
+            "updatedNumberScheduled": 5,
+            "observedGeneration": 2,
+        },
     }
 
 
@@ -197,10 +310,22 @@ def job(name: str = "backup-28100", namespace: str = "ops") -> JSON:
     return {
         "kind": "Job",
         "metadata": meta(name, namespace),
-        "spec": {"completions": 1, "parallelism": 1, "backoffLimit": 6, "activeDeadlineSeconds": 900,
-                 "suspend": False, "template": {"spec": {"containers": []}}},  # fmt: skip
-        "status": {"active": 0, "succeeded": 0, "failed": 7, "startTime": T0, "completionTime": T1,
-                   "conditions": [condition("Failed", "True", "BackoffLimitExceeded")]},  # fmt: skip
+        "spec": {
+            "completions": 1,
+            "parallelism": 1,
+            "backoffLimit": 6,
+            "activeDeadlineSeconds": 900,
+            "suspend": False,
+            "template": {"spec": {"containers": []}},
+        },
+        "status": {
+            "active": 0,
+            "succeeded": 0,
+            "failed": 7,
+            "startTime": T0,
+            "completionTime": T1,
+            "conditions": [condition("Failed", "True", "BackoffLimitExceeded")],
+        },
     }
 
 
@@ -208,9 +333,16 @@ def cronjob(name: str = "backup", namespace: str = "ops") -> JSON:
     return {
         "kind": "CronJob",
         "metadata": meta(name, namespace),
-        "spec": {"schedule": "*/5 * * * *", "suspend": True, "jobTemplate": {"spec": {"template": {"spec": {"containers": []}}}}},
-        "status": {"lastScheduleTime": T0, "lastSuccessfulTime": T1,
-                   "active": [{"kind": "Job", "namespace": namespace, "name": "backup-1", "uid": "j"}]},  # fmt: skip
+        "spec": {
+            "schedule": "*/5 * * * *",
+            "suspend": True,
+            "jobTemplate": {"spec": {"template": {"spec": {"containers": []}}}},
+        },
+        "status": {
+            "lastScheduleTime": T0,
+            "lastSuccessfulTime": T1,
+            "active": [{"kind": "Job", "namespace": namespace, "name": "backup-1", "uid": "j"}],
+        },
     }
 
 
@@ -218,8 +350,12 @@ def pvc(name: str = "data-db-0", namespace: str = "data") -> JSON:
     return {
         "kind": "PersistentVolumeClaim",
         "metadata": meta(name, namespace),
-        "spec": {"storageClassName": "gp3", "volumeName": "pv-1", "accessModes": ["ReadWriteOnce"],
-                 "resources": {"requests": {"storage": "10Gi"}}},  # fmt: skip
+        "spec": {
+            "storageClassName": "gp3",
+            "volumeName": "pv-1",
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "10Gi"}},
+        },
         "status": {"phase": "Pending", "conditions": [condition("Resizing")]},
     }
 
@@ -228,9 +364,16 @@ def pv(name: str = "pv-1") -> JSON:
     return {
         "kind": "PersistentVolume",
         "metadata": meta(name),
-        "spec": {"claimRef": {"kind": "PersistentVolumeClaim", "namespace": "data", "name": "data-db-0",
-                              "uid": "c"},
-                 "storageClassName": "gp3", "capacity": {"storage": "10Gi"}},  # fmt: skip
+        "spec": {
+            "claimRef": {
+                "kind": "PersistentVolumeClaim",
+                "namespace": "data",
+                "name": "data-db-0",
+                "uid": "c",
+            },
+            "storageClassName": "gp3",
+            "capacity": {"storage": "10Gi"},
+        },
         "status": {"phase": "Failed", "reason": "VolumeFailed", "message": "detach failed"},
     }
 
@@ -239,10 +382,16 @@ def hpa(name: str = "api", namespace: str = "default") -> JSON:
     return {
         "kind": "HorizontalPodAutoscaler",
         "metadata": meta(name, namespace),
-        "spec": {"minReplicas": 2, "maxReplicas": 10,
-                 "scaleTargetRef": {"kind": "Deployment", "name": name, "apiVersion": "apps/v1"}},  # fmt: skip
-        "status": {"currentReplicas": 10, "desiredReplicas": 10,
-                   "conditions": [condition("ScalingLimited", "True", "TooManyReplicas")]},  # fmt: skip
+        "spec": {
+            "minReplicas": 2,
+            "maxReplicas": 10,
+            "scaleTargetRef": {"kind": "Deployment", "name": name, "apiVersion": "apps/v1"},
+        },
+        "status": {
+            "currentReplicas": 10,
+            "desiredReplicas": 10,
+            "conditions": [condition("ScalingLimited", "True", "TooManyReplicas")],
+        },
     }
 
 
@@ -251,8 +400,12 @@ def pdb(name: str = "api", namespace: str = "default") -> JSON:
         "kind": "PodDisruptionBudget",
         "metadata": meta(name, namespace),
         "spec": {"minAvailable": "50%", "selector": {"matchLabels": {"app": name}}},
-        "status": {"currentHealthy": 1, "desiredHealthy": 2, "disruptionsAllowed": 0,
-                   "expectedPods": 3},  # fmt: skip
+        "status": {
+            "currentHealthy": 1,
+            "desiredHealthy": 2,
+            "disruptionsAllowed": 0,
+            "expectedPods": 3,
+        },
     }
 
 
@@ -270,10 +423,19 @@ def namespace(name: str = "default") -> JSON:
 
 
 def node_metrics(name: str = "node-1") -> JSON:
-    return {"kind": "NodeMetrics", "metadata": meta(name), "timestamp": T1, "window": "10s",
-            "usage": {"cpu": "1200m", "memory": "9Gi"}}  # fmt: skip
+    return {
+        "kind": "NodeMetrics",
+        "metadata": meta(name),
+        "timestamp": T1,
+        "window": "10s",
+        "usage": {"cpu": "1200m", "memory": "9Gi"},
+    }
 
 
 def pod_metrics(name: str = "api-1", namespace: str = "default") -> JSON:
-    return {"kind": "PodMetrics", "metadata": meta(name, namespace), "timestamp": T1,
-            "containers": [{"name": "api", "usage": {"cpu": "5m", "memory": "200Mi"}}]}  # fmt: skip
+    return {
+        "kind": "PodMetrics",
+        "metadata": meta(name, namespace),
+        "timestamp": T1,
+        "containers": [{"name": "api", "usage": {"cpu": "5m", "memory": "200Mi"}}],
+    }

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import socket
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,9 +30,24 @@ def _collect(make_collector: MakeCollector, **overrides: object) -> ClusterSnaps
 def test_collects_every_resource_kind(make_collector: MakeCollector) -> None:
     snap = _collect(make_collector)
     assert [p.metadata.name for p in snap.pods] == ["api-7d9f8b6c5d-x2kqz", "web-1", "mem-1"]
-    counts = {attr: len(getattr(snap, attr)) for attr in (
-        "nodes", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs",
-        "pvcs", "pvs", "hpas", "pdbs", "resource_quotas", "namespaces")}
+    counts = {
+        attr: len(getattr(snap, attr))
+        for attr in (
+            "nodes",
+            "deployments",
+            "replicasets",
+            "statefulsets",
+            "daemonsets",
+            "jobs",
+            "cronjobs",
+            "pvcs",
+            "pvs",
+            "hpas",
+            "pdbs",
+            "resource_quotas",
+            "namespaces",
+        )
+    }
     assert counts == dict.fromkeys(counts, 1) | {"nodes": 2, "namespaces": 3}
     assert snap.gaps == []
     assert snap.cluster == "test" and snap.collected_at == NOW
@@ -91,7 +105,11 @@ def test_403_on_one_resource_is_a_gap_with_the_rbac_fix(
     snap = _collect(make_collector)
     (gap,) = snap.gaps
     assert (gap.resource, gap.api_group, gap.reason, gap.status) == (
-        "horizontalpodautoscalers", "autoscaling", "forbidden", 403)
+        "horizontalpodautoscalers",
+        "autoscaling",
+        "forbidden",
+        403,
+    )
     assert 'apiGroups: ["autoscaling"]' in gap.fix
     assert 'resources: ["horizontalpodautoscalers"]' in gap.fix
     assert snap.hpas == [] and len(snap.pods) == 3 and snap.partial
@@ -145,8 +163,9 @@ def test_namespace_include_lists_per_namespace(
     make_collector: MakeCollector, state: FakeState
 ) -> None:
     state.lists[f"{CORE}/namespaces/web/pods"] = [o.pod("w-1", "web")]
-    snap = _collect(make_collector, namespace_include=("web",),
-                    resources=(res.PODS, res.NAMESPACES, res.NODES))
+    snap = _collect(
+        make_collector, namespace_include=("web",), resources=(res.PODS, res.NAMESPACES, res.NODES)
+    )
     assert [p.metadata.name for p in snap.pods] == ["w-1"]
     assert [n.metadata.name for n in snap.namespaces] == ["web"]
     assert len(snap.nodes) == 2  # cluster-scoped: not filtered
@@ -169,14 +188,22 @@ def test_label_selector_sent_for_workloads_only(
 
 
 def test_redaction_and_no_env_values(make_collector: MakeCollector, state: FakeState) -> None:
-    state.lists[PODS] = [o.pod(
-        annotations={"kubectl.kubernetes.io/last-applied-configuration": '{"env": "x"}',
-                     "example.com/api-token": "t0k3n-value", "note": "see AKIAZ3MHTQ4JXP7W2LNB"},
-        args=["--db-password", "Hunter2Hunter2", "--mode=fast"])]
+    state.lists[PODS] = [
+        o.pod(
+            annotations={
+                "kubectl.kubernetes.io/last-applied-configuration": '{"env": "x"}',
+                "example.com/api-token": "t0k3n-value",
+                "note": "see AKIAZ3MHTQ4JXP7W2LNB",
+            },
+            args=["--db-password", "Hunter2Hunter2", "--mode=fast"],
+        )
+    ]
     snap = _collect(make_collector)
     pod = snap.pods[0]
-    assert pod.metadata.annotations == {"example.com/api-token": "[REDACTED:token]",
-                                        "note": "see [REDACTED:aws_access_key]"}
+    assert pod.metadata.annotations == {
+        "example.com/api-token": "[REDACTED:token]",
+        "note": "see [REDACTED:aws_access_key]",
+    }
     assert pod.spec.containers[0].args == ["--db-password", "[REDACTED:password]", "--mode=fast"]
     assert "never-collect-me" not in repr(snap)
     event = next(e for e in snap.events if e.metadata.name == "e4")
@@ -196,3 +223,17 @@ def test_garbage_page_is_a_gap(make_collector: MakeCollector, state: FakeState) 
     state.raw_pages["/apis/apps/v1/deployments"] = b"<html>proxy error</html>"
     snap = _collect(make_collector)
     assert [(g.resource, g.reason) for g in snap.gaps] == [("deployments", "error")]
+
+
+def test_every_list_timing_out_is_unreachable(
+    make_collector: MakeCollector, state: FakeState
+) -> None:
+    state.delay = dict.fromkeys(state.lists, 1.0)
+    with pytest.raises(ClusterUnreachableError, match="did not answer any request"):
+        make_collector(timeout_seconds=0.2, resources=(res.PODS, res.NODES)).collect(now=NOW)
+
+
+def test_naive_times_are_taken_as_utc(make_collector: MakeCollector) -> None:
+    naive_now = NOW.replace(tzinfo=None)
+    snap = make_collector().collect(now=naive_now, since=naive_now - timedelta(hours=2))
+    assert sorted(e.metadata.name for e in snap.events) == ["e1", "e4"]

@@ -15,8 +15,11 @@ from tests.unit.cluster import objects as o
 
 # (official list model, our struct, a real-shaped object)
 CASES: list[tuple[str, str, dict[str, Any]]] = [
-    ("V1PodList", "Pod", o.pod(waiting="CrashLoopBackOff", last_reason="OOMKilled",
-                               last_exit=137, restarts=3)),
+    (
+        "V1PodList",
+        "Pod",
+        o.pod(waiting="CrashLoopBackOff", last_reason="OOMKilled", last_exit=137, restarts=3),
+    ),
     ("V1PodList", "Pod", o.pod(terminated=("Error", 2))),
     ("V1NodeList", "Node", o.node()),
     ("CoreV1EventList", "Event", o.event("e1")),
@@ -71,7 +74,9 @@ def _compare(ours: Any, theirs: Any, path: str, checked: list[str]) -> None:
         assert ours == theirs, path
 
 
-@pytest.mark.parametrize(("list_type", "kind", "obj"), CASES, ids=[f"{c[1]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("list_type", "kind", "obj"), CASES, ids=[f"{c[1]}-{i}" for i, c in enumerate(CASES)]
+)
 def test_fields_match_the_official_models(list_type: str, kind: str, obj: dict[str, Any]) -> None:
     checked: list[str] = []
     _compare(_ours(kind, obj), _official(list_type, obj), kind, checked)
@@ -80,8 +85,9 @@ def test_fields_match_the_official_models(list_type: str, kind: str, obj: dict[s
 
 def test_values_are_really_populated() -> None:
     """Guards the comparison above against both sides being empty."""
-    pod = _ours("Pod", o.pod(waiting="CrashLoopBackOff", last_reason="OOMKilled",
-                               last_exit=137, restarts=3))
+    pod = _ours(
+        "Pod", o.pod(waiting="CrashLoopBackOff", last_reason="OOMKilled", last_exit=137, restarts=3)
+    )
     status = pod.status.container_statuses[0]
     assert (status.restart_count, status.state.waiting.reason) == (3, "CrashLoopBackOff")
     assert status.last_state.terminated.exit_code == 137

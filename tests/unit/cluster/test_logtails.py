@@ -26,22 +26,46 @@ def _pod(**kwargs: object) -> Pod:
 def test_selects_crashing_oom_and_failed_containers_only() -> None:
     pods = [
         _pod(name="ok"),
-        _pod(name="crash", waiting="CrashLoopBackOff", last_reason="Error", last_exit=1,
-             restarts=4, owner="a"),
+        _pod(
+            name="crash",
+            waiting="CrashLoopBackOff",
+            last_reason="Error",
+            last_exit=1,
+            restarts=4,
+            owner="a",
+        ),
         _pod(name="oom", last_reason="OOMKilled", last_exit=137, restarts=1, owner="b"),
         _pod(name="job", terminated=("Error", 2), owner="c"),
         _pod(name="clean-exit", last_reason="Completed", last_exit=0, restarts=3, owner="d"),
     ]
     chosen = select_targets(pods, limit=10)
     assert [(t.pod, t.previous, t.priority) for t in chosen] == [
-        ("oom", True, 0), ("crash", True, 1), ("job", False, 2)]
+        ("oom", True, 0),
+        ("crash", True, 1),
+        ("job", False, 2),
+    ]
 
 
 def test_one_per_workload_first_then_the_rest() -> None:
-    replicas = [_pod(name=f"web-{i}", waiting="CrashLoopBackOff", last_reason="Error",
-                     last_exit=1, restarts=10 + i, owner="web-rs") for i in range(5)]
-    other = _pod(name="api-0", waiting="CrashLoopBackOff", last_reason="Error", last_exit=1,
-                 restarts=1, owner="api-rs")
+    replicas = [
+        _pod(
+            name=f"web-{i}",
+            waiting="CrashLoopBackOff",
+            last_reason="Error",
+            last_exit=1,
+            restarts=10 + i,
+            owner="web-rs",
+        )
+        for i in range(5)
+    ]
+    other = _pod(
+        name="api-0",
+        waiting="CrashLoopBackOff",
+        last_reason="Error",
+        last_exit=1,
+        restarts=1,
+        owner="api-rs",
+    )
     chosen = select_targets([*replicas, other], limit=3)
     # The busiest replica of web, then api despite fewer restarts, then web again.
     assert [t.pod for t in chosen] == ["web-4", "api-0", "web-3"]
@@ -49,14 +73,20 @@ def test_one_per_workload_first_then_the_rest() -> None:
 
 
 def _target() -> LogTarget:
-    return LogTarget(priority=1, restarts_desc=-1, namespace="ns", pod="p", container="c",
-                     previous=True, group="g")
+    return LogTarget(
+        priority=1,
+        restarts_desc=-1,
+        namespace="ns",
+        pod="p",
+        container="c",
+        previous=True,
+        group="g",
+    )
 
 
 def test_tail_keeps_the_end_on_a_line_boundary_and_redacts() -> None:
     body = b"".join(b"line %04d\n" % i for i in range(1000)) + b"token=abc123secret9\n"
-    tail = tail_from_response(_target(), Response(200, body), max_bytes=100,
-                              redactor=Redactor())
+    tail = tail_from_response(_target(), Response(200, body), max_bytes=100, redactor=Redactor())
     assert tail.truncated
     assert len(tail.text.encode()) <= 100
     assert tail.text.startswith("line ") and tail.text.endswith("token=[REDACTED:token]\n")
@@ -65,8 +95,9 @@ def test_tail_keeps_the_end_on_a_line_boundary_and_redacts() -> None:
 
 
 def test_short_tail_is_untouched() -> None:
-    tail = tail_from_response(_target(), Response(200, b"a\nb\n"), max_bytes=100,
-                              redactor=Redactor())
+    tail = tail_from_response(
+        _target(), Response(200, b"a\nb\n"), max_bytes=100, redactor=Redactor()
+    )
     assert (tail.text, tail.truncated) == ("a\nb\n", False)
 
 

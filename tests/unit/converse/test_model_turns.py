@@ -271,3 +271,31 @@ def test_close_releases_the_client(fake, sessions, make_settings):
     conversation.converse(CycleFeed().next([]))
     conversation.close()
     conversation.close()  # idempotent
+
+
+@pytest.mark.parametrize(("minutes", "ttl"), [(2, "5m"), (15, "1h"), (120, None)])
+def test_cache_ttl_follows_the_interval(fake, sessions, make_settings, minutes, ttl):
+    conversation = build_conversation(make_settings(monitoring_interval_minutes=minutes), sessions)
+    feed = CycleFeed()
+    conversation.converse(feed.next([]))
+    conversation.converse(feed.next([]))
+    body = fake.bodies()[-1]
+    marks = [
+        block.get("cache_control")
+        for block in [*body["system"], *(b for m in body["messages"] for b in m["content"])]
+        if "cache_control" in block
+    ]
+    if ttl is None:
+        assert marks == []
+    else:
+        assert marks == [{"type": "ephemeral", "ttl": ttl}] * 3
+
+
+def test_stored_assistant_turn_is_the_reply_as_returned(fake, sessions, make_settings):
+    from tests.fakes.anthropic_server import deterministic_answer
+
+    settings = make_settings()
+    conversation = build_conversation(settings, sessions)
+    conversation.converse(CycleFeed().next([finding("api", Severity.CRITICAL)]))
+    history = sessions.load_session(settings.session_id)["conversation_history"]
+    assert history[1]["content"] == deterministic_answer(fake.bodies()[0])

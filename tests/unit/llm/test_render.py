@@ -55,7 +55,7 @@ def test_untrusted_log_text_is_quoted_as_data():
     tail = LogTail(namespace="shop", pod="api-1", container="app", previous=True, text=hostile)
     feed = CycleFeed()
     data = feed.next([finding("api", Severity.CRITICAL)], log_tails=[tail])
-    text = _render(data)
+    text = _render(data, MessageKind.FULL)
     logs = text[text.index("## Log excerpts") :]
     assert logs.count("</untrusted>") == 1  # only ours; the log's copy is inside a JSON string
     quoted = logs.split("instance=previous: ", 1)[1].split("\n", 1)[0]
@@ -80,3 +80,25 @@ def test_missed_cycles_and_gaps_in_header():
     text = _render(data, missed_cycles=2)
     assert "previous 2 cycle(s)" in text
     assert "pods(forbidden)" in text
+
+
+def test_delta_keeps_unchanged_incidents_short_and_logs_only_for_new():
+    from k8s_monitor.analysis.findings import Finding, ObjectRef
+
+    pod = ObjectRef(kind="Pod", namespace="shop", name="api-1")
+    crash = Finding(
+        subject=ObjectRef(kind="Deployment", namespace="shop", name="api"),
+        reason="CrashLoopBackOff",
+        severity=Severity.CRITICAL,
+        message="api crashes",
+        objects=(pod,),
+        evidence={"restarts": 5},
+    )
+    tail = LogTail(namespace="shop", pod="api-1", container="app", previous=True, text="boom")
+    feed = CycleFeed()
+    first = _render(feed.next([crash], log_tails=[tail]))
+    second = _render(feed.next([crash], log_tails=[tail]))
+    assert '"boom"' in first and "evidence:" in first
+    assert '"boom"' not in second and "evidence:" not in second
+    assert "unchanged (seen 2x)" in second
+    assert len(second) < len(first)

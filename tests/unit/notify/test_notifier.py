@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -24,9 +25,9 @@ from k8s_monitor.notify import (
     RetryPolicy,
     build_notifier,
 )
-from k8s_monitor.notify.messages import alert, slack_payload
+from k8s_monitor.notify.messages import Notification, alert, slack_payload
 from k8s_monitor.notify.notifier import MAX_REJECTIONS
-from k8s_monitor.notify.sinks import webhook_sink
+from k8s_monitor.notify.sinks import slack_sink, webhook_sink
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.unit.analysis.helpers import NOW
 
@@ -206,9 +207,15 @@ def test_webhook_url_never_reaches_logs_or_spool(tmp_path: Path, receiver: Webho
     assert "secret-token-xyz" not in repr(notifier.sinks)
 
 
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def test_sink_unreachable_is_spooled(tmp_path: Path) -> None:
     notifier = Notifier(
-        [webhook_sink("http://127.0.0.1:9/hook", timeout=1)],
+        [webhook_sink(f"http://127.0.0.1:{_closed_port()}/hook", timeout=1)],
         tmp_path / "spool",
         retry=RetryPolicy(attempts=1),
         sleep=lambda _: None,
@@ -240,3 +247,87 @@ def test_build_notifier_from_settings(tmp_path: Path) -> None:
     assert notifier.sink_names == ["log", "slack"]
     assert notifier.cooldown == timedelta(minutes=15)
     assert notifier.spool.directory.parent == settings.spool_dir
+
+
+def test_flapping_incident_does_not_page_on_every_bounce(
+    tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    world = World(make_notifier(tmp_path, receiver))
+    world.tick([SEV2], minute=0)  # alert
+    world.tick([], minute=5)  # resolved notice
+    world.tick([SEV2], minute=10)  # back once: alert again
+    world.tick([], minute=15)  # resolved notice
+    flapping = world.tick([SEV2], minute=20)  # back again: flapping, inside the cooldown
+    assert world.update.flapping and (flapping.sent, flapping.suppressed) == (0, 1)
+    quiet = world.tick([], minute=25)
+    assert quiet.resolved == 0
+    later = world.tick([SEV2], minute=80)  # flapping still, but the cooldown has passed
+    assert later.sent == 1
+    kinds = [r.body["kind"] for r in receiver.received]
+    assert kinds == ["alert", "resolved", "alert", "resolved", "alert"]
+
+
+def test_dispatch_result_counts_are_a_plain_dict(tmp_path: Path, receiver: WebhookReceiver) -> None:
+    result = World(make_notifier(tmp_path, receiver)).tick([SEV1, SEV4])
+    assert result.counts["sent"] == 1 and result.counts["logged"] == 1
+    assert all(isinstance(v, int) for v in result.counts.values())
+
+
+def test_slack_sink_posts_block_kit_with_the_idempotency_key(
+    tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    notifier = Notifier(
+        [slack_sink(receiver.url, timeout=5)],
+        tmp_path / "spool",
+        retry=RetryPolicy(attempts=1),
+        sleep=lambda _: None,
+    )
+    World(notifier).tick([SEV1, SEV3_A])
+    assert [r.body["blocks"][0]["type"] for r in receiver.received] == ["header", "header"]
+    assert "SEV-1" in receiver.received[0].body["text"]
+    assert all(r.headers["Content-Type"] == "application/json" for r in receiver.received)
+    assert len(set(receiver.keys())) == 2
+
+
+class _DiesAfterSending:
+    """Delivers, then the process 'dies' before the notifier can record the delivery."""
+
+    name = "webhook"
+
+    def __init__(self, url: str) -> None:
+        self._inner = webhook_sink(url, timeout=5)
+
+    def send(self, message: Notification) -> None:
+        self._inner.send(message)
+        raise KeyboardInterrupt
+
+
+def test_crash_between_send_and_bookkeeping_resends_the_same_message(
+    tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    dying = Notifier(
+        [_DiesAfterSending(receiver.url)],
+        tmp_path / "spool",
+        retry=RetryPolicy(attempts=1),
+        sleep=lambda _: None,
+    )
+    world = World(dying)
+    with pytest.raises(KeyboardInterrupt):
+        world.tick([SEV1])
+    restarted = World(make_notifier(tmp_path, receiver))
+    restarted.ledger = world.ledger
+    result = restarted.tick([SEV1], minute=5)
+    assert (result.redelivered, result.sent, result.suppressed) == (1, 0, 1)
+    keys = receiver.keys()
+    assert len(keys) == 2 and keys[0] == keys[1]  # the receiver can drop the repeat by key
+
+
+def test_broken_spool_disk_still_sends(tmp_path: Path, receiver: WebhookReceiver) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    (spool / "pending").write_text("a file where the outbox directory should be")
+    world = World(make_notifier(tmp_path, receiver))
+    result = world.tick([SEV1])
+    assert (result.sent, result.lost) == (1, 0)
+    assert world.tick([SEV1], minute=5).suppressed == 1  # the dedup state was still saved
+    assert len(receiver.received) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from hypothesis import strategies as st
@@ -33,7 +34,7 @@ def api_problems(history: list[Message]) -> list[str]:
     conversation = [m for m in history if m["role"] != "system"]
     if conversation and conversation[0]["role"] != "user":
         problems.append("first non-system message is not from the user")
-    for before, after in zip(conversation, conversation[1:], strict=False):
+    for before, after in itertools.pairwise(conversation):
         if before["role"] == after["role"]:
             problems.append(f"two {after['role']} messages in a row")
     for position, message in enumerate(conversation):

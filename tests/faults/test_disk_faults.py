@@ -1,0 +1,166 @@
+"""Disk faults while the session is saved: ENOSPC, EIO, a read-only filesystem.
+
+The monitor runs in-process against the simulator and the fake model. Faults are injected into
+the session store's view of ``os``/``tempfile``/``Path.replace`` only, so the ledger, reports and
+spool keep working and the test isolates the session save. (Tests run as root in CI, where a
+chmod'ed directory stays writable; the EROFS injection stands in for a read-only mount.)
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import k8s_monitor.sessions.store as session_store
+from k8s_monitor.report import Outcome
+from tests.faults.harness import (
+    SESSION_ID,
+    captured_logs,
+    log_events,
+    rig,
+    run_cycles,
+    session_cycles,
+    turn_problems,
+)
+
+
+class _FailingFile:
+    """A file object whose writes fail the way a full disk does."""
+
+    def __init__(self, handle: Any, error: int) -> None:
+        self._handle = handle
+        self._error = error
+
+    def __enter__(self) -> _FailingFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._handle.close()
+
+    def write(self, data: bytes) -> int:
+        raise OSError(self._error, os.strerror(self._error))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)
+
+
+class _Os:
+    """``os`` as the session store sees it, with one call broken."""
+
+    def __init__(self, **broken: Callable[..., Any]) -> None:
+        self._broken = broken
+
+    def __getattr__(self, name: str) -> Any:
+        return self._broken.get(name) or getattr(os, name)
+
+
+def _raise(error: int) -> Callable[..., Any]:
+    def fail(*_: Any, **__: Any) -> Any:
+        raise OSError(error, os.strerror(error))
+
+    return fail
+
+
+def _enospc_on_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fdopen(fd: int, *args: Any, **kwargs: Any) -> Any:
+        return _FailingFile(os.fdopen(fd, *args, **kwargs), errno.ENOSPC)
+
+    monkeypatch.setattr(session_store, "os", _Os(fdopen=fdopen))
+
+
+def _eio_on_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(session_store, "os", _Os(fsync=_raise(errno.EIO)))
+
+
+def _eio_on_replace(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Path.replace
+
+    def replace(self: Path, target: Any) -> Any:
+        if Path(target).name == f"{SESSION_ID}.json":
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return original(self, target)
+
+    monkeypatch.setattr(Path, "replace", replace)
+
+
+def _read_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    class _Tempfile:
+        mkstemp = staticmethod(_raise(errno.EROFS))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(tempfile, name)
+
+    monkeypatch.setattr(session_store, "tempfile", _Tempfile())
+
+
+FAULTS = {
+    "enospc-write": _enospc_on_write,
+    "eio-fsync": _eio_on_fsync,
+    "eio-replace": _eio_on_replace,
+    "erofs-directory": _read_only,
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_failed_save_keeps_previous_session_logs_counts_and_next_cycle_retries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    with rig(tmp_path) as r:
+        settings = r.settings()
+        monitor = r.monitor()
+        try:
+            run_cycles(monitor, 2, r.sim)
+            before = r.session_bytes()
+            assert before is not None
+            with captured_logs(settings) as logs, monkeypatch.context() as patch:
+                FAULTS[fault](patch)
+                failed = monitor.runner.run()
+            assert r.session_bytes() == before, "the previous session must stay byte-identical"
+            assert failed.outcome is not Outcome.OK
+            assert failed.analysis_source == "none"
+            errors = [e for e in log_events(logs) if e.get("event") == "converse_failed"]
+            assert errors and errors[0]["error_type"] == "StorageError", log_events(logs)
+            counted = monitor.metrics.registry.get_sample_value(
+                "k8s_monitor_errors_total", {"stage": "converse", "type": "StorageError"}
+            )
+            assert counted == 1.0
+
+            retried = monitor.runner.run()  # the fault is gone: this cycle saves again
+        finally:
+            monitor.close()
+        assert retried.outcome is Outcome.OK, retried.error
+        session = r.load_session()
+        assert session is not None
+        assert turn_problems(session) == []
+        cycles = session_cycles(session)
+        assert cycles == [1, 2, 4], "the failed cycle left no turn; the next one saved its own"
+        assert not list(r.session_dir.glob(".*.tmp")), "no temp file left behind"
+
+
+def test_disk_full_for_the_ledger_fails_the_cycle_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with rig(tmp_path) as r:
+        monitor = r.monitor()
+        try:
+            run_cycles(monitor, 1)
+            before = r.session_bytes()
+            ledger_before = r.ledger_cycle()
+            with monkeypatch.context() as patch:
+                patch.setattr(os, "fsync", _raise(errno.ENOSPC))
+                failed = monitor.runner.run()
+            assert failed.outcome is Outcome.FAILED
+            assert "StorageError" in (failed.error or "")
+            assert r.session_bytes() == before
+            assert r.ledger_cycle() == ledger_before
+            again = monitor.runner.run()
+        finally:
+            monitor.close()
+        assert again.outcome is Outcome.OK, again.error
+        assert again.cycle == 2, "a cycle whose ledger could not be saved is retried, not skipped"
