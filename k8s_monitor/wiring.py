@@ -37,16 +37,19 @@ class Monitor:
 
 
 def ledger_path(settings: Settings) -> Path:
-    """The incident ledger lives beside the session, one file per session id, in both modes."""
-    return settings.session_dir / f"{settings.session_id}.ledger.json"
+    """The incident ledger, one file per session id, in both modes.
+
+    It lives in its own folder so no session id can ever name it as a session file.
+    """
+    return settings.session_dir / "ledgers" / f"{settings.session_id}.json"
 
 
 def assemble(settings: Settings, *, source: SnapshotSource | None = None) -> Monitor:
     """Build the monitor; ``source`` replaces the Kubernetes collector (tests, replays)."""
     catalog = load_catalog(settings.services_file)
     redactor = Redactor.from_settings(settings)
-    sessions = SessionManager.from_settings(settings)
     metrics = Metrics()
+    sessions = SessionManager.from_settings(settings, on_event=metrics.observe_session_event)
     resources = ExitStack()
     try:
         resources.enter_context(sessions.lock(settings.session_id))

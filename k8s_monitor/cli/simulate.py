@@ -16,6 +16,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from k8s_monitor.config import LogFormat
+from k8s_monitor.logs import configure_logging
 from k8s_monitor.sim import SimServer, generated_cluster, load_scenario, shipped_scenarios
 from k8s_monitor.sim.view import ClusterSource
 
@@ -75,6 +77,8 @@ def build_source(args: argparse.Namespace) -> ClusterSource:
 
 
 def run(args: argparse.Namespace) -> int:
+    # stdout is for the URL and step lines people read; the server's own logs go to stderr.
+    configure_logging("WARNING", LogFormat.CONSOLE, stream=sys.stderr)
     source = build_source(args)
     stop = threading.Event()
 

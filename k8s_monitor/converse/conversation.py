@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -19,7 +20,7 @@ from k8s_monitor.config import Settings
 from k8s_monitor.converse.engine import Answer, Asker, Meter, describe
 from k8s_monitor.converse.outcome import ConverseInput, ConverseOutcome
 from k8s_monitor.converse.store import SessionStore
-from k8s_monitor.errors import ContextTooLongError, ModelError, ModelFatalError
+from k8s_monitor.errors import ContextTooLongError, ModelError, ModelFatalError, StorageError
 from k8s_monitor.llm.accounting import usage_from_dict, usage_to_dict
 from k8s_monitor.llm.analysis import AnalysisSource
 from k8s_monitor.llm.offline import deterministic_analysis
@@ -189,7 +190,18 @@ class PersistentConversation(_Base):
     # --- one turn ----------------------------------------------------------------------------
 
     def _turn(self, data: ConverseInput) -> ConverseOutcome:
-        loaded = self._sessions.load_session(self._session_id) or {}
+        try:
+            loaded = self._sessions.load_session(self._session_id) or {}
+        except StorageError as exc:
+            # No trustworthy history (unreadable, undecryptable, newer schema): no call, no
+            # write; the report still gets the deterministic analysis and says why.
+            log.error("session_unavailable", error_type=type(exc).__name__, error=str(exc))
+            return ConverseOutcome(
+                analysis=deterministic_analysis(data, reason="session unavailable"),
+                source=AnalysisSource.FALLBACK,
+                mode=self.mode,
+                error=describe(exc),
+            )
         history: list[dict[str, Any]] = list(loaded.get("conversation_history") or [])
         metadata: dict[str, Any] = dict(loaded.get("metadata") or {})
         state: dict[str, Any] = dict(loaded.get("state") or {})
@@ -202,7 +214,8 @@ class PersistentConversation(_Base):
         if self._over_limit(history):
             history, pruned_before = self._prune(history, data, reason="preflight"), True
         full = pruned_before or self._needs_full(history, mine)
-        user = self._user_entry(data, full=full, missed=_missed(mine, data.cycle))
+        since = _parse_time(mine.get("last_at"))
+        user = self._user_entry(data, full=full, missed=_missed(mine, data.cycle), since=since)
 
         if self._asker is None:
             analysis = deterministic_analysis(data, reason="offline mode, no model configured")
@@ -241,6 +254,7 @@ class PersistentConversation(_Base):
         mine.update(
             {
                 "last_cycle": data.cycle,
+                "last_at": data.now.isoformat(),
                 "needs_full_state": pruned_after,
                 "prompt_version": PROMPT_VERSION,
                 "token_scale": self._estimator.scale,
@@ -248,7 +262,13 @@ class PersistentConversation(_Base):
         )
         state[STATE_KEY] = mine
         metadata.update(self._metadata(metadata, outcome.usage, data))
-        self._sessions.save_session(self._session_id, new_history, metadata, state=state)
+        try:
+            self._sessions.save_session(self._session_id, new_history, metadata, state=state)
+        except StorageError as exc:
+            # The file on disk is the previous turn's (saves are atomic); keep the analysis.
+            log.error("session_save_failed", error_type=type(exc).__name__, error=str(exc))
+            outcome.error = describe(exc)
+            return outcome
         outcome.session_saved = True
         outcome.pruned = pruned_before or pruned_after
         outcome.context_tokens = tokens
@@ -286,10 +306,17 @@ class PersistentConversation(_Base):
 
     # --- pieces ----------------------------------------------------------------------------
 
-    def _user_entry(self, data: ConverseInput, *, full: bool, missed: int) -> dict[str, Any]:
+    def _user_entry(
+        self, data: ConverseInput, *, full: bool, missed: int, since: datetime | None = None
+    ) -> dict[str, Any]:
         kind = MessageKind.FULL if full else MessageKind.DELTA
         text = render_cycle_message(
-            data, kind=kind, budget_tokens=self._budget(), redact=self._redact, missed_cycles=missed
+            data,
+            kind=kind,
+            budget_tokens=self._budget(),
+            redact=self._redact,
+            missed_cycles=missed,
+            since=since,
         )
         fingerprints = sorted({i.fingerprint for i in data.ledger_update.open})
         return {
@@ -356,6 +383,15 @@ class PersistentConversation(_Base):
             "usage_total": usage_to_dict(total),
             "usage_last": usage_to_dict(usage),
         }
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _missed(mine: dict[str, Any], cycle: int) -> int:

@@ -49,17 +49,17 @@ def _summary(context: CycleContext, open_incidents: list[Incident], reason: str)
     for incident in open_incidents:
         counts[incident.finding.severity] += 1
     parts = [
-        f"Deterministic analysis ({reason}) of cluster {context.cluster}, cycle {context.cycle}:",
         f"{len(open_incidents)} open incident(s)"
         f" ({counts[Severity.CRITICAL]} critical, {counts[Severity.WARNING]} warning,"
-        f" {counts[Severity.INFO]} info);",
-        f"{len(update.new)} new, {len(update.resolved)} resolved this cycle.",
+        f" {counts[Severity.INFO]} info); {len(update.new)} new,"
+        f" {len(update.resolved)} resolved this cycle.",
     ]
-    if context.snapshot.gaps:
-        parts.append(f"Partial view: {len(context.snapshot.gaps)} resource(s) could not be read.")
     if open_incidents:
         worst = open_incidents[0].finding
         parts.append(f"Most severe: {worst.reason} on {worst.subject}.")
+    if context.snapshot.gaps:
+        parts.append(f"Partial view: {len(context.snapshot.gaps)} resource(s) could not be read.")
+    parts.append(f"(Deterministic analysis of cycle {context.cycle}: {reason}.)")
     return " ".join(parts)
 
 

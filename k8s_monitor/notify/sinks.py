@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from typing import Protocol
@@ -15,7 +16,7 @@ from typing import Protocol
 import structlog
 
 from k8s_monitor import __version__
-from k8s_monitor.errors import NotificationError
+from k8s_monitor.errors import ConfigurationError, NotificationError
 from k8s_monitor.notify.messages import Notification, slack_payload, webhook_payload
 
 log = structlog.get_logger(__name__)
@@ -100,9 +101,16 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _checked(url: str, setting: str) -> str:
+    # urllib also opens file:// and ftp:// URLs; a webhook is only ever http(s).
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise ConfigurationError(setting, "value hidden (secret): expected an http(s) URL")
+    return url
+
+
 def slack_sink(url: str, timeout: float) -> HttpSink:
-    return HttpSink("slack", url, slack_payload, timeout)
+    return HttpSink("slack", _checked(url, "SLACK_WEBHOOK_URL"), slack_payload, timeout)
 
 
 def webhook_sink(url: str, timeout: float) -> HttpSink:
-    return HttpSink("webhook", url, webhook_payload, timeout)
+    return HttpSink("webhook", _checked(url, "WEBHOOK_URL"), webhook_payload, timeout)

@@ -1,9 +1,40 @@
 """The scenario file format: a base cluster, then steps of changes.
 
-A scenario YAML names nodes, namespaces and workloads; pods, replicasets, jobs, events, PVCs and
-metrics are generated from them. Each step applies a list of changes on top of the previous
-state and advances the scenario clock by ``clock.step_seconds``. Unknown keys are errors, so a
-typo in a scenario fails loudly instead of silently simulating something else.
+A scenario YAML names nodes, namespaces and workloads; pods, replicasets, jobs, events, PVCs,
+HPAs, PDBs and metrics are generated from them as the controllers would. Each step applies a
+list of changes on top of the previous state; step ``k`` is ``k * clock.step_seconds`` into the
+scenario, and each change happens ``lead_seconds`` (default: half a step) before its step.
+Unknown keys are errors, so a typo fails loudly instead of silently simulating something else.
+
+    name: my-scenario
+    clock: {step_seconds: 900}            # start: "2026-03-02T09:00:00Z" fixes the clock
+    metrics: true                         # serve metrics.k8s.io (false: 404, no metrics-server)
+    namespaces: [shop]
+    nodes:
+      - {name: ip-10-0-1-23.ec2.internal, zone: us-east-1a, cpu: "8", memory: 32Gi}
+    workloads:                            # Deployment | StatefulSet | DaemonSet | CronJob | Job
+      - {kind: Deployment, namespace: shop, name: checkout, image: "shop/checkout:3.8.2",
+         replicas: 3, hpa: {min: 2, max: 6}, pdb_min_available: 2}
+      - {kind: StatefulSet, namespace: shop, name: redis, image: "redis:7", volume: 8Gi}
+    quotas: [{namespace: shop, hard: {pods: "60"}, used: {pods: "12"}}]
+    steps:
+      - name: healthy
+      - name: broken
+        changes:
+          - crashloop: {workload: shop/checkout, exit_code: 1, log: "{time} ERROR boom"}
+          - node_condition: {node: ip-10-0-1-23.ec2.internal, type: MemoryPressure,
+                             status: "True"}
+          - rollout: {workload: shop/checkout, image: "shop/checkout:9", pull_error: not found}
+            lead_seconds: 700
+      - name: fixed
+        changes:
+          - heal: {workload: shop/checkout}          # restart: false keeps the pods
+          - rollback: {workload: shop/checkout}
+
+Other changes: ``scale`` (replicas), ``pending`` (pods recreated and Unschedulable), ``event``
+(any event on any object), ``job_fail`` (a Job or the CronJob's latest run fails), ``evict``
+(the kubelet evicts pods of a Deployment from a node; they stay Failed until a ``heal``).
+``{time}`` in a log is replaced by the time the fault began.
 """
 
 from __future__ import annotations
@@ -142,6 +173,13 @@ class JobFailIn(_In):
     log: str = ""
 
 
+class EvictIn(_In):
+    workload: str  # a Deployment: the kubelet evicts some of its pods from a node
+    node: str
+    count: int = 1
+    resource: Literal["memory", "ephemeral-storage"] = "memory"
+
+
 class ChangeIn(_In):
     """Exactly one change key per list item, plus when it happened.
 
@@ -160,6 +198,7 @@ class ChangeIn(_In):
     pending: PendingIn | None = None
     event: EventIn | None = None
     job_fail: JobFailIn | None = None
+    evict: EvictIn | None = None
 
 
 class StepIn(_In):

@@ -70,15 +70,16 @@ class _Template:
     def bind(self, values: dict[str, bytes]) -> _Template:
         """A template with ``values`` filled in and only the other placeholders left."""
         bound = object.__new__(_Template)
-        parts = [self.parts[0]]
+        segments: list[list[bytes]] = [[self.parts[0]]]
         names: list[str] = []
         for name, part in zip(self.names, self.parts[1:], strict=True):
             if name in values:
-                parts[-1] = parts[-1] + values[name] + part
+                segments[-1] += (values[name], part)
             else:
                 names.append(name)
-                parts.append(part)
-        bound.parts, bound.names = parts, names
+                segments.append([part])
+        bound.parts = [b"".join(segment) for segment in segments]
+        bound.names = names
         return bound
 
     def fill(self, values: dict[str, bytes]) -> bytes:
@@ -140,7 +141,7 @@ class _Layout:
     namespaces: int
     seed: int
 
-    @property
+    @functools.cached_property
     def per_namespace(self) -> int:
         return max(1, math.ceil(self.pods / self.namespaces))
 
@@ -160,25 +161,26 @@ class _Layout:
         lo = min(self.pods, k * self.per_namespace)
         return lo, min(self.pods, lo + self.per_namespace)
 
+    @functools.cached_property
     def deployments_per_namespace(self) -> int:
         return math.ceil(self.per_namespace / PODS_PER_DEPLOYMENT)
 
     def deployment_count(self) -> int:
         full, rest = divmod(self.pods, self.per_namespace)
-        per = self.deployments_per_namespace()
+        per = self.deployments_per_namespace
         return full * per + math.ceil(rest / PODS_PER_DEPLOYMENT)
 
     def deployment_of_pod(self, i: int) -> tuple[int, int, int]:
         """(namespace k, deployment number within it, global deployment index)."""
         k, j = divmod(i, self.per_namespace)
         d = j // PODS_PER_DEPLOYMENT
-        return k, d, k * self.deployments_per_namespace() + d
+        return k, d, k * self.deployments_per_namespace + d
 
     def deployment_range(self, namespace: str) -> tuple[int, int]:
         k = self.namespace_index(namespace)
         if k is None:
             return (0, 0)
-        per = self.deployments_per_namespace()
+        per = self.deployments_per_namespace
         return min(k * per, self.deployment_count()), min((k + 1) * per, self.deployment_count())
 
     def pod_kind(self, i: int) -> str:
@@ -193,15 +195,19 @@ class _Layout:
     def unhealthy_pod(self, e: int) -> int:
         return e * UNHEALTHY_EVERY + self.seed % UNHEALTHY_EVERY
 
+    def node_ip(self, n: int) -> str:
+        return f"10.{n // 62500 % 250 + 1}.{n // 250 % 250}.{n % 250 + 1}"
+
     def node_name(self, n: int) -> str:
-        return f"ip-10-{n // 62500 % 250 + 1}-{n // 250 % 250}-{n % 250}.ec2.internal"
+        """EKS style: the name spells the node's IP."""
+        return f"ip-{self.node_ip(n).replace('.', '-')}.ec2.internal"
 
     def node_index(self, name: str) -> int | None:
         match = re.fullmatch(r"ip-10-(\d+)-(\d+)-(\d+)\.ec2\.internal", name)
         if not match:
             return None
         a, b, c = (int(x) for x in match.groups())
-        return (a - 1) * 62500 + b * 250 + c
+        return (a - 1) * 62500 + b * 250 + c - 1
 
     def node_condition(self, n: int) -> str:
         if n % 1000 == 13:
@@ -283,9 +289,7 @@ class GeneratedView:
         self._rs_template = _Template(_replicaset_template())
         # Bounded by the node count (<= 5,000), not the pod count.
         self._node_names = [layout.node_name(n).encode() for n in range(layout.nodes)]
-        self._node_ips = [
-            b"10.0.%d.%d" % (n // 250 % 250, n % 250 + 2) for n in range(layout.nodes)
-        ]
+        self._node_ips = [layout.node_ip(n).encode() for n in range(layout.nodes)]
         self._uid_prefix_pod = _fast_uid("pod", 0, layout.seed)[:-12].encode()
         # Ten pods share a Deployment: its names are computed once (per view, bounded).
         self._workload_bytes = functools.lru_cache(maxsize=1024)(self._compute_workload_bytes)
@@ -421,7 +425,7 @@ class GeneratedView:
             "S:NAME": _str(name),
             "S:UID": _str(_fast_uid("node", n, self.layout.seed)),
             "S:ZONE": _str("us-east-1" + "abc"[n % 3]),
-            "S:IP": _str(f"10.0.{n // 250 % 250}.{n % 250 + 2}"),
+            "S:IP": self._node_ips[n],
             "S:CREATED": self._created,
             "S:RV": self._rv_bytes,
         }
@@ -471,13 +475,13 @@ class GeneratedView:
         return self._event_template.fill(values)
 
     def _deployment_position(self, g: int) -> tuple[int, int, int]:
-        k, d = divmod(g, self.layout.deployments_per_namespace())
+        k, d = divmod(g, self.layout.deployments_per_namespace)
         return k, d, g
 
     def _deployment_names(self, g: int) -> tuple[str, str, int, int]:
         """(namespace, name, first pod index, replicas) of global deployment ``g``."""
         layout = self.layout
-        per = layout.deployments_per_namespace()
+        per = layout.deployments_per_namespace
         k, d = divmod(g, per)
         first = k * layout.per_namespace + d * PODS_PER_DEPLOYMENT
         end = min(first + PODS_PER_DEPLOYMENT, (k + 1) * layout.per_namespace, layout.pods)
@@ -487,7 +491,7 @@ class GeneratedView:
         k = self.layout.namespace_index(namespace or "")
         if k is None or not name.startswith("svc-") or not name[4:].isdigit():
             return None
-        return k * self.layout.deployments_per_namespace() + int(name[4:])
+        return k * self.layout.deployments_per_namespace + int(name[4:])
 
     def _replicaset_index(self, namespace: str | None, name: str) -> int | None:
         return self._deployment_index(namespace, name.rsplit("-", 1)[0])

@@ -8,6 +8,7 @@ across steps and across runs. Everything the analyzers and kubectl read is prese
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +48,17 @@ def stable_int(modulus: int, *parts: str) -> int:
 def pod_ip(*parts: str) -> str:
     n = stable_int(65_000, *parts)
     return f"10.0.{(n // 250) % 250 + 1}.{n % 250 + 2}"
+
+
+def node_ip(name: str) -> str:
+    """EKS names nodes after their IP (``ip-10-0-2-47...`` is 10.0.2.47); others get a hash."""
+    match = _EKS_NODE.match(name)
+    if match:
+        return ".".join(match.groups()[:4])
+    return pod_ip("node", name)
+
+
+_EKS_NODE = re.compile(r"^ip-(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})(\.|$)")
 
 
 def crash_restarts(elapsed: float) -> tuple[int, float]:
@@ -270,7 +282,9 @@ def event(
 ) -> JSON:
     """A core/v1 Event as the kubelet and controllers emit them (deprecated-but-served fields)."""
     obj_name = involved.get("name", "")
-    name = f"{obj_name}.{name_suffix(16, namespace, obj_name, reason, message[:40])}"
+    # Like the recorder: the object's name and a hex nanosecond stamp (made unique per reason).
+    nanos = int(first.timestamp()) * 1_000_000_000 + stable_int(999_999_999, reason, message)
+    name = f"{obj_name}.{nanos:x}"
     source: JSON = {"component": component}
     if host:
         source["host"] = host

@@ -37,11 +37,13 @@ class _Pod:
     image: str
     created: float
     node: str | None
-    state: str  # running | crashloop | recovered | imagepull | pending | completed | failed
+    # running | crashloop | recovered | imagepull | pending | completed | failed | evicted
+    state: str
     since: float = 0.0
     fault: Fault | None = None
     pull_error: str | None = None
     exit_code: int = 0
+    message: str = ""
 
 
 @dataclass
@@ -157,7 +159,7 @@ class Renderer:
             taints.extend(_taints_for(type_, cond.status, self.at(cond.since)))
         alloc_memory = _allocatable_memory(spec.memory)
         instance_id = "i-0" + o.name_suffix(16, spec.name).replace("z", "a")
-        ip = o.pod_ip("node", spec.name)
+        ip = o.node_ip(spec.name)
         labels = {
             "beta.kubernetes.io/arch": "amd64",
             "beta.kubernetes.io/instance-type": spec.instance_type,
@@ -323,6 +325,7 @@ class Renderer:
             )
         self._deployment_events(workload, rs_names)
         self._past_fault_events(workload)
+        self._evicted_pods(workload)
         self.out.add(
             "deployments",
             self._deployment_object(workload, uid, labels, total, ready_total, rs_names),
@@ -947,6 +950,8 @@ class Renderer:
                 "qosClass": "Burstable",
             }
             return status, False
+        if pod.state == "evicted":
+            return self._evicted_status(pod, container, created), False
         if pod.state == "running":
             ready = node_down is None
             state = {"running": {"startedAt": o.ts(started)}}
@@ -1024,7 +1029,7 @@ class Renderer:
             containers_ready = o.condition(
                 "ContainersReady", "False", since, reason, message, probe_time=True
             )
-        host_ip = o.pod_ip("node", node or "")
+        host_ip = o.node_ip(node or "")
         ip = o.pod_ip(pod.workload.spec.namespace, pod.name)
         status = {
             "phase": phase,
@@ -1143,12 +1148,100 @@ class Renderer:
                 max(1, int((self.now_offset - pod.since) // 60)),
                 "default-scheduler",
             )
+        elif pod.state == "evicted":
+            self.out.logs[key] = ContainerLogs(current="")
+            self._event(
+                "Pod", namespace, pod.name, uid, "Evicted", pod.message, "Warning",
+                pod.since, pod.since, 1, "kubelet", host=node,
+            )  # fmt: skip
+            self._event(
+                "Pod", namespace, pod.name, uid, "Killing", f"Stopping container {container}",
+                "Normal", pod.since + 1, pod.since + 1, 1, "kubelet", host=node,
+                field_path=f"spec.containers{{{container}}}",
+            )  # fmt: skip
         elif pod.state == "failed":
             failure = pod.workload.job_failure
             text = self._stamp(failure.log, pod.since) if failure and failure.log else ""
             self.out.logs[key] = ContainerLogs(current=text)
         else:
             self.out.logs[key] = ContainerLogs(current="")
+
+    def _evicted_pods(self, workload: WorkloadState) -> None:
+        """Pods the kubelet evicted: Failed, reason Evicted, kept until someone deletes them."""
+        spec = workload.spec
+        by_number = {revision.number: revision for revision in workload.revisions}
+        for number, eviction in enumerate(workload.evictions):
+            if eviction.at > self.now_offset or eviction.revision not in by_number:
+                continue
+            revision = by_number[eviction.revision]
+            template_hash = o.name_suffix(10, spec.namespace, spec.name, revision.template_key)
+            rs_name = f"{spec.name}-{template_hash}"
+            rs_uid = o.make_uid("ReplicaSet", spec.namespace, rs_name)
+            unit = "Mi" if eviction.resource == "memory" else "Gi"
+            message = (
+                f"The node was low on resource: {eviction.resource}. "
+                f"Threshold quantity: 100{unit}, available: 92{unit}. "
+                f"Container {spec.name} was using 1203{unit}, request is {spec.memory}, "
+                f"has larger consumption of {eviction.resource}. "
+            )
+            for index in range(eviction.count):
+                name = f"{rs_name}-{o.name_suffix(5, rs_name, 'evicted', str(number), str(index))}"
+                self._emit_pod(
+                    _Pod(
+                        workload=workload,
+                        name=name,
+                        owner=o.owner_ref("apps/v1", "ReplicaSet", rs_name, rs_uid),
+                        labels={**self._labels(spec), "pod-template-hash": template_hash},
+                        image=revision.image,
+                        created=max(revision.since, workload.created),
+                        node=eviction.node,
+                        state="evicted",
+                        since=eviction.at,
+                        message=message,
+                    )
+                )
+
+    def _evicted_status(self, pod: _Pod, container: str, created: datetime) -> JSON:
+        at = self.at(pod.since)
+        return {
+            "phase": "Failed",
+            "reason": "Evicted",
+            "message": pod.message,
+            "conditions": [
+                o.condition(
+                    "DisruptionTarget",
+                    "True",
+                    at,
+                    "TerminationByKubelet",
+                    pod.message.split(". ", 1)[0] + ".",
+                    probe_time=True,
+                ),
+                o.condition("Ready", "False", at, "PodFailed", probe_time=True),
+                o.condition("PodScheduled", "True", created, probe_time=True),
+            ],
+            "hostIP": o.node_ip(pod.node or ""),
+            "startTime": o.ts(created),
+            "containerStatuses": [
+                {
+                    "name": container,
+                    "image": pod.image,
+                    "imageID": "",
+                    "ready": False,
+                    "restartCount": 0,
+                    "started": False,
+                    "state": {
+                        "terminated": {
+                            "exitCode": 137,
+                            "reason": "ContainerStatusUnknown",
+                            "message": "The container could not be located when the pod was "
+                            "terminated",
+                        }
+                    },
+                    "lastState": {},
+                }
+            ],
+            "qosClass": "Burstable",
+        }
 
     def _past_fault_events(self, workload: WorkloadState) -> None:
         """Events outlive the pods they were about (the apiserver keeps them an hour)."""

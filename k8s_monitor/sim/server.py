@@ -117,6 +117,7 @@ class SimServer:
         self._thread: threading.Thread | None = None
         self._port = port
         self._closed = False
+        self.internal_errors = 0
         self.up()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -703,6 +704,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm
+        # and the client's delayed ACK stall every small response by ~40 ms (Go sets it too).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(self.connection)
 
     def finish(self) -> None:
@@ -733,6 +737,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         try:
             response = self.server.sim._handle(method, self.path, self.headers)
         except Exception as exc:  # noqa: BLE001 - one bad request must not kill the server thread
+            # A simulator bug, answered as the apiserver answers its own: a 500 Status. Counted
+            # so tests can assert the simulator itself stayed healthy.
+            self.server.sim.internal_errors += 1
             log.warning("sim_request_failed", path=self.path, error=repr(exc))
             response = _status(api.status(500, f"Internal error occurred: {exc}"))
         try:

@@ -15,6 +15,7 @@ from k8s_monitor.sim.dsl import (
     ChangeIn,
     CrashLoopIn,
     EventIn,
+    EvictIn,
     HealIn,
     JobFailIn,
     NodeConditionIn,
@@ -64,6 +65,15 @@ class JobFailure:
 
 
 @dataclass
+class Eviction:
+    revision: int
+    node: str
+    count: int
+    resource: str
+    at: float
+
+
+@dataclass
 class WorkloadState:
     spec: WorkloadIn
     replicas: int
@@ -73,6 +83,7 @@ class WorkloadState:
     past_faults: list[Fault] = field(default_factory=list)
     job_failure: JobFailure | None = None
     scaled_at: float | None = None
+    evictions: list[Eviction] = field(default_factory=list)
 
     @property
     def current(self) -> Revision:
@@ -239,6 +250,9 @@ def apply_change(world: World, change: ChangeIn, at: float, step_seconds: float)
     if change.job_fail is not None:
         _job_fail(world, change.job_fail, at)
         handled += 1
+    if change.evict is not None:
+        _evict(world, change.evict, at)
+        handled += 1
     if handled != 1:
         raise ConfigurationError("scenario", f"each change needs exactly one key, got {handled}")
 
@@ -265,6 +279,7 @@ def _heal(world: World, change: HealIn, at: float) -> None:
             workload.past_faults.append(workload.fault)
             workload.fault = None
     workload.job_failure = None
+    workload.evictions = []  # someone deleted the Failed pods
     current = workload.current
     if change.restart or current.pull_error is not None:
         good = current if current.pull_error is None else workload.last_good() or current
@@ -378,3 +393,14 @@ def _job_fail(world: World, change: JobFailIn, at: float) -> None:
     if workload.spec.kind not in ("Job", "CronJob"):
         raise ConfigurationError("scenario", f"job_fail needs a Job or CronJob: {change.workload}")
     workload.job_failure = JobFailure(at, change.exit_code, change.log)
+
+
+def _evict(world: World, change: EvictIn, at: float) -> None:
+    workload = world.workload(change.workload)
+    if workload.spec.kind != "Deployment":
+        raise ConfigurationError("scenario", f"evict needs a Deployment: {change.workload}")
+    if change.node not in world.nodes:
+        raise ConfigurationError("scenario", f"unknown node {change.node!r}")
+    workload.evictions.append(
+        Eviction(workload.current.number, change.node, change.count, change.resource, at)
+    )

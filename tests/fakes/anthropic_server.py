@@ -2,8 +2,9 @@
 
 Point the real SDK at it (``anthropic.Anthropic(api_key=..., base_url=server.url)``). It:
 
-- serves ``POST /v1/messages`` and ``POST /v1/messages/count_tokens`` and accepts both
-  ``x-api-key`` and ``Authorization: Bearer`` credentials;
+- serves ``POST /v1/messages`` and ``POST /v1/messages/count_tokens`` (and Bedrock's
+  ``POST /model/{id}/invoke``) and accepts both ``x-api-key`` and ``Authorization: Bearer``
+  credentials;
 - rejects what the real API rejects, with the real error body shape
   (``{"type": "error", "error": {"type", "message"}, "request_id"}`` and a ``request-id``
   header): unknown roles or ``system`` inside ``messages``, empty or whitespace-only content,
@@ -36,6 +37,7 @@ import socket
 import struct
 import threading
 import time
+import urllib.parse
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -686,6 +688,19 @@ def deterministic_answer(request: dict[str, Any]) -> str:
 
 # --- HTTP ----------------------------------------------------------------------------------
 
+_BEDROCK_INVOKE = re.compile(r"^/model/([^/]+)/invoke$")
+
+
+def bedrock_body(body: dict[str, Any], model: str) -> dict[str, Any]:
+    """Bedrock's InvokeModel shape: the model in the path, ``anthropic_version`` in the body."""
+    version = body.get("anthropic_version")
+    if not isinstance(version, str) or not version:
+        raise invalid("anthropic_version: Field required")
+    if "model" in body:
+        raise invalid("model: Extra inputs are not permitted")
+    rest = {k: v for k, v in body.items() if k != "anthropic_version"}
+    return {**rest, "model": urllib.parse.unquote(model)}
+
 
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeAnthropic
@@ -715,7 +730,10 @@ class _Handler(BaseHTTPRequestHandler):
             if path == "/v1/messages/count_tokens":
                 self._json(200, fake.count_tokens(body), request_id, record)
                 return
-            if path != "/v1/messages":
+            bedrock = _BEDROCK_INVOKE.match(path)
+            if bedrock is not None:
+                body = bedrock_body(body, bedrock.group(1))
+            elif path != "/v1/messages":
                 raise ApiError(404, "not_found_error", f"Not found: {path}")
             fault = fake.take_fault()
             if fault is not None and self._fault(fault, request_id, record, body):

@@ -179,7 +179,9 @@ def turn_problems(session: dict[str, Any]) -> list[str]:
         if (m.get("meta") or {}).get("cycle") is not None
     )
     problems.extend(
-        f"{role} turn of cycle {cycle} appears {n} times" for (role, cycle), n in cycles.items() if n > 1
+        f"{role} turn of cycle {cycle} appears {n} times"
+        for (role, cycle), n in cycles.items()
+        if n > 1
     )
     return problems
 

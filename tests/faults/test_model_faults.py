@@ -41,7 +41,9 @@ def _clear_faults(r: Rig) -> None:
 
 def _alerts_for_cycle(r: Rig, cycle: int) -> list[dict[str, object]]:
     return [
-        x.body for x in r.receiver.received if x.body["kind"] == "alert" and x.body["cycle"] == cycle
+        x.body
+        for x in r.receiver.received
+        if x.body["kind"] == "alert" and x.body["cycle"] == cycle
     ]
 
 

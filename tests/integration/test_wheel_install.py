@@ -132,6 +132,8 @@ def test_installed_cli_runs_one_cycle_against_the_simulator(
     with sim.SimServer(sim.load_scenario("incident-day"), host="127.0.0.1", port=0) as server:
         server.write_kubeconfig(tmp_path / "kubeconfig", token="wheel-test")
         _run([str(fresh_venv / "bin" / "k8s-monitor"), "once"], cwd=tmp_path, env=env)
+    # In the pod only /data and /tmp are writable: nothing may land beside them in the cwd.
+    assert {path.name for path in tmp_path.iterdir()} <= {"kubeconfig", "sessions", "reports"}
     reports = sorted((tmp_path / "reports").glob("cycle-*.json"))
     assert len(reports) == 1
     report = json.loads(reports[0].read_text())

@@ -5,6 +5,9 @@ small function per check. This module runs them, groups pod findings under the w
 owns the pods, applies the services catalog (service name, known issues) and sorts the result
 so the same snapshot always yields the same list.
 
+Pod findings under a Job or CronJob are capped at warning: a failing batch run waits for its
+next attempt, a service that is down does not.
+
 Checks and their kubernetes-mixin equivalents (the mixin's "for" windows become timestamps
 read from the objects, compared with the injectable ``now``):
 
@@ -22,7 +25,8 @@ read from the objects, compared with the injectable ``now``):
     Evicted, PodFailed          -                                    warning < 1h, then info
     Terminating                 -                                    5m past deletion
     DeploymentUnavailable       KubeDeploymentReplicasMismatch       grace on Available/pods
-    RolloutStuck                KubeDeploymentRolloutStuck           progressDeadlineSeconds
+    RolloutStuck                KubeDeploymentRolloutStuck,          progressDeadlineSeconds;
+                                KubeStatefulSetUpdateNotRolledOut    updated pods unready past grace
     StatefulSetUnavailable      KubeStatefulSetReplicasMismatch      pods unready past grace
     DaemonSetUnavailable        KubeDaemonSetRolloutStuck/NotScheduled  pods unready past grace
     DaemonSetMisScheduled       KubeDaemonSetMisScheduled            none
@@ -80,6 +84,7 @@ AREAS: tuple[Callable[[RuleContext], list[Finding]], ...] = (
     event_findings,
 )
 MAX_LISTED_PODS = 20
+BATCH_KINDS = frozenset({"Job", "CronJob"})
 
 
 def analyze(
@@ -133,10 +138,14 @@ def _grouped(root: ObjectRef, members: list[Finding]) -> Finding:
         "affected_pods": len(pods),
         "pods": [p.name for p in pods[:MAX_LISTED_PODS]],
     }
+    severity = worst.severity
+    if root.kind in BATCH_KINDS and severity is Severity.CRITICAL:
+        # A failing batch run waits for its next attempt; a service that is down does not.
+        severity = Severity.WARNING
     return Finding(
         subject=root,
         reason=worst.reason,
-        severity=worst.severity,
+        severity=severity,
         message=message,
         objects=tuple(pods),
         evidence=evidence,

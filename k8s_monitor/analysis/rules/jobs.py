@@ -165,7 +165,8 @@ def check_failed_job_pods(ctx: RuleContext) -> list[Finding]:
             continue
         by_job.setdefault((pod.metadata.namespace, owner.name), []).append(pod)
     found: list[Finding] = []
-    for (namespace, name), pods in sorted(by_job.items()):
+    for (namespace, name), unsorted in sorted(by_job.items()):
+        pods = sorted(unsorted, key=lambda p: p.metadata.name)
         cron = _CRONJOB_JOB_NAME.match(name)
         job_ref = ref("Job", namespace, name)
         subject = ref("CronJob", namespace, cron.group("cronjob")) if cron else job_ref

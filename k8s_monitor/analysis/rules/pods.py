@@ -60,7 +60,7 @@ def _pod_ref(pod: Pod) -> ObjectRef:
 
 def _container_evidence(pod: Pod, status: ContainerStatus, ctx: RuleContext) -> dict[str, Any]:
     waiting = status.state.waiting
-    last = status.last_state.terminated or status.state.terminated
+    last = status.state.terminated or status.last_state.terminated
     return {
         "pod": pod.metadata.name,
         "container": status.name,
@@ -220,6 +220,8 @@ def check_unschedulable(pod: Pod, ctx: RuleContext) -> list[Finding]:
         return []
     scheduled = condition(pod.status.conditions, "PodScheduled")
     events = ctx.recent_events("Pod", pod.metadata.namespace, pod.metadata.name, SCHEDULING_EVENTS)
+    if scheduled is not None and scheduled.reason == "SchedulingGated":
+        return []  # held back on purpose by scheduling gates
     unschedulable = scheduled is not None and scheduled.status == "False"
     if not unschedulable and not events:
         return []
@@ -314,10 +316,13 @@ def check_not_ready(pod: Pod, ctx: RuleContext) -> list[Finding]:
     """Not ready for longer than the startup grace, with no more specific explanation."""
     if pod.status.phase not in ("Pending", "Running", "Unknown") or _pod_ready(pod):
         return []
-    if all(s.state.terminated is not None for s in pod.status.container_statuses) and (
-        pod.status.container_statuses
+    statuses = pod.status.container_statuses
+    if (
+        pod.spec.restart_policy == "Never"
+        and statuses
+        and all(s.state.terminated is not None for s in statuses)
     ):
-        return []  # every container finished: a completing pod, not an unready one
+        return []  # every container finished and none restarts: a completing pod
     ready = condition(pod.status.conditions, "Ready")
     since = (ready.last_transition_time if ready else None) or pod.metadata.creation_timestamp
     grace = ctx.startup_grace(pod.metadata.namespace, pod.metadata.labels)
@@ -372,6 +377,24 @@ FALLBACK_CHECKS: tuple[Callable[[Pod, RuleContext], list[Finding]], ...] = (
 )
 
 
+def _quietly_healthy(pod: Pod, ctx: RuleContext) -> bool:
+    """Running, ready, every container up and no recent restart: no check can fire.
+
+    Most pods of a cluster look like this; skipping them keeps large clusters cheap.
+    """
+    if pod.status.phase != "Running" or not _pod_ready(pod):
+        return False
+    for status in pod.status.container_statuses:
+        if not status.ready or status.state.running is None:
+            return False
+        last = status.last_state.terminated
+        if last is not None and not ctx.older_than(last.finished_at, RECENT_RESTART):
+            return False
+        if last is not None and last.finished_at is None:
+            return False
+    return True
+
+
 def pod_findings(ctx: RuleContext) -> list[Finding]:
     """All pod findings; PodFailed and PodNotReady only when nothing more specific applies."""
     found: list[Finding] = []
@@ -380,6 +403,8 @@ def pod_findings(ctx: RuleContext) -> list[Finding]:
             continue  # completed Job pods are the happy path
         if pod.metadata.deletion_timestamp is not None:
             found.extend(check_terminating(pod, ctx))
+            continue
+        if _quietly_healthy(pod, ctx):
             continue
         specific = [f for check in SPECIFIC_CHECKS for f in check(pod, ctx)]
         found.extend(specific or [f for check in FALLBACK_CHECKS for f in check(pod, ctx)])

@@ -1,9 +1,10 @@
 """Workload rules: Deployments, StatefulSets and DaemonSets short of their desired replicas.
 
 kubernetes-mixin equivalents: KubeDeploymentReplicasMismatch, KubeDeploymentRolloutStuck,
-KubeStatefulSetReplicasMismatch, KubeDaemonSetRolloutStuck, KubeDaemonSetNotScheduled,
-KubeDaemonSetMisScheduled. The mixin's 15-minute "for" becomes: the condition that says so has
-held for the startup grace, or the workload's own pods have been unready for that long.
+KubeStatefulSetReplicasMismatch, KubeStatefulSetUpdateNotRolledOut, KubeDaemonSetRolloutStuck,
+KubeDaemonSetNotScheduled, KubeDaemonSetMisScheduled. The mixin's 15-minute "for" becomes: the
+condition that says so has held for the startup grace, or the workload's own pods have been
+unready for that long.
 Workloads scaled to zero are never findings.
 """
 
@@ -163,6 +164,32 @@ def check_statefulset_unavailable(sts: StatefulSet, ctx: RuleContext) -> list[Fi
     ]
 
 
+def check_statefulset_rollout(sts: StatefulSet, ctx: RuleContext) -> list[Finding]:
+    """KubeStatefulSetUpdateNotRolledOut: an update started and its pods do not come up."""
+    meta, status = sts.metadata, sts.status
+    desired = 1 if sts.spec.replicas is None else sts.spec.replicas
+    updating = status.update_revision and status.current_revision != status.update_revision
+    if desired == 0 or not updating or status.updated_replicas >= desired:
+        return []
+    unready = ctx.unready_pods_past_grace(ctx.pods_of("StatefulSet", meta.namespace, meta.name))
+    if not unready:
+        return []
+    message = (
+        f"update of statefulset {meta.name} to {status.update_revision} is stuck at"
+        f" {status.updated_replicas}/{desired} pods"
+    )
+    evidence = {
+        "current_revision": status.current_revision,
+        "update_revision": status.update_revision,
+        "updated": status.updated_replicas,
+        "desired": desired,
+        "unready_pods": unready,
+    }
+    subject = ref("StatefulSet", meta.namespace, meta.name)
+    objects = (subject, *(ref("Pod", meta.namespace, name) for name in unready))
+    return [make_finding(subject, "RolloutStuck", Severity.WARNING, message, evidence, objects)]
+
+
 def check_daemonset_unavailable(ds: DaemonSet, ctx: RuleContext) -> list[Finding]:
     meta, status = ds.metadata, ds.status
     desired = status.desired_number_scheduled
@@ -227,6 +254,10 @@ DEPLOYMENT_CHECKS: tuple[Callable[[Deployment, RuleContext], list[Finding]], ...
     check_deployment_unavailable,
     check_rollout_stuck,
 )
+STATEFULSET_CHECKS: tuple[Callable[[StatefulSet, RuleContext], list[Finding]], ...] = (
+    check_statefulset_unavailable,
+    check_statefulset_rollout,
+)
 DAEMONSET_CHECKS: tuple[Callable[[DaemonSet, RuleContext], list[Finding]], ...] = (
     check_daemonset_unavailable,
     check_daemonset_misscheduled,
@@ -236,6 +267,6 @@ DAEMONSET_CHECKS: tuple[Callable[[DaemonSet, RuleContext], list[Finding]], ...] 
 def workload_findings(ctx: RuleContext) -> list[Finding]:
     snapshot = ctx.snapshot
     found = [f for d in snapshot.deployments for c in DEPLOYMENT_CHECKS for f in c(d, ctx)]
-    found += [f for s in snapshot.statefulsets for f in check_statefulset_unavailable(s, ctx)]
+    found += [f for s in snapshot.statefulsets for c in STATEFULSET_CHECKS for f in c(s, ctx)]
     found += [f for d in snapshot.daemonsets for c in DAEMONSET_CHECKS for f in c(d, ctx)]
     return found

@@ -444,3 +444,116 @@ def test_init_container_retrying_after_a_failure_is_not_yet_failed() -> None:
         containers=[waiting("PodInitializing")],
     )
     assert run(pending) == []
+
+
+def test_statefulset_update_that_does_not_roll_out() -> None:
+    sts = {
+        "kind": "StatefulSet",
+        "metadata": {
+            "name": "db",
+            "namespace": "shop",
+            "creationTimestamp": "2024-05-01T00:00:00Z",
+        },
+        "spec": {"replicas": 3},
+        "status": {
+            "readyReplicas": 2,
+            "updatedReplicas": 1,
+            "currentRevision": "db-1",
+            "updateRevision": "db-2",
+        },
+    }
+    stuck = pod(
+        "db-2",
+        owner=("StatefulSet", "db"),
+        ready=False,
+        ready_since="09:00",
+        containers=[running(ready=False)],
+    )
+    fine = [pod(f"db-{i}", owner=("StatefulSet", "db")) for i in (0, 1)]
+    found = reasons(run(sts, stuck, *fine))
+    assert {
+        ("StatefulSet", "db", "RolloutStuck"),
+        ("StatefulSet", "db", "StatefulSetUnavailable"),
+    } <= found
+
+
+def test_hpa_noise_cases() -> None:
+    def hpa(
+        name: str, conditions: list[dict[str, str]], mn: int = 1, current: int = 4
+    ) -> dict[str, object]:
+        return {
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": name, "namespace": "shop"},
+            "spec": {
+                "minReplicas": mn,
+                "maxReplicas": 4,
+                "scaleTargetRef": {"kind": "Deployment", "name": name},
+            },
+            "status": {
+                "currentReplicas": current,
+                "desiredReplicas": current,
+                "conditions": conditions,
+            },
+        }
+
+    old = "2024-05-14T08:00:00Z"
+    disabled = hpa(
+        "idle",
+        [
+            {
+                "type": "ScalingActive",
+                "status": "False",
+                "reason": "ScalingDisabled",
+                "lastTransitionTime": old,
+            }
+        ],
+        current=0,
+    )
+    fixed = hpa(
+        "fixed",
+        [
+            {
+                "type": "ScalingLimited",
+                "status": "True",
+                "reason": "TooManyReplicas",
+                "lastTransitionTime": old,
+            }
+        ],
+        mn=4,
+    )
+    fresh = hpa(
+        "busy",
+        [
+            {
+                "type": "ScalingLimited",
+                "status": "True",
+                "reason": "TooManyReplicas",
+                "lastTransitionTime": "2024-05-14T09:55:00Z",
+            }
+        ],
+    )
+    assert run(disabled, fixed, fresh) == []
+    assert reasons(run(fresh, now=NOW + timedelta(minutes=15))) == {
+        ("HorizontalPodAutoscaler", "busy", "HPAMaxedOut")
+    }
+
+
+def test_batch_pods_are_warnings_not_pages() -> None:
+    crash = pod(
+        "nightly-1-x",
+        "ops",
+        owner=("Job", "nightly-1"),
+        ready=False,
+        containers=[waiting("CrashLoopBackOff", restarts=4)],
+    )
+    [finding] = run(crash)
+    assert (finding.subject.kind, finding.severity) == ("Job", Severity.WARNING)
+
+
+def test_transient_collection_gaps_are_info() -> None:
+    snap = snapshot()
+    snap.gaps = [
+        CollectionGap(resource="events", api_group="", reason="timeout", fix="retry next cycle")
+    ]
+    [finding] = analyze(snap, now=NOW)
+    assert finding.severity is Severity.INFO and "retry next cycle" in finding.message

@@ -60,3 +60,30 @@ def test_persistent_keeps_foreign_state_keys(tmp_path):
     sessions.save_session(settings.session_id, [], {}, state={"other": {"x": 1}})
     build_conversation(settings, sessions).converse(CycleFeed().next([]))
     assert sessions.load_session(settings.session_id)["state"]["other"] == {"x": 1}
+
+
+def test_storage_failures_keep_the_analysis(tmp_path):
+    from k8s_monitor.errors import SessionDecryptError, StorageError
+
+    class Broken(FileSessions):
+        def __init__(self, directory, fail_on):
+            super().__init__(directory)
+            self.fail_on = fail_on
+
+        def load_session(self, session_id):
+            if self.fail_on == "load":
+                raise SessionDecryptError("no key opens it")
+            return super().load_session(session_id)
+
+        def save_session(self, *args, **kwargs):
+            if self.fail_on == "save":
+                raise StorageError("disk full")
+            return super().save_session(*args, **kwargs)
+
+    settings = _settings(tmp_path, enable_long_context=True)
+    for fail_on, error in (("load", "SessionDecryptError"), ("save", "StorageError")):
+        conversation = build_conversation(settings, Broken(tmp_path, fail_on))
+        outcome = conversation.converse(CycleFeed().next([finding("api", Severity.CRITICAL)]))
+        assert outcome.analysis.overall_health == "critical"
+        assert outcome.error.startswith(error)
+        assert not outcome.session_saved

@@ -103,6 +103,8 @@ def test_environment_is_unbuffered_and_points_state_at_data(runtime: Stage) -> N
     assert env["REPORT_DIR"].startswith("/data/")
     settings = {name.upper() for name in Settings.model_fields}
     assert set(env) - RUNTIME_ENV <= settings, "ENV sets a variable Settings does not know"
+    assert runtime.last("EXPOSE") == env["METRICS_PORT"]
+    assert "/data" in runtime.last("VOLUME")
 
 
 def test_oci_labels(runtime: Stage) -> None:

@@ -145,3 +145,14 @@ def test_bedrock_without_aws_signing_is_fatal_not_a_crash(fake):
     assert provider.name == "bedrock" and provider.model == "anthropic.claude-haiku-5-5"
     with pytest.raises(ModelFatalError):
         provider.complete(_request())
+
+
+def test_bedrock_client_talks_invoke_model(fake):
+    client = anthropic.AnthropicBedrock(
+        api_key="test-key", aws_region="eu-west-1", base_url=fake.url, max_retries=0
+    )
+    provider = AnthropicProvider(client, model="anthropic.claude-haiku-5-5", name="bedrock")
+    reply = provider.complete(_request())
+    assert reply.usage.requests == 1
+    assert fake.records[-1].path == "/model/anthropic.claude-haiku-5-5/invoke"
+    assert provider.count_tokens(_request()) is None  # Bedrock cannot count: estimate instead

@@ -56,7 +56,7 @@ def test_untrusted_log_text_is_quoted_as_data():
     feed = CycleFeed()
     data = feed.next([finding("api", Severity.CRITICAL)], log_tails=[tail])
     text = _render(data, MessageKind.FULL)
-    logs = text[text.index("## Log excerpts") :]
+    logs = text[text.index("## Events and log excerpts") :]
     assert logs.count("</untrusted>") == 1  # only ours; the log's copy is inside a JSON string
     quoted = logs.split("instance=previous: ", 1)[1].split("\n", 1)[0]
     assert json.loads(quoted) == hostile  # the text survives intact, as one JSON string
@@ -102,3 +102,34 @@ def test_delta_keeps_unchanged_incidents_short_and_logs_only_for_new():
     assert '"boom"' not in second and "evidence:" not in second
     assert "unchanged (seen 2x)" in second
     assert len(second) < len(first)
+
+
+def test_warning_events_are_quoted_and_a_delta_keeps_only_new_ones():
+    from datetime import timedelta
+
+    from k8s_monitor.cluster.snapshot import Event, ObjectReference
+
+    feed = CycleFeed()
+    data = feed.next([finding("api", Severity.CRITICAL)])
+    old = Event(
+        involved_object=ObjectReference(kind="Pod", namespace="shop", name="api-1"),
+        reason="BackOff",
+        message="old <b>news</b>",
+        type="Warning",
+        count=3,
+        last_timestamp=data.now - timedelta(minutes=30),
+    )
+    new = Event(
+        involved_object=ObjectReference(kind="Pod", namespace="shop", name="api-2"),
+        reason="Unhealthy",
+        message="probe failed",
+        type="Warning",
+        last_timestamp=data.now - timedelta(minutes=1),
+    )
+    normal = Event(reason="Pulled", message="fine", type="Normal", last_timestamp=data.now)
+    data.snapshot.events.extend([old, new, normal])
+    full = _render(data, MessageKind.FULL)
+    assert "BackOff" in full and "Unhealthy" in full and "Pulled" not in full
+    assert "<b>" not in full  # angle brackets stay escaped inside the quoted text
+    delta = _render(data, since=data.now - timedelta(minutes=15))
+    assert "Unhealthy" in delta and "event Warning BackOff" not in delta

@@ -18,6 +18,7 @@ from k8s_monitor.analysis.incidents import Ledger, LedgerUpdate
 from k8s_monitor.analysis.ledger import update_ledger
 from k8s_monitor.analysis.services import parse_catalog
 from k8s_monitor.config import Settings
+from k8s_monitor.errors import ConfigurationError
 from k8s_monitor.notify import (
     DispatchResult,
     NotificationContext,
@@ -331,3 +332,11 @@ def test_broken_spool_disk_still_sends(tmp_path: Path, receiver: WebhookReceiver
     assert (result.sent, result.lost) == (1, 0)
     assert world.tick([SEV1], minute=5).suppressed == 1  # the dedup state was still saved
     assert len(receiver.received) == 1
+
+
+def test_non_http_webhook_urls_are_refused_without_echoing_them(tmp_path: Path) -> None:
+    settings = Settings(session_dir=tmp_path, webhook_url="file:///etc/secret-token-xyz")
+    with pytest.raises(ConfigurationError) as caught:
+        build_notifier(settings)
+    assert caught.value.setting == "WEBHOOK_URL"
+    assert "secret-token-xyz" not in str(caught.value)

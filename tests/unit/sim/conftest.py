@@ -52,3 +52,4 @@ def incident_day() -> Scenario:
 def server(incident_day: Scenario) -> Iterator[SimServer]:
     with SimServer(incident_day) as sim:
         yield sim
+        assert sim.internal_errors == 0, "the simulator answered a request with its own bug"

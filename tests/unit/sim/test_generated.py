@@ -86,6 +86,12 @@ def test_find_inverts_the_naming(view: GeneratedView) -> None:
         assert collection.find(meta["namespace"], meta["name"]) == pod
     assert collection.find("team-0000", "svc-0000-nothing-bbbbb") is None
     assert collection.find("other", "x") is None
+    nodes = view.collection("nodes")
+    assert nodes is not None
+    for node in nodes.items(0, len(nodes)):
+        assert nodes.find(None, node["metadata"]["name"]) == node
+        internal = node["status"]["addresses"][0]["address"]
+        assert node["metadata"]["name"] == f"ip-{internal.replace('.', '-')}.ec2.internal"
     deployments = view.collection("deployments")
     assert deployments is not None
     first = next(deployments.items(3, 4))
@@ -138,6 +144,10 @@ def test_pages_over_http_cover_every_pod_once() -> None:
         assert len(warnings) == 24
         one = namespaced[0]["metadata"]["name"]
         assert http(server, f"/api/v1/namespaces/team-0001/pods/{one}").json()["kind"] == "Pod"
+        crashing = http(server, "/api/v1/events?fieldSelector=reason%3DBackOff").json()["items"][0]
+        ns, pod = crashing["metadata"]["namespace"], crashing["involvedObject"]["name"]
+        log = http(server, f"/api/v1/namespaces/{ns}/pods/{pod}/log?previous=true&tailLines=1")
+        assert log.status == 200 and b"ConnectionError" in log.body
         unlimited = http(server, "/api/v1/pods").json()  # streamed in chunks
         assert len(unlimited["items"]) == 2_345
 

@@ -401,6 +401,12 @@ def test_node_outage_marks_pods_not_ready_and_new_pods_unschedulable(all_faults:
         assert pod["status"]["phase"] == "Pending" and "nodeName" not in pod["spec"]
         assert pod["status"]["conditions"][0]["reason"] == "Unschedulable"
     assert any(e["reason"] == "FailedScheduling" for e in objects(view, "events"))
+    evicted = [p for p in objects(view, "pods") if p["status"].get("reason") == "Evicted"]
+    assert len(evicted) == 2
+    assert all(p["status"]["phase"] == "Failed" for p in evicted)
+    assert "low on resource: memory" in evicted[0]["status"]["message"]
+    assert len([p for p in _app_pods(view, "ui") if p["status"]["phase"] == "Running"]) == 2
+    assert any(e["reason"] == "Evicted" for e in objects(view, "events"))
 
 
 def test_scale_and_explicit_event_then_recovery(all_faults: Scenario) -> None:
@@ -421,3 +427,35 @@ def test_scale_and_explicit_event_then_recovery(all_faults: Scenario) -> None:
         if p["status"]["phase"] == "Running"
     )
     assert len(_app_pods(recovered, "api")) == 3
+
+
+@pytest.mark.parametrize("name", shipped_scenarios())
+def test_object_keys_are_unique_at_every_step(name: str) -> None:
+    scenario = load_scenario(name, start=FIXED_START)
+    for step in range(len(scenario.step_names)):
+        view = scenario.view(step, FIXED_START + timedelta(hours=step))
+        for resource in RESOURCES:
+            items = (
+                objects(view, resource.collection_key)
+                if view.collection(resource.collection_key)
+                else []
+            )
+            keys = [(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in items]
+            assert len(keys) == len(set(keys)), (name, step, resource.plural)
+            uids = [o["metadata"]["uid"] for o in items if "uid" in o["metadata"]]
+            assert len(uids) == len(set(uids)), (name, step, resource.plural)
+
+
+def test_the_documented_example_loads_and_breaks_at_step_two(tmp_path: Path) -> None:
+    from k8s_monitor.sim import dsl
+
+    assert dsl.__doc__ is not None
+    body = dsl.__doc__.split("\n\n", 1)[1].split("Other changes")[0]
+    example = "\n".join(line[4:] for line in body.splitlines() if line.startswith("    "))
+    scenario = load_scenario(_write(tmp_path, example), start=FIXED_START)
+    assert list(scenario.step_names) == ["healthy", "broken", "fixed"]
+    broken = scenario.view(1, FIXED_START)
+    reasons = sorted(waiting_reason(p) or "" for p in objects(broken, "pods"))
+    assert reasons.count("CrashLoopBackOff") == 3 and reasons.count("ImagePullBackOff") == 1
+    fixed = scenario.view(2, FIXED_START)
+    assert not [p for p in objects(fixed, "pods") if waiting_reason(p)]

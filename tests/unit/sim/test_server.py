@@ -492,3 +492,33 @@ def test_fixed_clock_server_time(incident_day: Scenario) -> None:
         server.advance()
         state = http(server, "/sim/state").json()
         assert state["time"].startswith("2026-03-02T09:15")
+
+
+def test_small_keep_alive_responses_are_not_stalled_by_nagle(server: SimServer) -> None:
+    """Headers and body are separate writes: without TCP_NODELAY each answer waits ~40 ms."""
+    import statistics
+
+    import urllib3
+
+    pool = urllib3.PoolManager()
+    latencies = []
+    for _ in range(15):
+        started = time.perf_counter()
+        assert pool.request("GET", server.url + "/api/v1/nodes").status == 200
+        latencies.append(time.perf_counter() - started)
+    assert statistics.median(latencies) < 0.02
+
+
+def test_a_simulator_bug_is_a_500_status_and_counted(
+    incident_day: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SimServer(incident_day) as server:
+
+        def broken(step: int, now: object) -> None:
+            raise KeyError("boom")
+
+        monkeypatch.setattr(server.source, "view", broken)
+        body = assert_status(http(server, "/api/v1/pods"), 500, "InternalError")
+        assert "boom" in body["message"]
+        assert server.internal_errors == 1
+        assert http(server, "/version").status == 200  # the server thread survived
