@@ -50,8 +50,10 @@ _SECRET_KEY_WORDS = (
 )
 _KEY_WORDS = "|".join(re.escape(word) for word, _ in _SECRET_KEY_WORDS)
 # The key may carry a prefix (DB_PASSWORD, aws_session_token) but must *end* in the secret word,
-# so ``password_file`` or ``max_tokens`` stay visible.
-_KEY = rf"[A-Za-z0-9_.\-]*?(?:{_KEY_WORDS})"
+# so ``password_file`` or ``max_tokens`` stay visible. Matches start only where a run of key
+# characters starts, and the prefix is bounded: otherwise a long run such as ``------`` or
+# ``a_a_a_...`` costs quadratic time.
+_KEY = rf"[A-Za-z0-9_.\-]{{0,64}}?(?:{_KEY_WORDS})"
 _SECRET_KEY_RE = re.compile(rf"(?i)^[A-Za-z0-9_./\-]*?(?:{_KEY_WORDS})$")
 
 
@@ -61,8 +63,12 @@ class Pattern:
 
     kind: str
     regex: re.Pattern[str]
+    # A cheap test that must pass before ``regex`` runs: most text holds no key word at all.
+    requires: re.Pattern[str] | None = None
 
     def apply(self, text: str) -> str:
+        if self.requires is not None and self.requires.search(text) is None:
+            return text
         groups = self.regex.groupindex
         if "secret" not in groups:
             return self.regex.sub(MARKER.format(kind=self.kind), text)
@@ -79,8 +85,14 @@ class Pattern:
         return self.regex.sub(replace, text)
 
 
-def _p(kind: str, regex: str, flags: int = 0) -> Pattern:
-    return Pattern(kind, re.compile(regex, flags))
+def _p(kind: str, regex: str, requires: re.Pattern[str] | None = None) -> Pattern:
+    return Pattern(kind, re.compile(regex), requires)
+
+
+_HAS_KEY_WORD = re.compile(
+    r"(?i)pass|pwd|secret|token|api.?key|access.?key|private.?key|credential"
+)
+_HAS_URL = re.compile("://")
 
 
 # Ordered: exact token formats, then structural forms (PEM, URLs, headers), then key=value pairs.
@@ -142,28 +154,33 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
         r"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|"
         r"sqlserver|cockroachdb|clickhouse|jdbc:[a-z]+)://[^\s:/@\"']*:"
         rf"{_NOT_DONE}(?P<secret>[^\s@/\"']+)@",
+        _HAS_URL,
     ),
     _p(
         "url_credentials",
-        rf"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@\"']+:{_NOT_DONE}(?P<secret>[^\s@/\"']+)@",
+        rf"\b[a-zA-Z][a-zA-Z0-9+.\-]{{0,30}}://[^\s:/@\"']+:{_NOT_DONE}(?P<secret>[^\s@/\"']+)@",
+        _HAS_URL,
     ),
     # JSON form: "db_password": "value" (escaped quotes inside the value are part of it).
     _p(
         "secret_value",
         rf"(?i)\"(?P<key>{_KEY})\"\s*:\s*\"{_NOT_DONE}(?P<secret>(?:[^\"\\]|\\.)+)\"",
+        _HAS_KEY_WORD,
     ),
     # key=value in text, env-style args, query strings, connection strings (Password=...;).
     _p(
         "secret_value",
-        rf"(?i)(?<![A-Za-z0-9])[\"']?(?P<key>{_KEY})[\"']?\s*=\s*{_NOT_DONE}"
+        rf"(?i)(?<![A-Za-z0-9_.\-])[\"']?(?P<key>{_KEY})[\"']?\s*=\s*{_NOT_DONE}"
         r"(?P<secret>\"[^\"]*\"|'[^']*'|[^\s,;&\"'<>]+)",
+        _HAS_KEY_WORD,
     ),
     # key: value (YAML, headers). Ordinary prose uses this form too ("token: expired"), so an
     # unquoted value counts only when it looks generated: a digit in it, or long and unbroken.
     _p(
         "secret_value",
-        rf"(?i)(?<![A-Za-z0-9])[\"']?(?P<key>{_KEY})[\"']?\s*:[ \t]*{_NOT_DONE}"
+        rf"(?i)(?<![A-Za-z0-9_.\-])[\"']?(?P<key>{_KEY})[\"']?\s*:[ \t]*{_NOT_DONE}"
         r"(?P<secret>\"[^\"\n]+\"|'[^'\n]+'|(?=[^\s,;]*\d)[^\s,;]{6,}|[^\s,;]{20,})",
+        _HAS_KEY_WORD,
     ),
 )
 

@@ -41,6 +41,9 @@ def register(subparsers: Any) -> None:
         "--nodes", type=_positive, default=None, help="nodes of a generated cluster"
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of a generated cluster")
+    parser.add_argument(
+        "--metrics", action="store_true", help="serve metrics.k8s.io for a generated cluster"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=_non_negative, default=0, help="0 picks a free port")
     parser.add_argument("--tls", action="store_true", help="serve https with a throwaway CA")
@@ -72,7 +75,9 @@ def _positive(text: str) -> int:
 
 def build_source(args: argparse.Namespace) -> ClusterSource:
     if args.pods is not None:
-        return generated_cluster(pods=args.pods, nodes=args.nodes, seed=args.seed)
+        return generated_cluster(
+            pods=args.pods, nodes=args.nodes, seed=args.seed, metrics=args.metrics
+        )
     return load_scenario(args.scenario)
 
 

@@ -21,9 +21,7 @@ from typing import Any
 
 import anthropic
 import structlog
-from anthropic._middleware import CallNext
-from anthropic._request import APIRequest
-from anthropic._response import APIResponse
+from anthropic import APIRequest, APIResponse, CallNext
 
 from k8s_monitor.config import LLMProvider, Settings
 from k8s_monitor.errors import (

@@ -40,6 +40,11 @@ PENDING_DIR = "pending"
 # A message a receiver rejected (4xx) this many times is dropped, loudly: it is poison.
 MAX_REJECTIONS = 5
 
+# A sink found down is skipped (its messages spooled) for this long, across dispatches: the
+# cycle dispatches twice (urgent pages first, then the rest) and must not pay the retry
+# budget of a dead receiver twice.
+SINK_HOLD = timedelta(seconds=30)
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -94,6 +99,7 @@ class Notifier:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
+        self._down_until: dict[str, datetime] = {}
 
     @property
     def sink_names(self) -> list[str]:
@@ -108,7 +114,25 @@ class Notifier:
         now: datetime | None = None,
     ) -> DispatchResult:
         now = now or self._clock()
-        cycle = _Cycle(result=DispatchResult())
+        cycle = _Cycle(result=DispatchResult(), down=self._sinks_on_hold(now))
+        try:
+            return self._dispatch(escalations, resolved, context, now, cycle)
+        finally:
+            self._down_until = {n: t for n, t in self._down_until.items() if t > now}
+            for name in cycle.down:
+                self._down_until.setdefault(name, now + SINK_HOLD)
+
+    def _sinks_on_hold(self, now: datetime) -> set[str]:
+        return {name for name, until in self._down_until.items() if until > now}
+
+    def _dispatch(
+        self,
+        escalations: list[Escalation],
+        resolved: list[Incident],
+        context: NotificationContext,
+        now: datetime,
+        cycle: _Cycle,
+    ) -> DispatchResult:
         state = self.state_store.load()
         messages = self._plan(escalations, resolved, context, now, state, cycle.result)
         try:

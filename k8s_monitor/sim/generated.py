@@ -220,11 +220,19 @@ class _Layout:
 class GeneratedCluster:
     """A ``ClusterSource`` of ``pods`` pods on ``nodes`` nodes, with one step."""
 
-    def __init__(self, pods: int, nodes: int, seed: int = 1, namespaces: int | None = None) -> None:
+    def __init__(
+        self,
+        pods: int,
+        nodes: int,
+        seed: int = 1,
+        namespaces: int | None = None,
+        metrics: bool = False,
+    ) -> None:
         if pods < 0 or nodes < 1:
             raise ValueError("a generated cluster needs pods >= 0 and nodes >= 1")
         ns_count = namespaces or max(1, min(500, pods // 1000 + 1))
         self.layout = _Layout(pods, nodes, ns_count, seed)
+        self._metrics = metrics
         self._name = f"generated-{pods}-pods-{nodes}-nodes"
 
     @property
@@ -245,7 +253,7 @@ class GeneratedCluster:
 
     @property
     def has_metrics(self) -> bool:
-        return False
+        return self._metrics
 
     @property
     def version_info(self) -> JSON:
@@ -262,13 +270,15 @@ class GeneratedCluster:
         }
 
     def view(self, step: int, now: datetime) -> GeneratedView:
-        return GeneratedView(self.layout, now, 1_000_000 + step * 100_000)
+        return GeneratedView(self.layout, now, 1_000_000 + step * 100_000, self._metrics)
 
 
 class GeneratedView:
     """One frozen moment of a generated cluster."""
 
-    def __init__(self, layout: _Layout, now: datetime, resource_version: int) -> None:
+    def __init__(
+        self, layout: _Layout, now: datetime, resource_version: int, metrics: bool = False
+    ) -> None:
         self.layout = layout
         self._now = now
         self._rv = resource_version
@@ -295,6 +305,8 @@ class GeneratedView:
         self._workload_bytes = functools.lru_cache(maxsize=1024)(self._compute_workload_bytes)
         self._pod_template = functools.lru_cache(maxsize=1024)(self._bind_pod_template)
         self._collections = self._build_collections()
+        if metrics:
+            self._add_metrics()
 
     @property
     def resource_version(self) -> int:
@@ -306,8 +318,53 @@ class GeneratedView:
 
     def collection(self, resource: str) -> GeneratedCollection | ListCollection | None:
         if resource.startswith("metrics:"):
-            return None
+            return self._collections.get(resource)
         return self._collections.get(resource, _EMPTY)
+
+    def _add_metrics(self) -> None:
+        """metrics.k8s.io for every node and pod (an approximation: metrics-server skips pods
+        whose containers are not running)."""
+        layout = self.layout
+        stamp = _str(o.ts(self._now - timedelta(seconds=11)))
+        node_template = _Template(_node_metrics_template()).bind(
+            {"S:STAMP": stamp, "S:CREATED": _str(o.ts(self._now))}
+        )
+        pod_template = _Template(_pod_metrics_template()).bind(
+            {"S:STAMP": stamp, "S:CREATED": _str(o.ts(self._now))}
+        )
+
+        def node_metrics(n: int) -> bytes:
+            return node_template.fill(
+                {
+                    "S:NAME": self._node_names[n],
+                    "S:CPU": b"%dn" % (400_000_000 + n * 7919 % 3_000_000_000),
+                    "S:MEMORY": b"%dKi" % (8_000_000 + n * 104_729 % 16_000_000),
+                }
+            )
+
+        def pod_metrics(i: int) -> bytes:
+            k, d, g = layout.deployment_of_pod(i)
+            namespace, deployment, replicaset, template_hash, _ = self._workload_bytes(k, d, g)
+            return pod_template.fill(
+                {
+                    "S:NAME": replicaset + b"-" + _index_suffix(i).encode(),
+                    "S:NS": namespace,
+                    "S:APP": deployment,
+                    "S:HASH": template_hash,
+                    "S:CPU": b"%dn" % (1_000_000 + i * 7919 % 90_000_000),
+                    "S:MEMORY": b"%dKi" % (20_000 + i * 104_729 % 200_000),
+                }
+            )
+
+        self._collections["metrics:nodes"] = GeneratedCollection(
+            layout.nodes,
+            node_metrics,
+            lambda _namespace: (0, layout.nodes),
+            lambda _namespace, name: layout.node_index(name),
+        )
+        self._collections["metrics:pods"] = GeneratedCollection(
+            layout.pods, pod_metrics, layout.pod_range, self._pod_index
+        )
 
     def logs(self, namespace: str, pod: str, container: str) -> ContainerLogs | None:
         index = self._pod_index(namespace, pod)
@@ -1058,8 +1115,43 @@ def _replicaset_template() -> JSON:
     }
 
 
+def _node_metrics_template() -> JSON:
+    return {
+        "metadata": {
+            "name": _s("NAME"),
+            "creationTimestamp": _s("CREATED"),
+            "labels": {"kubernetes.io/hostname": _s("NAME")},
+        },
+        "timestamp": _s("STAMP"),
+        "window": "20.036s",
+        "usage": {"cpu": _s("CPU"), "memory": _s("MEMORY")},
+    }
+
+
+def _pod_metrics_template() -> JSON:
+    return {
+        "metadata": {
+            "name": _s("NAME"),
+            "namespace": _s("NS"),
+            "creationTimestamp": _s("CREATED"),
+            "labels": {"app": _s("APP"), "pod-template-hash": _s("HASH")},
+        },
+        "timestamp": _s("STAMP"),
+        "window": "20.036s",
+        "containers": [{"name": "app", "usage": {"cpu": _s("CPU"), "memory": _s("MEMORY")}}],
+    }
+
+
 def generated_cluster(
-    pods: int = 1_000, nodes: int | None = None, seed: int = 1, namespaces: int | None = None
+    pods: int = 1_000,
+    nodes: int | None = None,
+    seed: int = 1,
+    namespaces: int | None = None,
+    *,
+    metrics: bool = False,
 ) -> GeneratedCluster:
-    """A synthetic cluster of ``pods`` pods on ``nodes`` nodes (default: one per 30 pods)."""
-    return GeneratedCluster(pods, nodes or max(1, pods // 30), seed, namespaces)
+    """A synthetic cluster of ``pods`` pods on ``nodes`` nodes (default: one per 30 pods).
+
+    ``metrics=True`` also serves metrics.k8s.io (absent by default, as without metrics-server).
+    """
+    return GeneratedCluster(pods, nodes or max(1, pods // 30), seed, namespaces, metrics)

@@ -452,7 +452,10 @@ class SimServer:
             view = self.view(token.step)
             step, start = token.step, token.position
         else:
-            step = self._step
+            chosen = self._step_for_version(resource_version, query.get("resourceVersionMatch", ""))
+            if isinstance(chosen, _Response):
+                return chosen
+            step = chosen
             view = self.view(step)
             start = -1
         collection = view.collection(key)
@@ -514,6 +517,35 @@ class SimServer:
                 "items": items,
             },
         )
+
+    def _step_for_version(self, version: str, match: str) -> int | _Response:
+        """The step a list with ``resourceVersion``/``resourceVersionMatch`` reads.
+
+        Unset or "0": the current state. ``Exact``: the step whose version it is, while it is
+        retained (else 410, "too old"). Otherwise "not older than": the current state, unless
+        the version is from the future (504, as the apiserver times out waiting for it).
+        """
+        current = self._step
+        if version in ("", "0"):
+            return current
+        if not version.isdigit():
+            return _status(api.status(400, f"invalid resource version: {version!r}"))
+        wanted = int(version)
+        now_version = self.view(current).resource_version
+        if match == "Exact":
+            for step in (current, current - 1):
+                if step >= 0 and self.view(step).resource_version == wanted:
+                    return step
+            if wanted > now_version:
+                return _status(
+                    api.status(504, f"Too large resource version: {wanted}, current: {now_version}")
+                )
+            return _status(api.status(410, f"too old resource version: {wanted} ({now_version})"))
+        if wanted > now_version:
+            return _status(
+                api.status(504, f"Too large resource version: {wanted}, current: {now_version}")
+            )
+        return current
 
     def _encode_token(self, token: _Token) -> str:
         raw = orjson.dumps(

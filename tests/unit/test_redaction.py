@@ -241,3 +241,14 @@ def test_planted_key_survives_no_surrounding_text(prefix: str, suffix: str) -> N
     out = Redactor().redact(f"{prefix} {secret} {suffix}")
     assert secret not in out
     assert re.search(r"\[REDACTED:[a-z_]+\]", out)
+
+
+def test_adversarial_input_takes_linear_time() -> None:
+    """Long runs of key characters once cost quadratic time (minutes for a 200 KB annotation)."""
+    import time
+
+    redactor = Redactor()
+    started = time.process_time()
+    for text in ("-" * 100_000 + " password=x", "a_" * 50_000 + "token=y", "_password" * 10_000):
+        assert "[REDACTED:" in redactor.redact(text)
+    assert time.process_time() - started < 5.0

@@ -384,6 +384,9 @@ def _quietly_healthy(pod: Pod, ctx: RuleContext) -> bool:
     """
     if pod.status.phase != "Running" or not _pod_ready(pod):
         return False
+    # Sidecars are init containers that keep running; one of them may be backing off.
+    if any(s.state.waiting is not None for s in pod.status.init_container_statuses):
+        return False
     for status in pod.status.container_statuses:
         if not status.ready or status.state.running is None:
             return False

@@ -557,3 +557,9 @@ def test_transient_collection_gaps_are_info() -> None:
     ]
     [finding] = analyze(snap, now=NOW)
     assert finding.severity is Severity.INFO and "retry next cycle" in finding.message
+
+
+def test_a_crashing_sidecar_is_found_even_when_the_pod_is_ready() -> None:
+    sidecar = waiting("CrashLoopBackOff", name="proxy", restarts=8)
+    found = run(pod("p", init=[sidecar]))
+    assert ("Pod", "p", "InitContainerFailed") in reasons(found)

@@ -27,7 +27,7 @@ from k8s_monitor.notify import (
     build_notifier,
 )
 from k8s_monitor.notify.messages import Notification, alert, slack_payload
-from k8s_monitor.notify.notifier import MAX_REJECTIONS
+from k8s_monitor.notify.notifier import MAX_REJECTIONS, SINK_HOLD
 from k8s_monitor.notify.sinks import slack_sink, webhook_sink
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.unit.analysis.helpers import NOW
@@ -169,6 +169,24 @@ def test_failure_is_spooled_and_delivered_next_cycle_exactly_once(
         SEV1.fingerprint,
         SEV2.fingerprint,
     }
+
+
+def test_a_dead_sink_is_held_down_across_dispatches_then_retried(
+    tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    notifier = make_notifier(tmp_path, receiver)
+    world = World(notifier)
+    receiver.fail_always(503)
+    world.tick([SEV1])
+    assert receiver.attempts == 3
+    # The cycle's second dispatch, seconds later: no new attempt at the dead receiver.
+    held = notifier.dispatch(
+        [], resolved=[], context=CTX, now=NOW + SINK_HOLD - timedelta(seconds=1)
+    )
+    assert receiver.attempts == 3 and held.pending == 1
+    receiver.recover()
+    after = notifier.dispatch([], resolved=[], context=CTX, now=NOW + SINK_HOLD)
+    assert after.redelivered == 1 and after.pending == 0
 
 
 def test_transient_failure_is_retried_within_the_cycle(

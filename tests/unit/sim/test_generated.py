@@ -215,3 +215,19 @@ def test_ten_thousand_pods_serve_well_under_a_second_per_batch() -> None:
     assert size > 10_000 * 4_000
     # Measured ~0.35 s on 2 cores; the bound leaves room for a loaded CI machine.
     assert sorted(timings)[1] < 1.5
+
+
+def test_metrics_are_served_only_when_asked_for() -> None:
+    with SimServer(generated_cluster(pods=1_200, nodes=40)) as plain:
+        assert http(plain, "/apis/metrics.k8s.io/v1beta1/pods").status == 404
+    with SimServer(generated_cluster(pods=1_200, nodes=40, metrics=True)) as server:
+        nodes = http(server, "/apis/metrics.k8s.io/v1beta1/nodes?limit=25").json()
+        assert nodes["kind"] == "NodeMetricsList" and len(nodes["items"]) == 25
+        assert nodes["metadata"]["remainingItemCount"] == 15
+        pods = http(server, "/apis/metrics.k8s.io/v1beta1/namespaces/team-0001/pods").json()
+        listed = http(server, "/api/v1/namespaces/team-0001/pods").json()
+        assert [p["metadata"]["name"] for p in pods["items"]] == [
+            p["metadata"]["name"] for p in listed["items"]
+        ]
+        usage = pods["items"][0]["containers"][0]["usage"]
+        assert usage["cpu"].endswith("n") and usage["memory"].endswith("Ki")

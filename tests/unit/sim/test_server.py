@@ -522,3 +522,20 @@ def test_a_simulator_bug_is_a_500_status_and_counted(
         assert "boom" in body["message"]
         assert server.internal_errors == 1
         assert http(server, "/version").status == 200  # the server thread survived
+
+
+def test_resource_version_match_semantics(server: SimServer) -> None:
+    baseline = http(server, "/api/v1/pods").json()["metadata"]["resourceVersion"]
+    server.advance()
+    exact = http(server, f"/api/v1/pods?resourceVersion={baseline}&resourceVersionMatch=Exact")
+    assert exact.json()["metadata"]["resourceVersion"] == baseline
+    assert "CrashLoopBackOff" not in exact.body.decode()
+    newer = http(server, f"/api/v1/pods?resourceVersion={baseline}")  # not older than
+    assert newer.json()["metadata"]["resourceVersion"] != baseline
+    assert "CrashLoopBackOff" in newer.body.decode()
+    future = str(int(baseline) * 10)
+    assert_status(http(server, f"/api/v1/pods?resourceVersion={future}"), 504, "Timeout")
+    server.advance()
+    old = http(server, f"/api/v1/pods?resourceVersion={baseline}&resourceVersionMatch=Exact")
+    assert "too old resource version" in assert_status(old, 410, "Expired")["message"]
+    assert_status(http(server, "/api/v1/pods?resourceVersion=abc"), 400, "BadRequest")
