@@ -381,16 +381,11 @@ def _result(
     }
 
 
-def rejected_total(result: dict[str, Any]) -> int:
-    return sum(int(m["rejected_requests"]) for m in result["modes"].values())
-
-
 __all__ = [
     "CompareOptions",
     "Mode",
     "ModeStats",
     "SeedConversation",
-    "rejected_total",
     "run_compare",
     "scenario_snapshots",
 ]

@@ -14,11 +14,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
-from k8s_monitor.analysis.escalation import Escalation, Sev, blind_monitor_finding, escalate
+from k8s_monitor.analysis.escalation import (
+    Escalation,
+    Sev,
+    blind_monitor_finding,
+    escalate,
+    model_disabled_finding,
+)
 from k8s_monitor.analysis.findings import Finding, count_by_severity
 from k8s_monitor.analysis.incidents import Incident, IncidentStatus, Ledger, LedgerUpdate
 from k8s_monitor.analysis.ledger import LedgerStore, update_ledger
@@ -134,6 +140,8 @@ class CycleRunner:
             escalations, resolved=update.resolved, context=self._context(cycle, outcome)
         )
         _fill_report(report, snapshot, findings, update, escalations, outcome, notifications)
+        if outcome is not None and outcome.alert is not None:
+            self._escalate_model_alert(report, outcome.alert, now)
         report.duration_seconds = time.monotonic() - started
         return report
 
@@ -223,29 +231,33 @@ class CycleRunner:
         It bypasses the ledger on purpose: with no snapshot we know nothing about the other
         incidents, and feeding an empty finding list would mark them all resolved.
         """
-        s = self._stages
-        finding = blind_monitor_finding(s.settings.cluster_name, self._consecutive_failures, reason)
-        previous = self._blind_incident
-        incident = Incident(
-            fingerprint=finding.fingerprint,
-            finding=finding,
-            status=IncidentStatus.NEW if previous is None else IncidentStatus.RECURRING,
-            first_seen=previous.first_seen if previous else now,
-            last_seen=now,
-            first_cycle=previous.first_cycle if previous else report.cycle,
-            last_cycle=report.cycle,
-            cycles_seen=(previous.cycles_seen + 1) if previous else 1,
+        finding = blind_monitor_finding(
+            self._stages.settings.cluster_name, self._consecutive_failures, reason
         )
-        self._blind_incident = incident
-        update = LedgerUpdate(
-            cycle=report.cycle,
-            new=[incident] if previous is None else [],
-            recurring=[incident] if previous else [],
-        )
-        escalations = escalate(update, catalog=s.catalog, now=now, model_severities={})
-        s.notifier.dispatch(escalations, resolved=[], context=self._context(report.cycle, None))
-        report.escalations = [e.to_json() for e in escalations]
+        self._blind_incident = _monitor_incident(finding, self._blind_incident, report.cycle, now)
+        report.escalations = self._escalate_monitor_incident(self._blind_incident)
         log.error("monitor_blind", consecutive_failures=self._consecutive_failures)
+
+    def _escalate_model_alert(self, report: CycleReport, alert: str, now: datetime) -> None:
+        """Sent once, on the cycle the provider was disabled; a restart re-enables it."""
+        finding = model_disabled_finding(self._stages.settings.cluster_name, alert)
+        incident = _monitor_incident(finding, None, report.cycle, now)
+        report.escalations.extend(self._escalate_monitor_incident(incident))
+
+    def _escalate_monitor_incident(self, incident: Incident) -> list[dict[str, Any]]:
+        """Escalate an incident about the monitor itself, outside the cluster's ledger."""
+        s = self._stages
+        is_new = incident.status is IncidentStatus.NEW
+        update = LedgerUpdate(
+            cycle=incident.last_cycle,
+            new=[incident] if is_new else [],
+            recurring=[] if is_new else [incident],
+        )
+        escalations = escalate(update, catalog=s.catalog, now=incident.last_seen)
+        s.notifier.dispatch(
+            escalations, resolved=[], context=self._context(incident.last_cycle, None)
+        )
+        return [e.to_json() for e in escalations]
 
     # --- the report stage -----------------------------------------------------------------
 
@@ -344,6 +356,23 @@ def _fill_report(
             degraded = True
     if degraded:
         report.outcome = Outcome.DEGRADED
+
+
+def _monitor_incident(
+    finding: Finding, previous: Incident | None, cycle: int, now: datetime
+) -> Incident:
+    """An incident about the monitor itself, continuing ``previous`` when there is one."""
+    return Incident(
+        fingerprint=finding.fingerprint,
+        finding=finding,
+        status=IncidentStatus.NEW if previous is None else IncidentStatus.RECURRING,
+        first_seen=previous.first_seen if previous else now,
+        opened_at=previous.opened_at if previous else now,
+        last_seen=now,
+        first_cycle=previous.first_cycle if previous else cycle,
+        last_cycle=cycle,
+        cycles_seen=(previous.cycles_seen + 1) if previous else 1,
+    )
 
 
 def _incident_line(incident: Incident) -> dict[str, str]:

@@ -49,11 +49,10 @@ _SECRET_KEY_WORDS = (
     ("credential", "credentials"),
 )
 _KEY_WORDS = "|".join(re.escape(word) for word, _ in _SECRET_KEY_WORDS)
-# The key may carry a prefix (DB_PASSWORD, aws_session_token) but must *end* in the secret word,
-# so ``password_file`` or ``max_tokens`` stay visible. Matches start only where a run of key
-# characters starts, and the prefix is bounded: otherwise a long run such as ``------`` or
-# ``a_a_a_...`` costs quadratic time.
-_KEY = rf"[A-Za-z0-9_.\-]{{0,64}}?(?:{_KEY_WORDS})"
+# In text, a key is found by its secret word directly followed by the separator, whatever comes
+# before it: DB_PASSWORD= and aws_session_token: match, ``password_file=`` or ``max_tokens=`` do
+# not. Anchoring on the word (not on the start of the key) keeps matching linear in the text.
+_WORD = rf"(?:{_KEY_WORDS})"
 _SECRET_KEY_RE = re.compile(rf"(?i)^[A-Za-z0-9_./\-]*?(?:{_KEY_WORDS})$")
 
 
@@ -164,13 +163,13 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
     # JSON form: "db_password": "value" (escaped quotes inside the value are part of it).
     _p(
         "secret_value",
-        rf"(?i)\"(?P<key>{_KEY})\"\s*:\s*\"{_NOT_DONE}(?P<secret>(?:[^\"\\]|\\.)+)\"",
+        rf"(?i)(?P<key>{_WORD})\"\s*:\s*\"{_NOT_DONE}(?P<secret>(?:[^\"\\]|\\.)+)\"",
         _HAS_KEY_WORD,
     ),
     # key=value in text, env-style args, query strings, connection strings (Password=...;).
     _p(
         "secret_value",
-        rf"(?i)(?<![A-Za-z0-9_.\-])[\"']?(?P<key>{_KEY})[\"']?\s*=\s*{_NOT_DONE}"
+        rf"(?i)(?P<key>{_WORD})[\"']?\s*=\s*{_NOT_DONE}"
         r"(?P<secret>\"[^\"]*\"|'[^']*'|[^\s,;&\"'<>]+)",
         _HAS_KEY_WORD,
     ),
@@ -178,7 +177,7 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
     # unquoted value counts only when it looks generated: a digit in it, or long and unbroken.
     _p(
         "secret_value",
-        rf"(?i)(?<![A-Za-z0-9_.\-])[\"']?(?P<key>{_KEY})[\"']?\s*:[ \t]*{_NOT_DONE}"
+        rf"(?i)(?P<key>{_WORD})[\"']?\s*:[ \t]*{_NOT_DONE}"
         r"(?P<secret>\"[^\"\n]+\"|'[^'\n]+'|(?=[^\s,;]*\d)[^\s,;]{6,}|[^\s,;]{20,})",
         _HAS_KEY_WORD,
     ),

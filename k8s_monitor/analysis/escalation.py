@@ -26,6 +26,7 @@ from k8s_monitor.analysis.incidents import Incident, IncidentStatus, LedgerUpdat
 from k8s_monitor.analysis.services import Priority, ServiceCatalog
 
 MONITOR_BLIND = "MonitorBlind"
+MODEL_DISABLED = "ModelProviderDisabled"
 
 
 class Sev(IntEnum):
@@ -186,4 +187,21 @@ def blind_monitor_finding(cluster: str, consecutive_failures: int, reason: str) 
         ),
         objects=(subject,),
         evidence={"consecutive_failures": consecutive_failures, "error": reason[:500]},
+    )
+
+
+def model_disabled_finding(cluster: str, reason: str) -> Finding:
+    """The model provider was disabled (spend limit, auth): analysis goes on without it.
+
+    A warning, not a page: the deterministic monitoring still runs, but someone must raise the
+    limit or fix the key before the model is used again (a restart re-enables it).
+    """
+    subject = ObjectRef(kind="Cluster", namespace="", name=cluster)
+    return Finding(
+        subject=subject,
+        reason=MODEL_DISABLED,
+        severity=Severity.WARNING,
+        message=f"model provider disabled until restart: {reason[:300]}",
+        objects=(subject,),
+        evidence={"error": reason[:500]},
     )

@@ -1,4 +1,4 @@
-"""Command line: ``k8s-monitor run | once | demo | simulate | analyze | sessions | compare | report``.
+"""Command line: ``k8s-monitor run | once | demo | simulate | analyze | sessions | compare``.
 
 Each subcommand lives in its own module exposing ``register(subparsers)``; the parser it adds sets
 ``handler`` to a function ``(argparse.Namespace) -> int``. Configuration errors end here, as one

@@ -10,20 +10,20 @@ refuses our credentials (``ClusterAuthError``) fails the collection.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-import orjson
 import structlog
 
 from k8s_monitor.cluster import resources as res
 from k8s_monitor.cluster.compact import Interner
 from k8s_monitor.cluster.logtails import LogTarget, log_query, select_targets, tail_from_response
-from k8s_monitor.cluster.resources import ListHead, ListPage, Resource
+from k8s_monitor.cluster.pages import ListPage, PageDecodeError, decode_page, peek_continue
+from k8s_monitor.cluster.resources import Resource
 from k8s_monitor.cluster.sanitize import sanitize
 from k8s_monitor.cluster.snapshot import (
     ClusterSnapshot,
@@ -32,10 +32,9 @@ from k8s_monitor.cluster.snapshot import (
     LogTail,
     Namespace,
     Pod,
-    without_nulls,
 )
 from k8s_monitor.cluster.transport import Response, Transport, TransportError
-from k8s_monitor.errors import ClusterAuthError, ClusterError, ClusterUnreachableError
+from k8s_monitor.errors import ClusterAuthError, ClusterUnreachableError
 from k8s_monitor.redaction import Redactor
 
 if TYPE_CHECKING:
@@ -44,6 +43,11 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 _WARNING = "Warning"
+# Statuses worth one more try of the same page: overload (429, priority and fairness) and
+# transient apiserver or proxy failures. A second failure becomes a gap.
+_TRANSIENT = frozenset({429, 500, 502, 503, 504})
+_RETRY_DELAY_SECONDS = 0.2
+_RETRY_DELAY_MAX_SECONDS = 2.0
 _LOG_CEILING_FACTOR = 32  # server-side limitBytes = this x LOG_TAIL_BYTES (bounds long lines)
 _LOG_CEILING_MIN = 64 * 1024
 
@@ -63,6 +67,9 @@ class CollectOptions:
     log_tail_bytes: int = 8_192
     log_tail_max_containers: int = 10
     resources: tuple[Resource, ...] = res.RESOURCES
+    # Lists of at least this many objects share repeated values (see ``compact``): below it the
+    # snapshot is a few tens of MB either way and interning would double the decode CPU.
+    compact_min_objects: int = 20_000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CollectOptions:
@@ -90,47 +97,7 @@ class _Listed:
     answered: bool = False  # the apiserver sent an HTTP response at least once
     absent: bool = False  # an optional API (metrics) is not served here
     failure: str = ""  # why nothing answered, for ClusterUnreachableError
-
-
-class PageDecodeError(ClusterError):
-    """A page did not decode even after folding nulls away."""
-
-
-_DECODERS: dict[type[Any], msgspec.json.Decoder[Any]] = {}
-_HEAD_DECODER = msgspec.json.Decoder(ListHead)
-
-
-def peek_continue(data: bytes) -> str | None:
-    """The page's continue token without decoding its items; None when it does not decode."""
-    try:
-        return _HEAD_DECODER.decode(data).metadata.continue_
-    except msgspec.MsgspecError:
-        return None
-
-
-def decode_page(data: bytes, struct: type[Any]) -> ListPage[Any]:
-    """Decode one ``*List`` page into ``ListPage[struct]``, skipping every unknown field.
-
-    Strict decoding is the fast path; a page with ``null`` where a struct expects a value
-    (written by some clients and controllers) is decoded again after dropping the nulls.
-    """
-    decoder = _DECODERS.get(struct)
-    if decoder is None:
-        decoder = _DECODERS.setdefault(struct, msgspec.json.Decoder(ListPage[struct]))  # type: ignore[valid-type]
-    try:
-        fast: ListPage[Any] = decoder.decode(data)
-    except msgspec.ValidationError:
-        pass
-    except msgspec.DecodeError as exc:
-        raise PageDecodeError(f"not JSON: {exc}") from exc
-    else:
-        return fast
-    try:
-        loose = without_nulls(orjson.loads(data))
-        page: ListPage[Any] = msgspec.convert(loose, ListPage[struct], strict=False)  # type: ignore[valid-type]
-    except (orjson.JSONDecodeError, msgspec.ValidationError) as exc:
-        raise PageDecodeError(f"unexpected shape: {exc}") from exc
-    return page
+    compacted: bool = False  # repeated values are being shared (the list is big)
 
 
 class Collector:
@@ -253,7 +220,7 @@ class Collector:
         listed = _Listed(resource)
         keep = self._filter_for(resource, cutoff)
         path = resource.path(namespace)
-        restarted = False
+        restarted = retried = False
         token = ""
         pending: Future[Response] | None = None
         while True:
@@ -273,9 +240,14 @@ class Collector:
                 log.info("list_restarted_after_410", resource=resource.display)
                 restarted, token, listed.items = True, "", []
                 continue
+            if response.status in _TRANSIENT and not retried:
+                retried = True
+                time.sleep(_retry_delay(response))
+                continue
             if response.status != 200:
                 self._fail(listed, response, namespace, restarted)
                 return listed
+            retried = False
             next_token = peek_continue(response.body)
             if next_token:
                 pending = self._prefetch.submit(
@@ -286,16 +258,38 @@ class Collector:
             except PageDecodeError as exc:
                 listed.gap = _gap(resource, "error", 200, str(exc), namespace, self._options)
                 return listed
-            for item in page.items or ():
-                if keep(item):
-                    sanitize(item, self._redactor)
-                    interner.compact(item)
-                    listed.items.append(item)
+            self._take(page, listed, keep, interner)
             token = page.metadata.continue_
             if token != next_token:  # the head did not decode alone; fetch the usual way
                 pending = None
             if not token:
                 return listed
+
+    def _take(
+        self, page: ListPage[Any], listed: _Listed, keep: Callable[[Any], bool], interner: Interner
+    ) -> None:
+        """Keep the page's wanted items, redacted; share repeated values once the list is big.
+
+        Interning costs about as much CPU as decoding and saves memory that only matters at
+        scale, so it starts when the list is known (``remainingItemCount``) or seen to reach
+        ``compact_min_objects``, and then catches up on the items taken before.
+        """
+        start = len(listed.items)
+        for item in page.items or ():
+            if keep(item):
+                sanitize(item, self._redactor)
+                listed.items.append(item)
+        if listed.compacted:
+            fresh = listed.items[start:]
+        elif len(listed.items) + (page.metadata.remaining_item_count or 0) >= (
+            self._options.compact_min_objects
+        ):
+            listed.compacted = True
+            fresh = listed.items
+        else:
+            return
+        for item in fresh:
+            interner.compact(item)
 
     def _fail(
         self, listed: _Listed, response: Response, namespace: str | None, restarted: bool
@@ -388,9 +382,12 @@ class Collector:
         query = log_query(target, lines=options.log_tail_lines, limit_bytes=ceiling)
         try:
             response = self._transport.get(
-                target.path, query, accept="text/plain",
-                max_bytes=options.log_tail_bytes, keep_tail=True,
-            )  # fmt: skip
+                target.path,
+                query,
+                accept="text/plain",
+                max_bytes=options.log_tail_bytes,
+                keep_tail=True,
+            )
         except TransportError as exc:
             log.warning(
                 "log_tail_failed", pod=target.pod, container=target.container, error=str(exc)
@@ -398,20 +395,31 @@ class Collector:
             return None
         if response.status == 403:
             return CollectionGap(
-                resource="pods/log", api_group="", reason="forbidden", status=403,
-                detail=response.message, fix=f"add the rule {res.POD_LOGS_RULE} to the "
-                "monitor's ClusterRole",
-            )  # fmt: skip
+                resource="pods/log",
+                api_group="",
+                reason="forbidden",
+                status=403,
+                detail=response.message,
+                fix=f"add the rule {res.POD_LOGS_RULE} to the ClusterRole {res.CLUSTER_ROLE}",
+            )
         if response.status != 200:
             # 400/404: the previous instance's log is gone (pod replaced, node rotated).
             log.info(
-                "log_tail_unavailable", namespace=target.namespace, pod=target.pod,
-                container=target.container, status=response.status,
-            )  # fmt: skip
+                "log_tail_unavailable",
+                namespace=target.namespace,
+                pod=target.pod,
+                container=target.container,
+                status=response.status,
+            )
             return None
         return tail_from_response(
             target, response, max_bytes=options.log_tail_bytes, redactor=self._redactor
         )
+
+
+def _retry_delay(response: Response) -> float:
+    wanted = response.retry_after if response.retry_after is not None else _RETRY_DELAY_SECONDS
+    return max(0.0, min(wanted, _RETRY_DELAY_MAX_SECONDS))
 
 
 def _keep_all(_item: Any) -> bool:
@@ -447,7 +455,7 @@ def _gap(
     where = f" in namespace {namespace}" if namespace else ""
     fixes = {
         "forbidden": f"grant list on {resource.display}{where}: add the rule "
-        f"{resource.rbac_rule} to the monitor's ClusterRole",
+        f"{resource.rbac_rule} to the ClusterRole {res.CLUSTER_ROLE}",
         "timeout": f"the list took longer than COLLECT_TIMEOUT_SECONDS={options.timeout_seconds:g};"
         " raise it or lower COLLECT_PAGE_SIZE, and check apiserver load",
         "expired": "the apiserver compacted past our continue token; raise COLLECT_PAGE_SIZE "

@@ -7,33 +7,9 @@ resource is one line here plus a field in the snapshot.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
-
-import msgspec
-from msgspec import Struct, field
+from typing import Any
 
 from k8s_monitor.cluster import snapshot as s
-
-T = TypeVar("T")
-
-
-class ListMeta(Struct, rename="camel", kw_only=True):
-    resource_version: str = ""
-    continue_: str = field(default="", name="continue")
-    remaining_item_count: int | None = None
-
-
-class ListPage(Struct, Generic[T], kw_only=True):
-    """One page of a ``*List`` response: only ``items`` and the paging metadata are decoded."""
-
-    items: list[T] | None = None
-    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
-
-
-class ListHead(Struct, kw_only=True):
-    """Only a page's ``metadata``: decoding it skips the items, about a fifth of a full decode."""
-
-    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +52,23 @@ NODES = Resource("nodes", "", "v1", s.Node, "nodes", namespaced=False)
 EVENTS = Resource("events", "", "v1", s.Event, "events")
 NAMESPACES = Resource("namespaces", "", "v1", s.Namespace, "namespaces", namespaced=False)
 NODE_METRICS = Resource(
-    "nodes", "metrics.k8s.io", "v1beta1", s.NodeMetrics, "node_metrics",
-    namespaced=False, optional_api=True,
-)  # fmt: skip
+    "nodes",
+    "metrics.k8s.io",
+    "v1beta1",
+    s.NodeMetrics,
+    "node_metrics",
+    namespaced=False,
+    optional_api=True,
+)
 POD_METRICS = Resource(
-    "pods", "metrics.k8s.io", "v1beta1", s.PodMetrics, "pod_metrics",
-    label_selector=True, optional_api=True,
-)  # fmt: skip
+    "pods",
+    "metrics.k8s.io",
+    "v1beta1",
+    s.PodMetrics,
+    "pod_metrics",
+    label_selector=True,
+    optional_api=True,
+)
 
 RESOURCES: tuple[Resource, ...] = (
     PODS,
@@ -105,3 +91,6 @@ RESOURCES: tuple[Resource, ...] = (
 )
 
 POD_LOGS_RULE = '{apiGroups: [""], resources: ["pods/log"], verbs: ["get"]}'
+
+# The ClusterRole the manifests in deploy/ bind to the monitor's service account.
+CLUSTER_ROLE = "k8s-monitor-read"

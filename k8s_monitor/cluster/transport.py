@@ -34,6 +34,7 @@ class Response:
     status: int
     body: bytes
     truncated: bool = False
+    retry_after: float | None = None  # seconds, from a Retry-After header (429, 503)
 
     @property
     def message(self) -> str:
@@ -95,7 +96,7 @@ class Transport:
             raise TransportError(f"{path}: {_describe(exc)}", timeout=_is_timeout(exc)) from exc
         finally:
             raw.release_conn()
-        return Response(raw.status, data, truncated)
+        return Response(raw.status, data, truncated, _retry_after(raw.headers.get("Retry-After")))
 
 
 _CHUNK = 64 * 1024
@@ -116,6 +117,14 @@ def _read(raw: Any, max_bytes: int | None, *, keep_tail: bool) -> tuple[bytes, b
                 return bytes(buffer[:max_bytes]), True
             del buffer[: len(buffer) - max_bytes]
     return bytes(buffer), truncated
+
+
+def _retry_after(value: str | None) -> float | None:
+    # Only the delay-seconds form: the apiserver never sends an HTTP date here.
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
 
 
 def _is_timeout(exc: BaseException) -> bool:

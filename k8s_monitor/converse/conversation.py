@@ -20,7 +20,7 @@ from k8s_monitor.config import Settings
 from k8s_monitor.converse.engine import Answer, Asker, Meter, describe
 from k8s_monitor.converse.outcome import ConverseInput, ConverseOutcome
 from k8s_monitor.converse.store import SessionStore
-from k8s_monitor.errors import ContextTooLongError, ModelError, ModelFatalError, StorageError
+from k8s_monitor.errors import ContextTooLongError, ModelError, ModelFatalError
 from k8s_monitor.llm.accounting import usage_from_dict, usage_to_dict
 from k8s_monitor.llm.analysis import AnalysisSource
 from k8s_monitor.llm.offline import deterministic_analysis
@@ -190,18 +190,9 @@ class PersistentConversation(_Base):
     # --- one turn ----------------------------------------------------------------------------
 
     def _turn(self, data: ConverseInput) -> ConverseOutcome:
-        try:
-            loaded = self._sessions.load_session(self._session_id) or {}
-        except StorageError as exc:
-            # No trustworthy history (unreadable, undecryptable, newer schema): no call, no
-            # write; the report still gets the deterministic analysis and says why.
-            log.error("session_unavailable", error_type=type(exc).__name__, error=str(exc))
-            return ConverseOutcome(
-                analysis=deterministic_analysis(data, reason="session unavailable"),
-                source=AnalysisSource.FALLBACK,
-                mode=self.mode,
-                error=describe(exc),
-            )
+        # Storage errors (unreadable, undecryptable, disk full) propagate: the cycle logs and
+        # counts them per stage, and a failed save has left the previous file intact.
+        loaded = self._sessions.load_session(self._session_id) or {}
         history: list[dict[str, Any]] = list(loaded.get("conversation_history") or [])
         metadata: dict[str, Any] = dict(loaded.get("metadata") or {})
         state: dict[str, Any] = dict(loaded.get("state") or {})
@@ -262,13 +253,7 @@ class PersistentConversation(_Base):
         )
         state[STATE_KEY] = mine
         metadata.update(self._metadata(metadata, outcome.usage, data))
-        try:
-            self._sessions.save_session(self._session_id, new_history, metadata, state=state)
-        except StorageError as exc:
-            # The file on disk is the previous turn's (saves are atomic); keep the analysis.
-            log.error("session_save_failed", error_type=type(exc).__name__, error=str(exc))
-            outcome.error = describe(exc)
-            return outcome
+        self._sessions.save_session(self._session_id, new_history, metadata, state=state)
         outcome.session_saved = True
         outcome.pruned = pruned_before or pruned_after
         outcome.context_tokens = tokens

@@ -89,12 +89,14 @@ class Asker:
         return self.provider.context_window
 
     def request_for(self, history: Sequence[dict[str, Any]], *, cache: bool) -> ModelRequest:
+        """``cache=False`` still caches the system prompt, never the changing messages."""
         return build_request(
             history,
             max_tokens=self.max_output_tokens,
             output_schema=ANALYSIS_SCHEMA,
-            cache_ttl=self.cache_ttl if cache else None,
+            cache_ttl=self.cache_ttl,
             redact=self.redact,
+            cache_history=cache,
         )
 
     def ask(
@@ -156,8 +158,11 @@ class Asker:
         return min(self.context_window, max_context_tokens)
 
     def _overflows(self, request: ModelRequest) -> bool:
-        """Whether a rejected request was too long: the API says so only in its message text,
-        which we do not parse, so count (free) or estimate the prompt instead."""
+        """Whether a rejected request was too long.
+
+        The API says so only in its message text, which we do not parse: count the prompt
+        (free) or, where counting is unavailable, estimate it.
+        """
         tokens = self.provider.count_tokens(request)
         if tokens is None:
             tokens = self.estimator.estimate_chars(request.text_chars())

@@ -82,17 +82,19 @@ def load_price_table() -> PriceTable:
     )
 
 
-def usage_from_api(usage: Any) -> ModelUsage:
+def usage_from_api(usage: Any, *, requested_ttl: str | None = None) -> ModelUsage:
     """Map an SDK ``Usage`` (or its dict form) to ``ModelUsage`` for one request.
 
-    ``cache_creation`` splits writes by TTL; when absent (older APIs, Bedrock) every write is
-    counted as 5m, the cheaper assumption being the documented default TTL.
+    ``cache_creation`` splits writes by TTL; when a backend omits it, writes are attributed to
+    the TTL the request asked for (``requested_ttl``), else to the documented default, 5m.
     """
     written = int(_field(usage, "cache_creation_input_tokens") or 0)
     creation = _field(usage, "cache_creation")
     if creation is not None:
         five = int(_field(creation, "ephemeral_5m_input_tokens") or 0)
         hour = int(_field(creation, "ephemeral_1h_input_tokens") or 0)
+    elif requested_ttl == "1h":
+        five, hour = 0, written
     else:
         five, hour = written, 0
     return ModelUsage(

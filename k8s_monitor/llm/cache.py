@@ -44,14 +44,24 @@ def cache_control(ttl: CacheTTL) -> dict[str, Any]:
 
 
 def place_breakpoints(
-    system: list[dict[str, Any]], messages: list[dict[str, Any]], ttl: CacheTTL | None
+    system: list[dict[str, Any]],
+    messages: list[dict[str, Any]],
+    ttl: CacheTTL | None,
+    *,
+    history: bool = True,
 ) -> None:
-    """Mark the system prompt, the last assistant turn and the last message (in place)."""
+    """Mark the system prompt, the last assistant turn and the last message (in place).
+
+    ``history=False`` (stateless cycles, whose one message changes every time) marks only
+    the system prompt: writing a prefix that is never read again is pure cost.
+    """
     if ttl is None:
         return
     marker = cache_control(ttl)
     if system:
         system[0]["cache_control"] = dict(marker)
+    if not history:
+        return
     if messages:
         messages[-1]["content"][-1]["cache_control"] = dict(marker)
     for message in reversed(messages[:-1]):

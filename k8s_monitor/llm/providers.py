@@ -96,7 +96,7 @@ class AnthropicProvider:
         text = "".join(block.text for block in message.content if block.type == "text")
         return ModelReply(
             text=text,
-            usage=usage_from_api(message.usage),
+            usage=usage_from_api(message.usage, requested_ttl=requested_ttl(request)),
             model=message.model or self.model,
             stop_reason=message.stop_reason,
             request_id=getattr(message, "_request_id", None),
@@ -129,6 +129,16 @@ def _aws_errors() -> tuple[type[BaseException], ...]:
         return tuple(errors)
     errors.extend([botocore.BotoCoreError, botocore.ClientError])
     return tuple(errors)
+
+
+def requested_ttl(request: ModelRequest) -> str | None:
+    """The TTL of the request's last cache breakpoint, if it has any."""
+    blocks = [*request.system, *(b for m in request.messages for b in m["content"])]
+    for block in reversed(blocks):
+        control = block.get("cache_control") if isinstance(block, dict) else None
+        if isinstance(control, dict):
+            return str(control.get("ttl", "5m"))
+    return None
 
 
 def map_sdk_error(exc: anthropic.AnthropicError) -> ModelError:

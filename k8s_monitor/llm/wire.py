@@ -35,12 +35,13 @@ def build_request(
     cache_ttl: CacheTTL | None,
     redact: Redact,
     system_prompt: str = SYSTEM_PROMPT,
+    cache_history: bool = True,
 ) -> ModelRequest:
     """A request for ``history`` (whose last entry is the new user message)."""
     extra_system, messages = to_api_messages(history, redact)
     system = [{"type": "text", "text": system_prompt}]
     system.extend({"type": "text", "text": text} for text in extra_system)
-    place_breakpoints(system, messages, cache_ttl)
+    place_breakpoints(system, messages, cache_ttl, history=cache_history)
     return ModelRequest(
         system=system, messages=messages, max_tokens=max_tokens, output_schema=output_schema
     )

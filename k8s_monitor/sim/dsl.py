@@ -95,6 +95,8 @@ class WorkloadIn(_In):
     hpa: HpaIn | None = None
     pdb_min_available: int | None = None
     log: str | None = None  # lines a healthy container prints; a default access log otherwise
+    env: dict[str, str] = field(default_factory=dict)  # plain values, visible in the pod spec
+    secret_env: dict[str, str] = field(default_factory=dict)  # NAME: "secret/key" (valueFrom)
     age_days: float = 7.0
     service_account: str = "default"
 

@@ -42,8 +42,11 @@ class Faults:
     ) -> None:
         """Make requests for ``resource`` fail with ``status`` and/or answer after a delay.
 
-        ``count`` limits how many requests the rule hits; ``status=410`` applies to requests
-        carrying a continue token only. A new rule for the same resource replaces the old one.
+        ``resource`` is the plural ("pods", "deployments" or "deployments.apps"), "pods/log" for
+        logs, "nodes.metrics.k8s.io"/"pods.metrics.k8s.io" for metrics, or None for every
+        request. ``count`` limits how many requests the rule hits; ``status=410`` applies to
+        requests carrying a continue token only. 403 answers with the RBAC message naming the
+        resource and ``user``. A new rule for the same resource replaces the old one.
         """
         if status is None and delay_seconds <= 0:
             raise ValueError("a fault needs a status, a delay, or both")

@@ -177,18 +177,24 @@ def container_spec(
     port: int | None,
     cpu: str,
     memory: str,
-    env_names: tuple[str, ...] = ("LOG_LEVEL", "PORT"),
+    env: dict[str, str] | None = None,
+    secret_env: dict[str, str] | None = None,
     command: list[str] | None = None,
 ) -> JSON:
+    """A container spec. ``env`` values appear in clear, as in any pod spec (the collector must
+    drop them); ``secret_env`` maps a variable to ``secret/key`` through ``valueFrom``."""
     spec: JSON = {"name": name, "image": image}
     if command:
         spec["command"] = command
     if port is not None:
         spec["ports"] = [{"name": "http", "containerPort": port, "protocol": "TCP"}]
-    spec["env"] = [
-        {"name": env_name, "value": "info" if env_name == "LOG_LEVEL" else str(port or 8080)}
-        for env_name in env_names
-    ]
+    values = {"LOG_LEVEL": "info", "PORT": str(port or 8080), **(env or {})}
+    spec["env"] = [{"name": key, "value": value} for key, value in values.items()]
+    for key, ref in (secret_env or {}).items():
+        secret, _, secret_key = ref.partition("/")
+        spec["env"].append(
+            {"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": secret_key}}}
+        )
     spec["resources"] = {
         "limits": {"memory": memory},
         "requests": {"cpu": cpu, "memory": memory},

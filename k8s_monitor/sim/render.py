@@ -271,19 +271,16 @@ class Renderer:
         spec = workload.spec
         replicas = workload.replicas
         current = workload.current
-        good = workload.last_good()
-        counts: dict[str, int] = {}
         latest: dict[str, Revision] = {}
         for revision in workload.revisions[-10:]:
             latest[revision.template_key] = revision
-            counts[revision.template_key] = 0
-        new_count = replicas
-        if current.pull_error is not None and good is not None:
-            surge = math.ceil(replicas * 0.25)
-            unavailable = math.floor(replicas * 0.25)
-            new_count = min(replicas, max(1, surge + unavailable))
-            counts[good.template_key] = replicas - unavailable
-        counts[current.template_key] = new_count
+        first: dict[str, Revision] = {}
+        for revision in workload.revisions:
+            first.setdefault(revision.template_key, revision)
+        counts = _replica_counts(replicas, workload.revisions)
+        # Pods that already existed before the latest revision keep their names and ages
+        # (a rollback scales the old ReplicaSet back up; it does not recreate its pods).
+        before = _replica_counts(replicas, workload.revisions[:-1]) if current.number > 1 else {}
         uid = o.make_uid("Deployment", spec.namespace, spec.name)
         labels = self._labels(spec)
         ready_total = available_total = total = 0
@@ -297,11 +294,13 @@ class Renderer:
             count = counts.get(key, 0)
             state, since = self._pod_state(workload, revision)
             ready = 0
+            survivors = before.get(key, 0) if key == current.template_key else count
             for index in range(count):
-                created = max(revision.since, workload.created) + index * 3
+                born = first[key] if index < survivors else revision
+                created = max(born.since, workload.created) + index * 3
                 pod = _Pod(
                     workload=workload,
-                    name=f"{rs_name}-{o.name_suffix(5, rs_name, str(revision.number), str(index))}",
+                    name=f"{rs_name}-{o.name_suffix(5, rs_name, str(born.number), str(index))}",
                     owner=o.owner_ref("apps/v1", "ReplicaSet", rs_name, rs_uid),
                     labels=pod_labels,
                     image=revision.image,
@@ -383,7 +382,13 @@ class Renderer:
             "spec": o.pod_spec(
                 [
                     o.container_spec(
-                        spec.name, image, port=spec.port, cpu=spec.cpu, memory=spec.memory
+                        spec.name,
+                        image,
+                        port=spec.port,
+                        cpu=spec.cpu,
+                        memory=spec.memory,
+                        env=spec.env,
+                        secret_env=spec.secret_env,
                     )
                 ],
                 None,
@@ -879,7 +884,13 @@ class Renderer:
         pod_spec = o.pod_spec(
             [
                 o.container_spec(
-                    container, pod.image, port=spec.port, cpu=spec.cpu, memory=spec.memory
+                    container,
+                    pod.image,
+                    port=spec.port,
+                    cpu=spec.cpu,
+                    memory=spec.memory,
+                    env=spec.env,
+                    secret_env=spec.secret_env,
                 )
             ],
             node,
@@ -1647,6 +1658,25 @@ _RESOURCES_ALWAYS = (
     "horizontalpodautoscalers",
     "poddisruptionbudgets",
 )
+
+
+def _replica_counts(replicas: int, revisions: list[Revision]) -> dict[str, int]:
+    """Pods per pod template once the last of ``revisions`` is rolled out.
+
+    A rolling update (25% surge, 25% unavailable) stuck on a template that cannot be pulled
+    keeps most pods on the last good template.
+    """
+    current = revisions[-1]
+    good = next((r for r in reversed(revisions[:-1]) if r.pull_error is None), None)
+    counts = {r.template_key: 0 for r in revisions[-10:]}
+    new_count = replicas
+    if current.pull_error is not None and good is not None:
+        surge = math.ceil(replicas * 0.25)
+        unavailable = math.floor(replicas * 0.25)
+        new_count = min(replicas, max(1, surge + unavailable))
+        counts[good.template_key] = replicas - unavailable
+    counts[current.template_key] = new_count
+    return counts
 
 
 def _taints_for(type_: str, status: str, since: datetime) -> list[JSON]:

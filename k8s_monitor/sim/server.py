@@ -86,6 +86,11 @@ class SimServer:
     """Serve ``source`` on ``host:port`` (port 0 picks a free one) in a background thread.
 
     It starts serving on construction; use it as a context manager or call ``close()``.
+    Control: ``advance()``/``goto()`` move through the scenario (also ``POST /sim/advance``,
+    ``POST /sim/goto?step=N``, ``GET /sim/state``); ``faults`` injects errors and delays;
+    ``down()``/``up()`` make the apiserver unreachable and back on the same port;
+    ``require_token()`` answers 401 to other bearer tokens; ``expire_continue_tokens()``
+    makes outstanding continue tokens 410; ``requests`` is the log of what was served.
     """
 
     def __init__(

@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(_child_baseline(args.kubeconfig)))
         return
 
+    _quiet()  # stdout carries the one JSON object only
     from k8s_monitor.sim import SimServer, generated_cluster
 
     nodes = args.nodes or max(1, args.pods // 30)

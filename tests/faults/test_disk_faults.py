@@ -67,29 +67,29 @@ def _raise(error: int) -> Callable[..., Any]:
     return fail
 
 
-def _enospc_on_write(monkeypatch: pytest.MonkeyPatch) -> None:
+def _enospc_on_write(monkeypatch: pytest.MonkeyPatch, _: Path) -> None:
     def fdopen(fd: int, *args: Any, **kwargs: Any) -> Any:
         return _FailingFile(os.fdopen(fd, *args, **kwargs), errno.ENOSPC)
 
     monkeypatch.setattr(session_store, "os", _Os(fdopen=fdopen))
 
 
-def _eio_on_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
+def _eio_on_fsync(monkeypatch: pytest.MonkeyPatch, _: Path) -> None:
     monkeypatch.setattr(session_store, "os", _Os(fsync=_raise(errno.EIO)))
 
 
-def _eio_on_replace(monkeypatch: pytest.MonkeyPatch) -> None:
+def _eio_on_replace(monkeypatch: pytest.MonkeyPatch, session_file: Path) -> None:
     original = Path.replace
 
     def replace(self: Path, target: Any) -> Any:
-        if Path(target).name == f"{SESSION_ID}.json":
+        if Path(target).resolve() == session_file.resolve():
             raise OSError(errno.EIO, os.strerror(errno.EIO))
         return original(self, target)
 
     monkeypatch.setattr(Path, "replace", replace)
 
 
-def _read_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def _read_only(monkeypatch: pytest.MonkeyPatch, _: Path) -> None:
     class _Tempfile:
         mkstemp = staticmethod(_raise(errno.EROFS))
 
@@ -119,7 +119,7 @@ def test_failed_save_keeps_previous_session_logs_counts_and_next_cycle_retries(
             before = r.session_bytes()
             assert before is not None
             with captured_logs(settings) as logs, monkeypatch.context() as patch:
-                FAULTS[fault](patch)
+                FAULTS[fault](patch, r.session_dir / f"{SESSION_ID}.json")
                 failed = monitor.runner.run()
             assert r.session_bytes() == before, "the previous session must stay byte-identical"
             assert failed.outcome is not Outcome.OK

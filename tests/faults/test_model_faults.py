@@ -25,7 +25,7 @@ FAULTS: dict[str, tuple[Fault, int]] = {
     "bad-request-400": (Fault("bad_request", count=50), 1),
     "timeout": (Fault("slow", count=50, delay_seconds=1.0), 1 + MAX_RETRIES),
     "connection-reset": (Fault("reset", count=50), 1 + MAX_RETRIES),
-    "malformed-body": (Fault("malformed", count=50), 2 * (1 + MAX_RETRIES)),
+    "malformed-body": (Fault("malformed", count=50), 1 + MAX_RETRIES),
     "spend-limit-429": (Fault("spend_limit", count=50), 1),
 }
 
@@ -58,11 +58,13 @@ def test_model_fault_is_survived_with_bounded_retries_and_an_untouched_session(
             first = monitor.runner.run()
             assert first.analysis_source == "model", first.error
             sent_before = _requests(r)
+            before = r.session_bytes()
 
             r.sim.goto(CRASHLOOP_STEP)
             r.fake.inject(fault)
             failed = monitor.runner.run()
             made = _requests(r) - sent_before
+            untouched = r.session_bytes() == before
             _clear_faults(r)
             after = monitor.runner.run()
         finally:
@@ -70,6 +72,7 @@ def test_model_fault_is_survived_with_bounded_retries_and_an_untouched_session(
 
     assert failed.analysis_source == "fallback", (name, failed.error)
     assert failed.outcome is Outcome.DEGRADED
+    assert untouched, "a failed cycle leaves the session byte-identical"
     assert 1 <= made <= max_requests, f"{name}: {made} requests for one cycle"
     print(f"FIGURE model-fault {name}: requests={made} max={max_requests}")
     assert _alerts_for_cycle(r, failed.cycle), "the deterministic page went out anyway"

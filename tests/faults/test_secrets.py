@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
-from tests.faults.harness import captured_logs, rig, run_cycles
+from tests.faults.harness import Rig, captured_logs, rig, run_cycles
 from tests.faults.planted import CRASHLOOP_STEP, PlantingSource, as_source, planted_scenario
 
 
@@ -142,8 +142,9 @@ ANNOTATION_NEEDLES = ("Ann0tP4ssPl4nt3d", "Ann0tT0k3nPl4nt3d")
 CHUNK = 6
 
 
-def _set_checkout_logs(r, lines: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _set_checkout_logs(r: Rig, lines: list[str]) -> None:
     pods = r.sim.view(CRASHLOOP_STEP).collection("pods")
+    assert pods is not None
     text = "\n".join(lines) + "\n"
     for pod in pods.items(0, len(pods)):
         meta = pod["metadata"]
@@ -157,7 +158,7 @@ def _marker(number: int) -> str:
     return f"marker-{number:02d}-seen"
 
 
-def _haystacks(r, logs: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _haystacks(r: Rig, logs: str) -> dict[str, str]:
     files = {
         "session_dir": r.session_dir,
         "reports": r.report_dir,

@@ -142,3 +142,13 @@ def test_in_cluster_token_rotation_over_tls(tmp_path: Path) -> None:
             assert collector.collect(now=NOW).pods
         finally:
             collector.close()
+
+
+def test_transient_500_is_retried(incident_sim: SimServer, tmp_path: Path) -> None:
+    incident_sim.faults.set(resource="deployments", status=500, count=1)
+    collector = _collector(incident_sim, tmp_path)
+    try:
+        snap = collector.collect(now=NOW)
+    finally:
+        collector.close()
+    assert snap.gaps == [] and snap.deployments

@@ -31,6 +31,9 @@ class FakeState:
     token: str | None = None  # when set, require "Bearer <token>"
     requests: list[tuple[str, dict[str, list[str]]]] = field(default_factory=list)
     raw_pages: dict[str, bytes] = field(default_factory=dict)  # path -> body served as is
+    token_prefix: str = ""  # continue tokens are this + an offset
+    fail_next: dict[str, list[int]] = field(default_factory=dict)  # path -> statuses, one each
+    remaining_count: bool = True  # send remainingItemCount, as the apiserver does without selectors
 
     def hits(self) -> Counter[str]:
         return Counter(path for path, _ in self.requests)
@@ -57,6 +60,8 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
                 time.sleep(state.delay[url.path])
             if url.path in state.status:
                 return self._status(state.status[url.path], "forced")
+            if state.fail_next.get(url.path):
+                return self._status(state.fail_next[url.path].pop(0), "transient")
             if url.path.endswith("/log"):
                 return self._log(url.path, query)
             if url.path in state.raw_pages:
@@ -70,19 +75,21 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
             selector = query.get("fieldSelector", [""])[0]
             if selector.startswith("type="):
                 items = [i for i in items if i.get("type") == selector[5:]]
-            start = int(query.get("continue", ["0"])[0])
+            start = int(query.get("continue", ["0"])[0].removeprefix(state.token_prefix))
             if start and state.expire_continue.get(path, 0) > 0:
                 state.expire_continue[path] -= 1
                 return self._status(410, "The provided continue parameter is too old")
             limit = int(query.get("limit", ["0"])[0]) or len(items) or 1
             page = items[start : start + limit]
             more = start + limit < len(items)
+            remaining = len(items) - start - limit
             body = {
                 "kind": "List",
                 "apiVersion": "v1",
                 "metadata": {
                     "resourceVersion": "42",
-                    **({"continue": str(start + limit)} if more else {}),
+                    **({"continue": f"{state.token_prefix}{start + limit}"} if more else {}),
+                    **({"remainingItemCount": remaining} if more and state.remaining_count else {}),
                 },
                 "items": page,
             }

@@ -237,3 +237,57 @@ def test_naive_times_are_taken_as_utc(make_collector: MakeCollector) -> None:
     naive_now = NOW.replace(tzinfo=None)
     snap = make_collector().collect(now=naive_now, since=naive_now - timedelta(hours=2))
     assert sorted(e.metadata.name for e in snap.events) == ["e1", "e4"]
+
+
+def test_token_the_head_cannot_show_still_pages(
+    make_collector: MakeCollector, state: FakeState
+) -> None:
+    """Whatever the peek says, the decoded page's own token decides the next request."""
+    state.lists[PODS] = [o.pod(f"p-{i}") for i in range(30)]
+    state.token_prefix = "%~"  # outside the characters the head scan accepts
+    snap = make_collector(page_size=7, resources=(res.PODS,)).collect(now=NOW)
+    assert [p.metadata.name for p in snap.pods] == [f"p-{i}" for i in range(30)]
+    tokens = [q.get("continue") for path, q in state.requests if path == PODS]
+    assert tokens == [None, ["%~7"], ["%~14"], ["%~21"], ["%~28"]]
+
+
+def test_one_transient_failure_is_retried(make_collector: MakeCollector, state: FakeState) -> None:
+    state.lists[PODS] = [o.pod(f"p-{i}") for i in range(30)]
+    state.fail_next[PODS] = [503]
+    snap = make_collector(page_size=10).collect(now=NOW)
+    assert len(snap.pods) == 30 and snap.gaps == []
+    assert state.hits()[PODS] == 4
+
+
+def test_second_transient_failure_is_a_gap(make_collector: MakeCollector, state: FakeState) -> None:
+    state.fail_next[PODS] = [500, 500]
+    snap = make_collector().collect(now=NOW)
+    assert [(g.resource, g.reason, g.status) for g in snap.gaps] == [("pods", "error", 500)]
+
+
+def _shared_namespaces(snap: ClusterSnapshot) -> int:
+    return len({id(p.metadata.namespace) for p in snap.pods})
+
+
+def test_small_lists_are_not_interned(make_collector: MakeCollector, state: FakeState) -> None:
+    state.lists[PODS] = [o.pod(f"p-{i}") for i in range(30)]
+    snap = make_collector(page_size=10, resources=(res.PODS,)).collect(now=NOW)
+    assert _shared_namespaces(snap) == 30
+
+
+def test_big_list_known_from_remaining_count_is_interned_from_the_start(
+    make_collector: MakeCollector, state: FakeState
+) -> None:
+    state.lists[PODS] = [o.pod(f"p-{i}") for i in range(30)]
+    collector = make_collector(page_size=10, resources=(res.PODS,), compact_min_objects=25)
+    assert _shared_namespaces(collector.collect(now=NOW)) == 1
+
+
+def test_big_list_without_remaining_count_catches_up(
+    make_collector: MakeCollector, state: FakeState
+) -> None:
+    state.lists[PODS] = [o.pod(f"p-{i}") for i in range(30)]
+    state.remaining_count = False
+    collector = make_collector(page_size=10, resources=(res.PODS,), compact_min_objects=15)
+    snap = collector.collect(now=NOW)
+    assert _shared_namespaces(snap) == 1 and len(snap.pods) == 30

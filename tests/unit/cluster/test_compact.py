@@ -1,4 +1,4 @@
-"""Interning: values stay equal, equal values become one object, nothing mutable leaks across."""
+"""Interning: values stay equal, equal values become one object, unique values stay apart."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import msgspec
 
-from k8s_monitor.cluster.collect import decode_page
 from k8s_monitor.cluster.compact import Interner
+from k8s_monitor.cluster.pages import decode_page
 from k8s_monitor.cluster.snapshot import Deployment, Pod
 from tests.unit.cluster import objects as o
 

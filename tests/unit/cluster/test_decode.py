@@ -10,7 +10,7 @@ import msgspec
 import pytest
 from kubernetes.client import ApiClient
 
-from k8s_monitor.cluster.collect import decode_page
+from k8s_monitor.cluster.pages import decode_page, peek_continue
 from tests.unit.cluster import objects as o
 
 # (official list model, our struct, a real-shaped object)
@@ -104,3 +104,13 @@ def test_metrics_decode() -> None:
     pod = _ours("PodMetrics", o.pod_metrics())
     assert node.usage == {"cpu": "1200m", "memory": "9Gi"}
     assert pod.containers[0].usage["memory"] == "200Mi"
+
+
+def test_peek_continue_reads_the_head_or_falls_back() -> None:
+    assert peek_continue(
+        b'{"kind":"PodList","metadata":{"continue":"eyJ4IjoxfQ=="},"items":[]}'
+    ) == ("eyJ4IjoxfQ==")
+    assert peek_continue(b'{"metadata":{"resourceVersion":"1"},"items":[{"a":1}]}') == ""
+    items_first = b'{"items":[{"metadata":{"continue":"no"}}],"metadata":{"continue":"yes"}}'
+    assert peek_continue(items_first) == "yes"
+    assert peek_continue(b"not json") is None

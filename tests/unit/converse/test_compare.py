@@ -101,3 +101,18 @@ def test_compare_modes_setting_runs_both_and_adds_usage(fake, sessions, make_set
     assert outcome.usage.requests == 2  # and the shadow's tokens are counted
     assert sessions.saves == 1  # the persistent shadow saved its turn
     conversation.close()
+
+
+def test_compare_modes_shadow_failure_never_costs_the_primary(fake, make_settings, tmp_path):
+    from k8s_monitor.errors import StorageError
+    from tests.unit.llm.helpers import FileSessions
+
+    class Unwritable(FileSessions):
+        def save_session(self, *args, **kwargs):
+            raise StorageError("read-only")
+
+    settings = make_settings(compare_modes=True, enable_long_context=False)
+    conversation = build_conversation(settings, Unwritable(tmp_path))
+    outcome = conversation.converse(CycleFeed().next([finding("api", Severity.CRITICAL)]))
+    assert outcome.source is AnalysisSource.MODEL
+    assert outcome.mode == "stateless"

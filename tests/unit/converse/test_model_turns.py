@@ -76,6 +76,7 @@ def test_stateless_model_sends_one_message_and_never_saves(fake, sessions, make_
     for body in fake.bodies():
         assert len(body["messages"]) == 1
         assert "cache_control" not in body["messages"][0]["content"][-1]
+        assert body["system"][0]["cache_control"]["ttl"] == "1h"  # the stable part only
         assert "Recent cycles (ledger digest)" in body["messages"][0]["content"][0]["text"]
 
 
@@ -108,13 +109,12 @@ def test_failed_call_leaves_session_byte_identical(kind, error_type, fake, sessi
 
 
 def test_timeout_falls_back_and_leaves_session(fake, sessions, make_settings):
-    settings = make_settings(llm_timeout_seconds=0.3)
-    conversation = build_conversation(settings, sessions)
     feed = CycleFeed()
-    conversation.converse(feed.next([]))
+    build_conversation(make_settings(), sessions).converse(feed.next([]))
+    settings = make_settings(llm_timeout_seconds=0.3)
     before = sessions.path(settings.session_id).read_bytes()
     fake.inject(Fault("slow", delay_seconds=1.0))
-    outcome = conversation.converse(feed.next([]))
+    outcome = build_conversation(settings, sessions).converse(feed.next([]))
     assert outcome.error.startswith("ModelRetryableError:")
     assert sessions.path(settings.session_id).read_bytes() == before
 
@@ -299,3 +299,34 @@ def test_stored_assistant_turn_is_the_reply_as_returned(fake, sessions, make_set
     conversation.converse(CycleFeed().next([finding("api", Severity.CRITICAL)]))
     history = sessions.load_session(settings.session_id)["conversation_history"]
     assert history[1]["content"] == deterministic_answer(fake.bodies()[0])
+
+
+def test_preflight_prunes_before_sending_an_oversized_history(fake, sessions, make_settings):
+    settings = make_settings(
+        max_context_tokens=20_000, cycle_message_max_tokens=500, llm_max_output_tokens=256
+    )
+    filler = [
+        {"role": role, "content": f"cycle {i} {role} " + "y" * 8_000, "meta": {"cycle": i}}
+        for i in range(12)
+        for role in ("user", "assistant")
+    ]
+    sessions.save_session(settings.session_id, filler, {}, state={})
+    outcome = build_conversation(settings, sessions).converse(CycleFeed().next([]))
+    assert outcome.source is AnalysisSource.MODEL
+    assert outcome.pruned
+    assert fake.stats.rejected == 0  # pruned before the API could refuse it
+    sent = fake.bodies()[0]["messages"]
+    assert len(sent) < len(filler)
+    assert 'kind="full"' in sent[-1]["content"][-1]["text"]
+
+
+def test_count_fn_counts_histories_ending_with_the_assistant(fake, make_provider):
+    from k8s_monitor.llm.providers import count_fn_for
+
+    count = count_fn_for(make_provider(), lambda t: t)
+    ending_with_answer = [
+        {"role": "user", "content": "hello"},
+        {"role": "assistant", "content": "hi"},
+    ]
+    assert count(None, ending_with_answer) > count(None, ending_with_answer[:1])
+    assert fake.stats.rejected == 0

@@ -95,6 +95,8 @@ def test_usage_from_api_splits_writes_by_ttl():
         {"input_tokens": 1, "output_tokens": 1, "cache_creation_input_tokens": 9}
     )
     assert legacy.cache_write_5m_tokens == 9
+    hour = usage_from_api({"input_tokens": 1, "cache_creation_input_tokens": 9}, requested_ttl="1h")
+    assert (hour.cache_write_5m_tokens, hour.cache_write_1h_tokens) == (0, 9)
 
 
 def test_usage_round_trips_through_metadata():

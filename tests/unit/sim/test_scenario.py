@@ -459,3 +459,37 @@ def test_the_documented_example_loads_and_breaks_at_step_two(tmp_path: Path) -> 
     assert reasons.count("CrashLoopBackOff") == 3 and reasons.count("ImagePullBackOff") == 1
     fixed = scenario.view(2, FIXED_START)
     assert not [p for p in objects(fixed, "pods") if waiting_reason(p)]
+
+
+def test_checkout_spec_carries_a_plain_env_credential_that_the_snapshot_drops(
+    incident_day: Scenario,
+) -> None:
+    view = at(incident_day, 1)
+    pod = next(p for p in objects(view, "pods") if p["metadata"]["labels"]["app"] == "checkout")
+    env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
+    assert "Chk0ut-DB-pa55w0rd" in env["DATABASE_URL"]["value"]
+    assert env["STRIPE_API_KEY"]["valueFrom"] == {
+        "secretKeyRef": {"name": "stripe", "key": "api-key"}
+    }
+    snapshot = snapshot_from_objects([{"kind": "Pod", **pod}], cluster="sim", collected_at=view.now)
+    assert "Chk0ut-DB-pa55w0rd" not in repr(snapshot)
+    assert {e.name for e in snapshot.pods[0].spec.containers[0].env} >= {"DATABASE_URL"}
+
+
+def test_rollback_scales_the_old_replicaset_back_without_recreating_its_pods(
+    incident_day: Scenario,
+) -> None:
+    def api_pods(step: int) -> dict[str, str]:
+        return {
+            p["metadata"]["name"]: p["metadata"]["creationTimestamp"]
+            for p in objects(at(incident_day, step), "pods")
+            if p["metadata"]["labels"].get("app") == "payments-api"
+        }
+
+    baseline, rollout, rollback = api_pods(0), api_pods(3), api_pods(4)
+    survivors = set(baseline) & set(rollout)
+    assert len(survivors) == 3  # maxUnavailable 1 of 4 went away during the rollout
+    assert survivors <= set(rollback)
+    assert all(rollback[name] == baseline[name] for name in survivors)
+    (new,) = set(rollback) - survivors
+    assert rollback[new] > max(baseline.values())

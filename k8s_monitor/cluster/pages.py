@@ -1,0 +1,92 @@
+"""Decoding list pages: raw JSON bytes straight into the compact snapshot structs.
+
+Only ``items`` and the paging metadata are decoded; every field the structs do not name is
+skipped by the decoder without building objects, which is what makes a page of 500 pods cost
+milliseconds instead of the official models' seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Generic, TypeVar
+
+import msgspec
+import orjson
+from msgspec import Struct, field
+
+from k8s_monitor.cluster.snapshot import without_nulls
+from k8s_monitor.errors import ClusterError
+
+T = TypeVar("T")
+
+
+class ListMeta(Struct, rename="camel", kw_only=True):
+    resource_version: str = ""
+    continue_: str = field(default="", name="continue")
+    remaining_item_count: int | None = None
+
+
+class ListPage(Struct, Generic[T], kw_only=True):
+    """One page of a ``*List`` response: only ``items`` and the paging metadata are decoded."""
+
+    items: list[T] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+class ListHead(Struct, kw_only=True):
+    """Only a page's ``metadata``: decoding it skips the items, about a fifth of a full decode."""
+
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+class PageDecodeError(ClusterError):
+    """A page did not decode even after folding nulls away."""
+
+
+_DECODERS: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+_HEAD_DECODER = msgspec.json.Decoder(ListHead)
+
+
+_CONTINUE = re.compile(rb'"continue"\s*:\s*"([A-Za-z0-9+/=_.\-]*)"')
+
+
+def peek_continue(data: bytes) -> str | None:
+    """The page's continue token without decoding its items; None when it cannot be told.
+
+    The apiserver writes ``metadata`` before ``items``, so the token sits in the first few
+    hundred bytes; reading it there lets the next page be requested before this one decodes.
+    A body in another order is decoded for its ``metadata`` alone (about a fifth of a page).
+    """
+    head = data[: data.find(b'"items"')] if b'"items"' in data[:4096] else b""
+    if b'"metadata"' in head:
+        match = _CONTINUE.search(head)
+        return match.group(1).decode("ascii") if match else ""
+    try:
+        return _HEAD_DECODER.decode(data).metadata.continue_
+    except msgspec.MsgspecError:
+        return None
+
+
+def decode_page(data: bytes, struct: type[Any]) -> ListPage[Any]:
+    """Decode one ``*List`` page into ``ListPage[struct]``, skipping every unknown field.
+
+    Strict decoding is the fast path; a page with ``null`` where a struct expects a value
+    (written by some clients and controllers) is decoded again after dropping the nulls.
+    """
+    decoder = _DECODERS.get(struct)
+    if decoder is None:
+        decoder = _DECODERS.setdefault(struct, msgspec.json.Decoder(ListPage[struct]))  # type: ignore[valid-type]
+    try:
+        fast: ListPage[Any] = decoder.decode(data)
+    except msgspec.ValidationError:
+        pass
+    except msgspec.DecodeError as exc:
+        raise PageDecodeError(f"not JSON: {exc}") from exc
+    else:
+        return fast
+    try:
+        loose = without_nulls(orjson.loads(data))
+        page: ListPage[Any] = msgspec.convert(loose, ListPage[struct], strict=False)  # type: ignore[valid-type]
+    except (orjson.JSONDecodeError, msgspec.ValidationError) as exc:
+        raise PageDecodeError(f"unexpected shape: {exc}") from exc
+    return page

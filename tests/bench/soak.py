@@ -1,0 +1,188 @@
+"""Soak: ``python -m tests.bench.soak [--cycles 500]``.
+
+Runs back-to-back persistent cycles in-process, exactly as the daemon's scheduler would call
+them (``CycleRunner.run``), on the simulator (the small fault-suite scenario, one step further
+each cycle) with the fake Anthropic API and the webhook receiver, and a MAX_CONTEXT_TOKENS small
+enough that the session is pruned many times. The loopback servers run in a child process, so
+the RSS and file descriptors measured are the monitor's own. Logging is configured as in the
+pod (JSON, INFO) into /dev/null.
+
+Prints one JSON object: ``cycles``, ``rss_start_mb`` (after the first cycle, warm),
+``rss_end_mb``, ``rss_max_mb``, ``fds_start``, ``fds_end``, ``prunes``, ``session_bytes_max``,
+``failed_cycles``, plus ``rss_drift_mb``, ``cycle_ms_median``, ``seconds`` and ``targets_met``.
+Targets: RSS drift <= 10 MB, idle RSS <= 120 MB, file descriptors flat, session size bounded
+(the last quarter's largest session no larger than 1.25x the first quarter's largest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from k8s_monitor.config import LogFormat, Settings, load_settings
+from k8s_monitor.logs import configure_logging
+from k8s_monitor.redaction import Redactor
+from k8s_monitor.report import Outcome
+from k8s_monitor.wiring import assemble
+
+SOAK_SETTINGS: dict[str, Any] = {
+    "max_context_tokens": 30_000,
+    "llm_max_output_tokens": 1_024,
+    "cycle_message_max_tokens": 2_000,
+    "monitoring_interval_minutes": 1.0,
+    "report_retention": 50,
+}
+TARGET_DRIFT_MB = 10.0
+TARGET_IDLE_RSS_MB = 120.0
+SESSION_GROWTH_LIMIT = 1.25
+
+
+def rss_mb() -> float:
+    with Path("/proc/self/status").open() as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def serve(directory: Path) -> None:
+    """The loopback servers, in their own process so they do not count in the daemon's RSS."""
+    from tests.faults.harness import rig  # the servers' process only: not in the daemon's RSS
+
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    with rig(directory) as r:
+        print(
+            json.dumps(
+                {
+                    "kubeconfig": str(r.kubeconfig),
+                    "sim_url": r.sim.url,
+                    "steps": r.sim.step_count,
+                    "overrides": {k: str(v) for k, v in r.overrides().items()},
+                }
+            ),
+            flush=True,
+        )
+        sys.stdin.read()  # until the parent closes the pipe
+
+
+def _start_servers(directory: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.bench.soak", "--serve", str(directory)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert child.stdout is not None
+    return child, json.loads(child.stdout.readline())
+
+
+def _goto(sim_url: str, step: int) -> None:
+    request = urllib.request.Request(f"{sim_url}/sim/goto?step={step}", method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        response.read()
+
+
+def soak(cycles: int, root: Path) -> dict[str, Any]:
+    child, info = _start_servers(root)
+    try:
+        overrides: dict[str, Any] = {**info["overrides"], **SOAK_SETTINGS}
+        settings = load_settings(**overrides)
+        with Path(os.devnull).open("w") as sink:
+            configure_logging(
+                "INFO", LogFormat.JSON, redact=Redactor.from_settings(settings).redact, stream=sink
+            )
+            result = _run(settings, cycles, info)
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=30)
+        logging.getLogger().handlers.clear()
+        structlog.reset_defaults()
+    return result
+
+
+def _run(settings: Settings, cycles: int, info: dict[str, Any]) -> dict[str, Any]:
+    monitor = assemble(settings)
+    session_file = settings.session_dir / f"{settings.session_id}.json"
+    sizes: list[int] = []
+    durations: list[float] = []
+    prunes = failed = 0
+    rss_start = rss_max = 0.0
+    fds_start = 0
+    started = time.monotonic()
+    try:
+        for number in range(cycles):
+            begin = time.perf_counter()
+            report = monitor.runner.run()
+            durations.append(time.perf_counter() - begin)
+            _goto(info["sim_url"], (number + 1) % int(info["steps"]))
+            prunes += int(report.pruned)
+            failed += int(report.outcome is Outcome.FAILED)
+            sizes.append(session_file.stat().st_size if session_file.exists() else 0)
+            rss = rss_mb()
+            rss_max = max(rss_max, rss)
+            if number == 0:
+                rss_start, fds_start = rss, open_fds()
+        rss_end, fds_end = rss_mb(), open_fds()
+    finally:
+        monitor.close()
+    seconds = time.monotonic() - started
+    quarter = max(1, len(sizes) // 4)
+    bounded = max(sizes[-quarter:]) <= SESSION_GROWTH_LIMIT * max(max(sizes[:quarter]), 1)
+    drift = rss_end - rss_start
+    return {
+        "cycles": cycles,
+        "rss_start_mb": round(rss_start, 1),
+        "rss_end_mb": round(rss_end, 1),
+        "rss_max_mb": round(rss_max, 1),
+        "fds_start": fds_start,
+        "fds_end": fds_end,
+        "prunes": prunes,
+        "session_bytes_max": max(sizes) if sizes else 0,
+        "failed_cycles": failed,
+        "rss_drift_mb": round(drift, 1),
+        "cycle_ms_median": round(statistics.median(durations) * 1000, 1) if durations else 0.0,
+        "seconds": round(seconds, 1),
+        "targets_met": {
+            "rss_drift": drift <= TARGET_DRIFT_MB,
+            "idle_rss": rss_end <= TARGET_IDLE_RSS_MB,
+            "fds_flat": fds_end <= fds_start,
+            "session_bounded": bounded,
+            "pruned_several_times": prunes >= 3,
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--cycles", type=int, default=500)
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve is not None:
+        serve(args.serve)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="k8s-monitor-soak-") as tmp:
+        result = soak(args.cycles, Path(tmp))
+    print(json.dumps(result))
+    return 0 if all(result["targets_met"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""The collection benchmark stays runnable and prints the documented JSON object."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = {"pods", "ours_s", "ours_peak_rss_mb", "baseline_s", "baseline_peak_rss_mb", "speedup",
+        "rss_ratio"}  # fmt: skip
+
+
+def test_bench_prints_one_json_object() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench.collect", "--pods", "300"],
+        cwd=ROOT, capture_output=True, text=True, timeout=240, check=True,
+    )  # fmt: skip
+    (line,) = done.stdout.strip().splitlines()
+    result = json.loads(line)
+    assert set(result) == KEYS
+    assert result["pods"] == 300
+    assert result["ours_s"] > 0 and result["baseline_s"] > 0
+    assert result["ours_peak_rss_mb"] < result["baseline_peak_rss_mb"]

@@ -1,0 +1,131 @@
+"""The cycle's own failure paths: a blind monitor pages, recovers, and a disabled model alerts once.
+
+Real analysis, ledger, escalation and conversation; only the cluster and the notification sink
+are replaced, so what is asserted is the cycle's wiring of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from k8s_monitor.analysis.escalation import MODEL_DISABLED, MONITOR_BLIND, Escalation
+from k8s_monitor.analysis.incidents import Incident
+from k8s_monitor.analysis.ledger import LedgerStore
+from k8s_monitor.analysis.services import load_catalog
+from k8s_monitor.cluster.snapshot import ClusterSnapshot
+from k8s_monitor.config import load_settings
+from k8s_monitor.converse import ConverseInput, ConverseOutcome, build_conversation
+from k8s_monitor.cycle import CycleRunner, CycleStages
+from k8s_monitor.errors import ClusterUnreachableError
+from k8s_monitor.llm.analysis import AnalysisSource
+from k8s_monitor.notify import NotificationContext
+from k8s_monitor.report import Outcome
+from k8s_monitor.sessions import SessionManager
+
+
+class FlakySource:
+    def __init__(self) -> None:
+        self.down = False
+
+    def collect(self, *, now: datetime, since: datetime | None) -> ClusterSnapshot:
+        if self.down:
+            raise ClusterUnreachableError("connection refused")
+        return ClusterSnapshot(cluster="c", collected_at=now)
+
+
+@dataclass
+class RecordingNotifier:
+    calls: list[tuple[list[Escalation], list[Incident]]] = field(default_factory=list)
+
+    def dispatch(
+        self,
+        escalations: list[Escalation],
+        *,
+        resolved: list[Incident],
+        context: NotificationContext,
+    ) -> object:
+        self.calls.append((escalations, resolved))
+        return None
+
+    def reasons(self) -> list[str]:
+        return [e.incident.finding.reason for escalations, _ in self.calls for e in escalations]
+
+    def resolved_reasons(self) -> list[str]:
+        return [i.finding.reason for _, resolved in self.calls for i in resolved]
+
+
+def _runner(
+    tmp_path: Path, conversation: Any = None
+) -> tuple[CycleRunner, FlakySource, RecordingNotifier]:
+    settings = load_settings(
+        session_dir=tmp_path / "s",
+        report_dir=tmp_path / "r",
+        blind_after_failures=2,
+        llm_provider="offline",
+    )
+    source, notifier = FlakySource(), RecordingNotifier()
+    stages = CycleStages(
+        settings=settings,
+        source=source,
+        catalog=load_catalog(None),
+        ledger_store=LedgerStore(tmp_path / "ledger.json"),
+        conversation=conversation or build_conversation(settings, SessionManager(tmp_path / "s")),
+        notifier=notifier,
+    )
+    return CycleRunner(stages), source, notifier
+
+
+def test_blind_after_n_failures_then_resolved_on_recovery(tmp_path: Path) -> None:
+    runner, source, notifier = _runner(tmp_path)
+    source.down = True
+    first = runner.run()
+    assert first.outcome is Outcome.FAILED and "ClusterUnreachableError" in (first.error or "")
+    assert MONITOR_BLIND not in notifier.reasons(), "one failure is not yet blindness"
+    second = runner.run()
+    assert notifier.reasons().count(MONITOR_BLIND) == 1
+    assert second.escalations and second.escalations[0]["reason"] == MONITOR_BLIND
+    source.down = False
+    recovered = runner.run()
+    assert recovered.outcome is not Outcome.FAILED
+    assert MONITOR_BLIND in notifier.resolved_reasons()
+    assert runner.consecutive_failures == 0
+
+
+def test_failed_collection_does_not_touch_the_ledger(tmp_path: Path) -> None:
+    runner, source, _ = _runner(tmp_path)
+    runner.run()
+    source.down = True
+    runner.run()
+    assert LedgerStore(tmp_path / "ledger.json").load().cycle == 1
+
+
+class DisablingConversation:
+    """Reports the provider disabled on its first cycle, as the real one does on a spend limit."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.cycles = 0
+
+    def converse(self, data: ConverseInput) -> ConverseOutcome:
+        outcome = self.inner.converse(data)
+        self.cycles += 1
+        outcome.source = AnalysisSource.FALLBACK
+        outcome.alert = "ModelFatalError: spend limit reached" if self.cycles == 1 else None
+        return outcome
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_disabled_model_alerts_once(tmp_path: Path) -> None:
+    settings = load_settings(session_dir=tmp_path / "s", llm_provider="offline")
+    inner = build_conversation(settings, SessionManager(tmp_path / "s"))
+    runner, _, notifier = _runner(tmp_path, DisablingConversation(inner))
+    report = runner.run()
+    runner.run()
+    assert notifier.reasons().count(MODEL_DISABLED) == 1
+    assert any(e["reason"] == MODEL_DISABLED for e in report.escalations)
+    assert report.started_at.tzinfo is UTC
