@@ -13,6 +13,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import yaml
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -174,6 +176,56 @@ class Settings(BaseSettings):
             raise ValueError("expected an http:// or https:// URL")
         return value
 
+    @field_validator("slack_webhook_url", "webhook_url")
+    @classmethod
+    def _http_secret_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+    @field_validator("session_encryption_key")
+    @classmethod
+    def _valid_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _require_fernet_keys(value.get_secret_value())
+        return value
+
+    @field_validator("session_encryption_key_file")
+    @classmethod
+    def _valid_key_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            try:
+                text = value.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ValueError(f"cannot read keys from {str(value)!r}: {exc}") from exc
+            _require_fernet_keys(text)
+        return value
+
+    @field_validator("session_dir", "report_dir")
+    @classmethod
+    def _directory_or_absent(cls, value: Path) -> Path:
+        # Created on first use; a path that exists must be a directory we can write to.
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"expected a directory, but {str(value)!r} is a file")
+        if value.is_dir() and not os.access(value, os.W_OK | os.X_OK):
+            raise ValueError(f"expected a writable directory, but {str(value)!r} is not")
+        return value
+
+    @field_validator("kubeconfig")
+    @classmethod
+    def _kubeconfig_parses(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return value
+        try:
+            document = yaml.safe_load(value.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{str(value)!r} is not a valid kubeconfig (YAML): {exc}") from exc
+        if not isinstance(document, dict):
+            raise ValueError(  # noqa: TRY004 - pydantic turns ValueError into the user message
+                f"{str(value)!r} is not a valid kubeconfig (expected a mapping)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.llm_provider is LLMProvider.ANTHROPIC and self.anthropic_api_key is None:
@@ -200,6 +252,31 @@ class Settings(BaseSettings):
     @property
     def spool_dir(self) -> Path:
         return self.session_dir / "spool"
+
+
+def parse_fernet_keys(text: str) -> list[str]:
+    """Keys separated by commas, whitespace or lines; a line starting with ``#`` is a comment."""
+    keys: list[str] = []
+    for line in text.splitlines():
+        if line.strip().startswith("#"):
+            continue
+        keys.extend(part for part in line.replace(",", " ").split() if part)
+    return keys
+
+
+def _require_fernet_keys(text: str) -> None:
+    keys = parse_fernet_keys(text)
+    if not keys:
+        raise ValueError("expected one or more Fernet keys, found none")
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except ValueError as exc:
+            # Say which key, never what it was.
+            raise ValueError(
+                f"key {position} is not a valid Fernet key (32 url-safe base64-encoded bytes; "
+                "make one with `k8s-monitor sessions keygen` or Fernet.generate_key())"
+            ) from exc
 
 
 def _require_readable_file(path: Path) -> None:

@@ -30,7 +30,7 @@ from k8s_monitor.analysis.incidents import Incident, IncidentStatus, Ledger, Led
 from k8s_monitor.analysis.ledger import LedgerStore, update_ledger
 from k8s_monitor.analysis.rules import analyze
 from k8s_monitor.analysis.services import ServiceCatalog
-from k8s_monitor.cluster.snapshot import ClusterSnapshot
+from k8s_monitor.cluster.snapshot import ClusterSnapshot, unobserved_kinds
 from k8s_monitor.config import Settings
 from k8s_monitor.converse import ConverseInput, ConverseOutcome
 from k8s_monitor.errors import ClusterError, MonitorError, StorageError
@@ -125,7 +125,7 @@ class CycleRunner:
 
         findings = analyze(snapshot, now=now, catalog=s.catalog)
         try:
-            new_ledger, update = self._remember(ledger, findings, now)
+            new_ledger, update = self._remember(ledger, findings, now, unobserved_kinds(snapshot))
         except StorageError as exc:
             _fail(report, exc, stage="remember")
             report.duration_seconds = time.monotonic() - started
@@ -151,10 +151,14 @@ class CycleRunner:
         return self._ledger
 
     def _remember(
-        self, ledger: Ledger, findings: list[Finding], now: datetime
+        self, ledger: Ledger, findings: list[Finding], now: datetime, unobserved: frozenset[str]
     ) -> tuple[Ledger, LedgerUpdate]:
         new_ledger, update = update_ledger(
-            ledger, findings, now=now, resolve_after=self._stages.settings.resolve_after_cycles
+            ledger,
+            findings,
+            now=now,
+            resolve_after=self._stages.settings.resolve_after_cycles,
+            unobserved_kinds=unobserved,
         )
         # Saved before the model is asked: the ledger is ground truth whether or not it answers.
         self._stages.ledger_store.save(new_ledger)
@@ -344,7 +348,11 @@ def _fill_report(
     else:
         analysis = outcome.analysis
         report.analysis_source = outcome.source
-        report.overall_health = analysis.overall_health
+        # The model can say things are worse than the rules do, never better: its input
+        # includes untrusted log text, and a critical finding must not read as "healthy".
+        report.overall_health = _worse_health(
+            str(analysis.overall_health), _health_from_findings(findings)
+        )
         report.summary = analysis.summary
         report.recommended_actions = list(analysis.recommended_actions)
         report.usage = outcome.usage if outcome.usage is not None else ModelUsage()
@@ -383,6 +391,14 @@ def _incident_line(incident: Incident) -> dict[str, str]:
         "subject": str(finding.subject),
         "severity": finding.severity.value,
     }
+
+
+_HEALTH_ORDER = ("healthy", "degraded", "critical")
+
+
+def _worse_health(first: str, second: str) -> str:
+    rank = {name: position for position, name in enumerate(_HEALTH_ORDER)}
+    return max(first, second, key=lambda health: rank.get(health, len(_HEALTH_ORDER)))
 
 
 def _health_from_findings(findings: list[Finding]) -> str:

@@ -130,6 +130,13 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
     _p("huggingface_token", r"\bhf_[A-Za-z0-9]{34,}\b"),
     _p("sendgrid_key", r"\bSG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{30,}"),
     _p("twilio_key", r"\bSK[0-9a-f]{32}\b"),
+    _p("vault_token", r"\bhv[sbr]\.[A-Za-z0-9_\-]{24,}"),
+    _p("shopify_token", r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}\b"),
+    _p(
+        "discord_webhook",
+        r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_\-]+",
+    ),
+    _p("telegram_bot_token", r"\b\d{8,10}:AA[A-Za-z0-9_\-]{33}\b"),
     _p("jwt", r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"),
     _p(
         "azure_storage_key",
@@ -186,8 +193,9 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
 # Kinds a corpus can plant, for tests and documentation.
 BUILTIN_KINDS: frozenset[str] = frozenset(p.kind for p in BUILTIN_PATTERNS)
 
-_CACHE_MAX_ENTRIES = 65_536
-_CACHE_MAX_LENGTH = 1_024
+# Bounded so the cache stays a few MB even when every string is unique.
+_CACHE_MAX_ENTRIES = 32_768
+_CACHE_MAX_LENGTH = 256
 
 
 def secret_key_kind(key: str) -> str | None:

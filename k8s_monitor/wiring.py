@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from k8s_monitor.analysis.ledger import LedgerStore
-from k8s_monitor.analysis.services import load_catalog
+from k8s_monitor.analysis.services import ServiceCatalog, load_catalog
 from k8s_monitor.cluster.collect import CollectOptions, Collector
 from k8s_monitor.cluster.kubeconfig import load_api_client
 from k8s_monitor.config import Settings
@@ -44,9 +44,15 @@ def ledger_path(settings: Settings) -> Path:
     return settings.session_dir / "ledgers" / f"{settings.session_id}.json"
 
 
-def assemble(settings: Settings, *, source: SnapshotSource | None = None) -> Monitor:
+def assemble(
+    settings: Settings,
+    *,
+    source: SnapshotSource | None = None,
+    catalog: ServiceCatalog | None = None,
+) -> Monitor:
     """Build the monitor; ``source`` replaces the Kubernetes collector (tests, replays)."""
-    catalog = load_catalog(settings.services_file)
+    if catalog is None:
+        catalog = load_catalog(settings.services_file)
     redactor = Redactor.from_settings(settings)
     metrics = Metrics()
     sessions = SessionManager.from_settings(settings, on_event=metrics.observe_session_event)

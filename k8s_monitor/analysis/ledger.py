@@ -36,9 +36,19 @@ RESOLVED_RETENTION = timedelta(hours=24)
 
 
 def update_ledger(
-    previous: Ledger, findings: list[Finding], *, now: datetime, resolve_after: int = 1
+    previous: Ledger,
+    findings: list[Finding],
+    *,
+    now: datetime,
+    resolve_after: int = 1,
+    unobserved_kinds: frozenset[str] = frozenset(),
 ) -> tuple[Ledger, LedgerUpdate]:
-    """The next ledger (cycle + 1) and what changed: new, recurring, resolved, flapping."""
+    """The next ledger (cycle + 1) and what changed: new, recurring, resolved, flapping.
+
+    ``unobserved_kinds`` are the object kinds this cycle could not read (collection gaps). An
+    open incident about such a kind is carried unchanged when absent: not seeing a crash loop
+    because the pod list timed out is not evidence that it stopped.
+    """
     cycle = previous.cycle + 1
     current = _by_fingerprint(findings)
     incidents: dict[str, Incident] = {}
@@ -50,7 +60,9 @@ def update_ledger(
     for fingerprint, old in sorted(previous.incidents.items()):
         if fingerprint in current:
             continue
-        if old.is_open:
+        if old.is_open and _unobserved(old, unobserved_kinds):
+            incidents[fingerprint] = old
+        elif old.is_open:
             incident = _absent(old, now, resolve_after)
             incidents[fingerprint] = incident
             if incident.status is IncidentStatus.RESOLVED:
@@ -58,6 +70,11 @@ def update_ledger(
         elif now - (old.resolved_at or old.last_seen) < RESOLVED_RETENTION:
             incidents[fingerprint] = old
     return Ledger(cycle=cycle, incidents=incidents), update
+
+
+def _unobserved(incident: Incident, kinds: frozenset[str]) -> bool:
+    finding = incident.finding
+    return finding.subject.kind in kinds or any(o.kind in kinds for o in finding.objects)
 
 
 def _by_fingerprint(findings: list[Finding]) -> dict[str, Finding]:

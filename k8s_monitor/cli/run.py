@@ -185,11 +185,18 @@ def _configure_logging(
 
 
 def _assemble_or_explain(settings: Settings) -> Monitor | None:
-    """Build the monitor, or say in one line why it cannot start (locked or unwritable session)."""
+    """Build the monitor, or say in one line why it cannot start (locked or unwritable session).
+
+    Files named by settings are read before the heavy client libraries are imported, so a bad
+    one is reported at once.
+    """
+    from k8s_monitor.analysis.services import load_catalog
+
+    catalog = load_catalog(settings.services_file)
     from k8s_monitor.wiring import assemble
 
     try:
-        return assemble(settings)
+        return assemble(settings, catalog=catalog)
     except SessionLockedError as exc:
         print(f"k8s-monitor: cannot start: {exc}", file=sys.stderr)
     except StorageError as exc:

@@ -76,6 +76,11 @@ def register(subparsers: Any) -> None:
     _json_flag(verify)
     verify.set_defaults(handler=_verify)
 
+    keygen = commands.add_parser(
+        "keygen", help="print a new key for SESSION_ENCRYPTION_KEY (prepend it to rotate)"
+    )
+    keygen.set_defaults(handler=_keygen)
+
 
 def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -307,3 +312,11 @@ def _preview(content: Any) -> str:
 
     text = " ".join(content_text(content).split())
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 3] + "..."
+
+
+def _keygen(_: argparse.Namespace) -> int:
+    # Needs no settings: it is how an operator makes the first key.
+    from k8s_monitor.sessions.crypto import generate_key
+
+    print(generate_key())
+    return 0

@@ -137,6 +137,7 @@ class Collector:
         Raises :class:`ClusterUnreachableError` when no request got an answer and
         :class:`ClusterAuthError` when the apiserver refused our credentials (401).
         """
+        started = time.monotonic()
         cutoff = _comparable(now) - self._options.event_window
         if since is not None and _comparable(since) > cutoff:
             cutoff = _comparable(since)
@@ -169,6 +170,7 @@ class Collector:
             events=len(snapshot.events),
             log_tails=len(tails),
             gaps=len(gaps),
+            duration_seconds=round(time.monotonic() - started, 3),
         )
         return snapshot
 

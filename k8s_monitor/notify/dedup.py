@@ -15,6 +15,7 @@ from msgspec import Struct, field
 from k8s_monitor.analysis.escalation import Sev
 from k8s_monitor.analysis.ledger import atomic_write
 from k8s_monitor.errors import StorageError
+from k8s_monitor.notify.messages import Kind, Notification
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +64,23 @@ class DedupState(Struct, kw_only=True):
             return None
         seen.resolved = True
         return seen
+
+    def absorb(self, message: Notification) -> None:
+        """Count a message from the outbox as notified.
+
+        The outbox is written before the state; a crash between the two leaves a staged
+        message the state does not know. Without this, the next cycle plans the same page
+        again under a new idempotency key, and the receiver gets it twice.
+        """
+        for item in message.items:
+            seen = self.notified.get(item.fingerprint)
+            if message.kind is Kind.RESOLVED:
+                if seen is not None:
+                    seen.resolved = True
+                continue
+            if seen is None or seen.at < message.created_at:
+                sev = Sev.parse(item.sev) or Sev(message.sev)
+                self.notified[item.fingerprint] = Notified(sev=sev.value, at=message.created_at)
 
     def prune(self, now: datetime) -> None:
         for fingerprint, seen in list(self.notified.items()):

@@ -134,6 +134,8 @@ class Notifier:
         cycle: _Cycle,
     ) -> DispatchResult:
         state = self.state_store.load()
+        for _, entry in self.spool.pending():
+            state.absorb(entry.message)
         messages = self._plan(escalations, resolved, context, now, state, cycle.result)
         try:
             self._retry_spool(cycle)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from k8s_monitor.config import parse_fernet_keys as parse_keys
 from k8s_monitor.errors import ConfigurationError, SessionDecryptError
 
 
@@ -40,21 +41,14 @@ class SessionCipher:
             ) from exc
 
 
-def parse_keys(text: str) -> list[str]:
-    """Keys separated by commas, whitespace or lines; ``#`` starts a comment line."""
-    keys: list[str] = []
-    for line in text.splitlines():
-        if line.strip().startswith("#"):
-            continue
-        keys.extend(part for part in line.replace(",", " ").split() if part)
-    return keys
-
-
 def read_key_file(path: Path) -> list[str]:
     try:
         return parse_keys(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError("SESSION_ENCRYPTION_KEY_FILE", f"cannot read keys: {exc}") from exc
+
+
+__all__ = ["SessionCipher", "generate_key", "parse_keys", "read_key_file"]
 
 
 def generate_key() -> str:

@@ -37,6 +37,7 @@ from k8s_monitor.redaction import Redactor
 from k8s_monitor.report import Outcome
 from k8s_monitor.wiring import assemble
 
+REPO = Path(__file__).resolve().parents[2]
 SOAK_SETTINGS: dict[str, Any] = {
     "max_context_tokens": 30_000,
     "llm_max_output_tokens": 1_024,
@@ -84,6 +85,7 @@ def serve(directory: Path) -> None:
 def _start_servers(directory: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.bench.soak", "--serve", str(directory)],
+        cwd=REPO,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from k8s_monitor.sessions import SessionManager
 from tests.conftest import clean_env
 from tests.faults.harness import SESSION_ID, Rig, session_cycles, turn_problems
 
 REPO = Path(__file__).resolve().parents[2]
 INTERVAL_MINUTES = 0.1 / 60  # back-to-back cycles: the scheduler coalesces what it cannot run
+STARTUP_KILLS = 0.15  # share of kills that land before the daemon is up
 
 
 @dataclass
@@ -33,6 +33,7 @@ class CrashStats:
     rounds_with_session: int = 0
     max_cycle: int = 0
     killed_mid_cycle: int = 0
+    killed_at_startup: int = 0
     lost_cycles: int = 0  # cycles in the ledger whose turn never reached the session
     leftover_temps: int = 0
     key_redeliveries: int = 0  # same key again: a crash between delivery and unstaging
@@ -105,7 +106,7 @@ def _advance_forever(rig: Rig, stop: threading.Event, period: float) -> None:
 
 def check_disk(rig: Rig, stats: CrashStats, round_number: int) -> None:
     """The invariants after a kill: loads, no corruption, turns whole, ledger ahead of session."""
-    reader = SessionManager(rig.session_dir, 2_000_000)
+    reader = rig.reader()
     session = reader.load_session(SESSION_ID)
     where = f"round {round_number}"
     if reader.events["session_quarantined"] or reader.events["session_recovered"]:
@@ -166,8 +167,12 @@ def kill_loop(rig: Rig, kills: int, seed: int, *, max_delay: float = 1.2) -> Cra
         for round_number in range(kills):
             log_path = logs / f"round-{round_number:04d}.log"
             pid = server.spawn(log_path)
-            _wait_started(log_path)
-            time.sleep(rng.uniform(0.0, max_delay))
+            if rng.random() < STARTUP_KILLS:
+                time.sleep(rng.uniform(0.0, 0.2))  # while it loads, locks, cleans up
+                stats.killed_at_startup += 1
+            else:
+                _wait_started(log_path)
+                time.sleep(rng.uniform(0.0, max_delay))
             server.kill(pid)
             stats.kills += 1
             events = [e.get("event") for e in _events(log_path)]

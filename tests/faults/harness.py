@@ -12,7 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ class Rig:
     fake: FakeAnthropic
     receiver: WebhookReceiver
     kubeconfig: Path
-    extra: dict[str, Any] = field(default_factory=dict)
+    session_key: str | None = None
 
     @property
     def session_dir(self) -> Path:
@@ -69,7 +69,7 @@ class Rig:
             "notify_timeout_seconds": 2.0,
             "metrics_port": 0,
             "log_tail_lines": 20,
-            **self.extra,
+            **({"session_encryption_key": self.session_key} if self.session_key else {}),
             **extra,
         }
         return values
@@ -84,8 +84,13 @@ class Rig:
     def monitor(self, **extra: Any) -> Monitor:
         return assemble(self.settings(**extra))
 
+    def reader(self) -> SessionManager:
+        """A fresh manager, as a restarted daemon would build it (no lock taken)."""
+        keys = [self.session_key] if self.session_key else None
+        return SessionManager(self.session_dir, 2_000_000, encryption_keys=keys)
+
     def load_session(self) -> dict[str, Any] | None:
-        return SessionManager(self.session_dir, 2_000_000).load_session(SESSION_ID)
+        return self.reader().load_session(SESSION_ID)
 
     def session_bytes(self) -> bytes | None:
         path = self.session_dir / f"{SESSION_ID}.json"
@@ -106,13 +111,21 @@ def _env_value(value: Any) -> str:
 
 @contextmanager
 def rig(
-    root: Path, source: ClusterSource | None = None, *, fake: FakeAnthropic | None = None
+    root: Path,
+    source: ClusterSource | None = None,
+    *,
+    fake: FakeAnthropic | None = None,
+    session_key: str | None = None,
 ) -> Iterator[Rig]:
     scenario = source or load_scenario(str(SCENARIO))
     model = fake or FakeAnthropic(api_key=API_KEY, min_cacheable_tokens=256)
-    with SimServer(scenario, host="127.0.0.1", port=0) as sim, model, WebhookReceiver() as hook:
+    with (
+        SimServer(scenario, host="127.0.0.1", port=0) as sim,
+        model as served,
+        WebhookReceiver() as hook,
+    ):
         kubeconfig = sim.write_kubeconfig(root / "kubeconfig", token="faults-sa-token")
-        yield Rig(root, sim, model.serve() if model._server is None else model, hook, kubeconfig)
+        yield Rig(root, sim, served, hook, kubeconfig, session_key)
 
 
 def run_cycles(monitor: Monitor, count: int, sim: SimServer | None = None) -> list[CycleReport]:

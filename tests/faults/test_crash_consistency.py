@@ -104,3 +104,12 @@ def test_crash_around_delivery_pages_once_per_key_and_loses_nothing(
             )
     assert keys_by_incident, "the page was not lost"
     assert all(len(keys) == 1 for keys in keys_by_incident.values()), keys_by_incident
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_sigkill_100_times_with_an_encrypted_session(tmp_path: Path) -> None:
+    key = "0DeoJX9t9ujmLZ0LWgbzL3OKmj1u1S7cHBBNbSWaN8Y="
+    with rig(tmp_path, session_key=key) as r:
+        stats = kill_loop(r, kills=100, seed=808)
+    _assert_consistent(stats, 100)

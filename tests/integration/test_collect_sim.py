@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from k8s_monitor.cluster.collect import CollectOptions, Collector
 from k8s_monitor.cluster.kubeconfig import load_api_client
@@ -152,3 +154,33 @@ def test_transient_500_is_retried(incident_sim: SimServer, tmp_path: Path) -> No
     finally:
         collector.close()
     assert snap.gaps == [] and snap.deployments
+
+
+def test_exec_plugin_kubeconfig_like_eks(tmp_path: Path) -> None:
+    """A kubeconfig whose user runs a command for its token (what `aws eks get-token` does)."""
+    plugin = tmp_path / "get-token.py"
+    plugin.write_text(
+        "import json\n"
+        "print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1beta1',"
+        " 'kind': 'ExecCredential', 'status': {'token': 'from-exec-plugin',"
+        " 'expirationTimestamp': '2999-01-01T00:00:00Z'}}))\n"
+    )
+    with SimServer(load_scenario("incident-day")) as sim:
+        sim.require_token("from-exec-plugin")
+        config = yaml.safe_load(sim.write_kubeconfig(tmp_path / "kubeconfig").read_text())
+        config["users"][0]["user"] = {
+            "exec": {
+                "apiVersion": "client.authentication.k8s.io/v1beta1",
+                "command": sys.executable,
+                "args": [str(plugin)],
+                "interactiveMode": "Never",
+            }
+        }
+        kubeconfig = tmp_path / "kubeconfig-exec"
+        kubeconfig.write_text(yaml.safe_dump(config))
+        settings = Settings(kubeconfig=kubeconfig, _env_file=None)
+        collector = Collector(load_api_client(settings), CollectOptions(), Redactor())
+        try:
+            assert collector.collect(now=NOW).pods
+        finally:
+            collector.close()

@@ -142,6 +142,29 @@ CORPUS: list[tuple[str, str, str]] = [
     ),
 ]
 
+CORPUS += [
+    (
+        "vault_token",
+        "vault login ok: hvs.CAESIJ8kZq2Lm9Xv4Nt8Rw1Yb6Cd3Fh5Jk0Gs",
+        "hvs.CAESIJ8kZq2Lm9Xv4Nt8Rw1Yb6Cd3Fh5Jk0Gs",
+    ),
+    (
+        "shopify_token",
+        "shop api 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",
+        "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",
+    ),
+    (
+        "discord_webhook",
+        "alert sent to https://discord.com/api/webhooks/123456789012345678/Zq8Lm2Xv9Np4Rt7Wy1",
+        "123456789012345678/Zq8Lm2Xv9Np4Rt7Wy1",
+    ),
+    (
+        "telegram_bot_token",
+        "bot 1234567890:AAHk8Zm2Lx9Kv4Np7Rt1Wy6Bc3Dh5Jk0Gs8 polling",
+        "1234567890:AAHk8Zm2Lx9Kv4Np7Rt1Wy6Bc3Dh5Jk0Gs8",
+    ),
+]
+
 # Realistic lines a cluster produces every minute: none of them holds a secret.
 ORDINARY = [
     '2026-11-24T01:02:03.456Z INFO  http GET /healthz 200 1.2ms user_agent="kube-probe/1.31"',

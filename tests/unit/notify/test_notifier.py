@@ -17,7 +17,7 @@ from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
 from k8s_monitor.analysis.incidents import Ledger, LedgerUpdate
 from k8s_monitor.analysis.ledger import update_ledger
 from k8s_monitor.analysis.services import parse_catalog
-from k8s_monitor.config import Settings
+from k8s_monitor.config import Settings, load_settings
 from k8s_monitor.errors import ConfigurationError
 from k8s_monitor.notify import (
     DispatchResult,
@@ -353,8 +353,8 @@ def test_broken_spool_disk_still_sends(tmp_path: Path, receiver: WebhookReceiver
 
 
 def test_non_http_webhook_urls_are_refused_without_echoing_them(tmp_path: Path) -> None:
-    settings = Settings(session_dir=tmp_path, webhook_url="file:///etc/secret-token-xyz")
+    # Refused when settings load, before any notifier exists: the daemon never starts with it.
     with pytest.raises(ConfigurationError) as caught:
-        build_notifier(settings)
+        load_settings(session_dir=tmp_path, webhook_url="file:///etc/secret-token-xyz")
     assert caught.value.setting == "WEBHOOK_URL"
     assert "secret-token-xyz" not in str(caught.value)
