@@ -45,11 +45,11 @@ from k8s_monitor.llm.offline import deterministic_analysis
 from k8s_monitor.llm.prompts import SYSTEM_PROMPT
 from k8s_monitor.llm.protocol import ModelProvider
 from k8s_monitor.llm.providers import build_provider
-from k8s_monitor.llm.tokens import TokenEstimator
 from k8s_monitor.llm.wire import memoized
 from k8s_monitor.redaction import Redactor
 from k8s_monitor.report import ModelUsage
 from k8s_monitor.sessions import SessionManager
+from k8s_monitor.sessions.tokens import TokenCounter
 from k8s_monitor.sim import SimServer, load_scenario
 
 log = structlog.get_logger(__name__)
@@ -300,7 +300,7 @@ def _conversation(
             redact=redact,
             max_output_tokens=settings.llm_max_output_tokens,
             cache_ttl=None,
-            estimator=TokenEstimator(),
+            estimator=TokenCounter(),
             max_context_tokens=settings.max_context_tokens,
         )
     return SeedConversation(

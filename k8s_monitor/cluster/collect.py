@@ -98,6 +98,7 @@ class _Listed:
     absent: bool = False  # an optional API (metrics) is not served here
     failure: str = ""  # why nothing answered, for ClusterUnreachableError
     compacted: bool = False  # repeated values are being shared (the list is big)
+    skipped: int = 0  # objects that did not decode and were left out
 
 
 class Collector:
@@ -261,6 +262,7 @@ class Collector:
                 listed.gap = _gap(resource, "error", 200, str(exc), namespace, self._options)
                 return listed
             self._take(page, listed, keep, interner)
+            listed.skipped += page.skipped
             token = page.metadata.continue_
             if token != next_token:  # the head did not decode alone; fetch the usual way
                 pending = None
@@ -352,6 +354,17 @@ class Collector:
             if item.absent:
                 absent.add(attribute)
                 continue
+            if item.skipped and item.gap is None:
+                item.gap = _gap(
+                    item.resource,
+                    "error",
+                    200,
+                    f"{item.skipped} {item.resource.plural} did not decode and were left out",
+                    None,
+                    self._options,
+                    fix="nothing to change in the cluster: these objects do not fit the fields "
+                    "k8s-monitor reads; report it with the objects' kind and API version",
+                )
             if item.gap is not None:
                 gaps.append(item.gap)
                 if item.resource.optional_api and not item.items:
@@ -453,6 +466,8 @@ def _gap(
     detail: str,
     namespace: str | None,
     options: CollectOptions,
+    *,
+    fix: str | None = None,
 ) -> CollectionGap:
     where = f" in namespace {namespace}" if namespace else ""
     fixes = {
@@ -472,5 +487,5 @@ def _gap(
         reason=reason,
         status=status,
         detail=(detail + where)[:500],
-        fix=fixes[reason],
+        fix=fix if fix is not None else fixes[reason],
     )

@@ -31,6 +31,7 @@ class ListPage(Struct, Generic[T], kw_only=True):
 
     items: list[T] | None = None
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+    skipped: int = 0  # objects left out by the lenient decode (never in the API's JSON)
 
 
 class ListHead(Struct, kw_only=True):
@@ -70,8 +71,10 @@ def peek_continue(data: bytes) -> str | None:
 def decode_page(data: bytes, struct: type[Any]) -> ListPage[Any]:
     """Decode one ``*List`` page into ``ListPage[struct]``, skipping every unknown field.
 
-    Strict decoding is the fast path; a page with ``null`` where a struct expects a value
-    (written by some clients and controllers) is decoded again after dropping the nulls.
+    Strict decoding is the fast path. A page it rejects (``null`` where a struct expects a
+    value, as some clients write, or one odd object) is decoded again leniently, object by
+    object: an object that still does not fit is left out and counted in ``skipped``, so one
+    bad object cannot hide the other 499.
     """
     decoder = _DECODERS.get(struct)
     if decoder is None:
@@ -84,9 +87,25 @@ def decode_page(data: bytes, struct: type[Any]) -> ListPage[Any]:
         raise PageDecodeError(f"not JSON: {exc}") from exc
     else:
         return fast
+    return _decode_leniently(data, struct)
+
+
+def _decode_leniently(data: bytes, struct: type[Any]) -> ListPage[Any]:
     try:
-        loose = without_nulls(orjson.loads(data))
-        page: ListPage[Any] = msgspec.convert(loose, ListPage[struct], strict=False)  # type: ignore[valid-type]
-    except (orjson.JSONDecodeError, msgspec.ValidationError) as exc:
-        raise PageDecodeError(f"unexpected shape: {exc}") from exc
-    return page
+        loose = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise PageDecodeError(f"not JSON: {exc}") from exc
+    if not isinstance(loose, dict) or not isinstance(loose.get("items") or [], list):
+        raise PageDecodeError("not a list: no items array")
+    try:
+        metadata = msgspec.convert(without_nulls(loose.get("metadata") or {}), ListMeta)
+    except msgspec.ValidationError as exc:
+        raise PageDecodeError(f"unexpected list metadata: {exc}") from exc
+    items: list[Any] = []
+    skipped = 0
+    for raw in loose.get("items") or ():
+        try:
+            items.append(msgspec.convert(without_nulls(raw), struct, strict=False))
+        except msgspec.ValidationError:
+            skipped += 1
+    return ListPage(items=items, metadata=metadata, skipped=skipped)

@@ -26,8 +26,8 @@ from k8s_monitor.llm.analysis import AnalysisSource
 from k8s_monitor.llm.offline import deterministic_analysis
 from k8s_monitor.llm.prompts import PROMPT_VERSION, SYSTEM_PROMPT
 from k8s_monitor.llm.render import MessageKind, render_cycle_message
-from k8s_monitor.llm.tokens import TokenEstimator
 from k8s_monitor.report import ModelUsage
+from k8s_monitor.sessions.tokens import TokenCounter
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +49,7 @@ class _Base:
         asker: Asker | None,
         *,
         redact: Redact,
-        estimator: TokenEstimator,
+        estimator: TokenCounter,
     ) -> None:
         self._settings = settings
         self._asker = asker
@@ -75,7 +75,7 @@ class _Base:
 
     def _budget(self) -> int:
         # The renderer counts chars/4; scale so the budget holds in real tokens.
-        return max(1, int(self._settings.cycle_message_max_tokens / self._estimator.scale))
+        return max(1, int(self._settings.cycle_message_max_tokens / self._estimator.ratio))
 
     def _ratio(self, tokens: int) -> float:
         return round(tokens / self._settings.max_context_tokens, 4)
@@ -139,7 +139,7 @@ class StatelessConversation(_Base):
                 data, kind=MessageKind.STATELESS, budget_tokens=self._budget(), redact=self._redact
             )
             history = [{"role": "user", "content": text}]
-            estimate = self._estimator.estimate(SYSTEM_PROMPT + text)
+            estimate = self._estimator.text_tokens(len(SYSTEM_PROMPT) + len(text))
             if self._asker is None:
                 return self._offline(data, estimate)
             meter = Meter()
@@ -177,7 +177,7 @@ class PersistentConversation(_Base):
         sessions: SessionStore,
         *,
         redact: Redact,
-        estimator: TokenEstimator,
+        estimator: TokenCounter,
     ) -> None:
         super().__init__(settings, asker, redact=redact, estimator=estimator)
         self._sessions = sessions
@@ -197,9 +197,6 @@ class PersistentConversation(_Base):
         metadata: dict[str, Any] = dict(loaded.get("metadata") or {})
         state: dict[str, Any] = dict(loaded.get("state") or {})
         mine: dict[str, Any] = dict(state.get(STATE_KEY) or {})
-        scale = mine.get("token_scale")
-        if isinstance(scale, int | float) and self._estimator.samples == 0:
-            self._estimator.scale = scale
 
         pruned_before = False
         if self._over_limit(history):
@@ -220,11 +217,6 @@ class PersistentConversation(_Base):
                 return result  # failed: nothing saved, the session file is untouched
             history, user, answer, meter, retried = result
             pruned_before = pruned_before or retried
-            if not answer.repaired:
-                # Exact usage for exactly what was sent: the session's counter learns from it.
-                self._sessions.calibrate(
-                    [_SYSTEM_ENTRY, *history, user], answer.reply.prompt_tokens
-                )
             reply_text = answer.text
             exact = answer.reply.prompt_tokens + answer.reply.usage.output_tokens
             outcome = self._model_outcome(answer, meter, tokens=exact)
@@ -248,7 +240,6 @@ class PersistentConversation(_Base):
                 "last_at": data.now.isoformat(),
                 "needs_full_state": pruned_after,
                 "prompt_version": PROMPT_VERSION,
-                "token_scale": self._estimator.scale,
             }
         )
         state[STATE_KEY] = mine

@@ -7,7 +7,6 @@ rest of the process: every later cycle gets the deterministic analysis without a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,9 +24,9 @@ from k8s_monitor.llm.accounting import PriceTable
 from k8s_monitor.llm.analysis import ANALYSIS_SCHEMA, CycleAnalysis, parse_analysis
 from k8s_monitor.llm.cache import CacheTTL
 from k8s_monitor.llm.protocol import ModelProvider, ModelReply, ModelRequest
-from k8s_monitor.llm.tokens import CHARS_PER_TOKEN, TokenEstimator
 from k8s_monitor.llm.wire import build_request
 from k8s_monitor.report import ModelUsage
+from k8s_monitor.sessions.tokens import TokenCounter
 
 log = structlog.get_logger(__name__)
 
@@ -72,7 +71,7 @@ class Asker:
         redact: Redact,
         max_output_tokens: int,
         cache_ttl: CacheTTL | None,
-        estimator: TokenEstimator,
+        estimator: TokenCounter,
         max_context_tokens: int,
     ) -> None:
         self.provider = provider
@@ -165,7 +164,7 @@ class Asker:
         """
         tokens = self.provider.count_tokens(request)
         if tokens is None:
-            tokens = self.estimator.estimate_chars(request.text_chars())
+            tokens = self.estimator.text_tokens(request.text_chars())
         return tokens > self.context_limit(self.max_context_tokens)
 
     def _log_failure(self, exc: ModelError) -> None:
@@ -178,8 +177,9 @@ class Asker:
         )
 
     def _calibrate(self, request: ModelRequest, reply: ModelReply) -> None:
-        raw = math.ceil(request.text_chars() / CHARS_PER_TOKEN)
-        self.estimator.calibrate(raw, reply.prompt_tokens)
+        # Exact usage for exactly what was sent: the one counter pruning and budgets share.
+        sent = [{"content": request.system}, *request.messages]
+        self.estimator.calibrate(sent, reply.prompt_tokens)
 
     @staticmethod
     def _validated(reply: ModelReply) -> CycleAnalysis:

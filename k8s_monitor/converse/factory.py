@@ -17,9 +17,9 @@ from k8s_monitor.llm.accounting import load_price_table
 from k8s_monitor.llm.cache import cache_ttl_for_interval
 from k8s_monitor.llm.protocol import ModelProvider
 from k8s_monitor.llm.providers import build_provider, count_fn_for
-from k8s_monitor.llm.tokens import TokenEstimator
 from k8s_monitor.llm.wire import memoized
 from k8s_monitor.redaction import Redactor
+from k8s_monitor.sessions.tokens import TokenCounter
 
 log = structlog.get_logger(__name__)
 
@@ -70,7 +70,8 @@ def _single(
     *,
     persistent: bool,
 ) -> PersistentConversation | StatelessConversation:
-    estimator = TokenEstimator()
+    # Persistent mode shares the session's counter: one calibration, persisted with the session.
+    estimator = session_manager.token_counter if persistent else TokenCounter()
     asker = None
     if provider is not None:
         asker = Asker(

@@ -6,12 +6,10 @@ and tests can hand in the real manager or a small double alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from k8s_monitor.analysis.incidents import Ledger
-
-CountFn = Callable[[str | None, list[dict[str, Any]]], int]
+from k8s_monitor.sessions.tokens import TokenCounter
 
 
 class PruneOutcome(Protocol):
@@ -27,13 +25,9 @@ class PruneOutcome(Protocol):
     def tokens_after(self) -> int: ...
 
 
-class TokenCounterLike(Protocol):
-    count_fn: CountFn | None
-
-
 class SessionStore(Protocol):
     @property
-    def token_counter(self) -> TokenCounterLike: ...
+    def token_counter(self) -> TokenCounter: ...
 
     def load_session(self, session_id: str) -> dict[str, Any] | None: ...
 

@@ -25,7 +25,7 @@ from k8s_monitor.analysis.findings import Severity
 from k8s_monitor.analysis.incidents import Incident, IncidentStatus, Trend
 from k8s_monitor.cluster.snapshot import ClusterSnapshot, LogTail
 from k8s_monitor.llm.context import CycleContext
-from k8s_monitor.llm.tokens import estimate_tokens
+from k8s_monitor.sessions.tokens import TokenCounter
 
 Redact = Callable[[str], str]
 
@@ -35,6 +35,13 @@ _MESSAGE_CHARS = 400
 _LOG_CHARS = 1_500
 _DIGEST_INCIDENTS = 60
 _MAX_EVENTS = 40
+
+# Uncalibrated (characters / 4): callers scale the budget by the session's learned ratio.
+_UNCALIBRATED = TokenCounter()
+
+
+def estimate_tokens(text: str) -> int:
+    return _UNCALIBRATED.text_tokens(len(text))
 
 
 class MessageKind(StrEnum):

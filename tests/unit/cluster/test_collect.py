@@ -291,3 +291,16 @@ def test_big_list_without_remaining_count_catches_up(
     collector = make_collector(page_size=10, resources=(res.PODS,), compact_min_objects=15)
     snap = collector.collect(now=NOW)
     assert _shared_namespaces(snap) == 1 and len(snap.pods) == 30
+
+
+def test_undecodable_objects_are_left_out_with_a_gap(
+    make_collector: MakeCollector, state: FakeState
+) -> None:
+    bad = o.pod("bad")
+    bad["spec"]["containers"] = "not-a-list"
+    state.lists[PODS] = [o.pod("good"), bad]
+    snap = make_collector(resources=(res.PODS,)).collect(now=NOW)
+    assert [p.metadata.name for p in snap.pods] == ["good"]
+    assert [(g.resource, g.reason, g.detail) for g in snap.gaps] == [
+        ("pods", "error", "1 pods did not decode and were left out")
+    ]

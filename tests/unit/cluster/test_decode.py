@@ -10,7 +10,8 @@ import msgspec
 import pytest
 from kubernetes.client import ApiClient
 
-from k8s_monitor.cluster.pages import decode_page, peek_continue
+from k8s_monitor.cluster import snapshot
+from k8s_monitor.cluster.pages import PageDecodeError, decode_page, peek_continue
 from tests.unit.cluster import objects as o
 
 # (official list model, our struct, a real-shaped object)
@@ -114,3 +115,21 @@ def test_peek_continue_reads_the_head_or_falls_back() -> None:
     items_first = b'{"items":[{"metadata":{"continue":"no"}}],"metadata":{"continue":"yes"}}'
     assert peek_continue(items_first) == "yes"
     assert peek_continue(b"not json") is None
+
+
+def test_one_bad_object_is_skipped_not_the_page() -> None:
+    bad = o.pod("bad")
+    bad["status"]["containerStatuses"][0]["restartCount"] = "many"
+    nully = o.pod("nully")
+    nully["metadata"]["labels"] = None
+    body = json.dumps({"metadata": {"continue": "t"}, "items": [o.pod("a"), bad, nully]}).encode()
+    page = decode_page(body, snapshot.Pod)
+    assert [p.metadata.name for p in page.items] == ["a", "nully"]
+    assert page.skipped == 1 and page.metadata.continue_ == "t"
+
+
+def test_not_a_list_is_an_error() -> None:
+    with pytest.raises(PageDecodeError):
+        decode_page(b'{"items": {"not": "a list"}}', snapshot.Pod)
+    with pytest.raises(PageDecodeError):
+        decode_page(b"<html>", snapshot.Pod)
