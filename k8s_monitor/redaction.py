@@ -149,7 +149,9 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
     ),
     _p(
         "bearer_token",
-        rf"(?i)\bbearer\s+{_NOT_DONE}(?P<secret>[A-Za-z0-9._~+/\-]{{8,}}=*)",
+        # A token has a digit or is long: "Bearer authentication failed" is prose.
+        rf"(?i)\bbearer\s+{_NOT_DONE}(?P<secret>(?=[A-Za-z0-9._~+/\-]*\d)"
+        r"[A-Za-z0-9._~+/\-]{8,}=*|[A-Za-z0-9._~+/\-]{20,}=*)",
     ),
     _p(
         "basic_auth",

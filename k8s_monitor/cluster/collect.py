@@ -87,6 +87,9 @@ class CollectOptions:
         )
 
 
+EVENT_OVERLAP = timedelta(seconds=5)
+
+
 @dataclass
 class _Listed:
     """The outcome of listing one resource (in one namespace, or cluster-wide)."""
@@ -140,8 +143,11 @@ class Collector:
         """
         started = time.monotonic()
         cutoff = _comparable(now) - self._options.event_window
-        if since is not None and _comparable(since) > cutoff:
-            cutoff = _comparable(since)
+        if since is not None and _comparable(since) - EVENT_OVERLAP > cutoff:
+            # Event times are whole seconds and clocks drift: overlap the previous window a
+            # little rather than drop an event stamped in the same second as the last read.
+            # Events seen twice fold into one finding, so the overlap costs nothing downstream.
+            cutoff = _comparable(since).replace(microsecond=0) - EVENT_OVERLAP
         self._probe()
         interner = Interner()
         listed = self._list_all(cutoff, interner)
@@ -151,6 +157,8 @@ class Collector:
         tails, tail_gaps = self._log_tails(pods)
         gaps.extend(tail_gaps)
         for gap in gaps:
+            # Details quote the apiserver's or a proxy's error text: untrusted, so redacted.
+            gap.detail = self._redactor.redact(gap.detail)
             log.warning(
                 "collection_gap",
                 resource=gap.resource,
@@ -337,11 +345,22 @@ class Collector:
         return _keep_all
 
     def _raise_if_blind(self, listed: list[_Listed]) -> None:
+        """No list succeeded: the cycle failed, whatever the apiserver said.
+
+        An apiserver that answers only errors (500s, 403 on everything, every list timing out
+        behind a live /version) hides the cluster as completely as one that is down. Treating
+        that as a snapshot with gaps would make every open incident look resolved and would
+        never let "monitor is blind" fire.
+        """
         if listed and not any(item.answered for item in listed):
             reasons = sorted({item.failure for item in listed if item.failure})
             raise ClusterUnreachableError(
                 "apiserver did not answer any request: " + ("; ".join(reasons[:3]) or "no reply")
             )
+        required = [item for item in listed if not item.resource.optional_api]
+        if required and all(item.gap is not None for item in required):
+            reasons = sorted({f"{i.resource.display}: {i.gap.reason}" for i in required if i.gap})
+            raise ClusterUnreachableError("no resource could be listed: " + "; ".join(reasons[:4]))
 
     def _merge(
         self, listed: list[_Listed]
@@ -401,7 +420,6 @@ class Collector:
                 query,
                 accept="text/plain",
                 max_bytes=options.log_tail_bytes,
-                keep_tail=True,
             )
         except TransportError as exc:
             log.warning(

@@ -65,9 +65,8 @@ class Transport:
         *,
         accept: str = "application/json",
         max_bytes: int | None = None,
-        keep_tail: bool = False,
     ) -> Response:
-        """GET ``path``. With ``max_bytes``, read at most that much; ``keep_tail`` keeps the end.
+        """GET ``path``. With ``max_bytes``, keep only the last ``max_bytes`` of the body.
 
         Raises :class:`TransportError` when no HTTP answer came back and
         :class:`ClusterAuthError` when credentials could not be produced (exec plugin failed).
@@ -90,7 +89,7 @@ class Transport:
         except urllib3.exceptions.HTTPError as exc:
             raise TransportError(f"{path}: {_describe(exc)}", timeout=_is_timeout(exc)) from exc
         try:
-            data, truncated = _read(raw, max_bytes, keep_tail=keep_tail)
+            data, truncated = _read(raw, max_bytes)
         except urllib3.exceptions.HTTPError as exc:
             raw.close()
             raise TransportError(f"{path}: {_describe(exc)}", timeout=_is_timeout(exc)) from exc
@@ -102,7 +101,8 @@ class Transport:
 _CHUNK = 64 * 1024
 
 
-def _read(raw: Any, max_bytes: int | None, *, keep_tail: bool) -> tuple[bytes, bool]:
+def _read(raw: Any, max_bytes: int | None) -> tuple[bytes, bool]:
+    """The body, or its last ``max_bytes`` (log tails: the end is what explains a crash)."""
     if max_bytes is None:
         return bytes(raw.read()), False
     buffer = bytearray()
@@ -111,10 +111,6 @@ def _read(raw: Any, max_bytes: int | None, *, keep_tail: bool) -> tuple[bytes, b
         buffer += chunk
         if len(buffer) > max_bytes:
             truncated = True
-            if not keep_tail:
-                # The rest is not wanted: close rather than drain an unbounded body.
-                raw.close()
-                return bytes(buffer[:max_bytes]), True
             del buffer[: len(buffer) - max_bytes]
     return bytes(buffer), truncated
 

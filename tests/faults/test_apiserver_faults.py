@@ -96,14 +96,6 @@ def test_apiserver_down_mid_run_keeps_incidents_open_and_session_untouched(
         assert open_before <= _open_fingerprints(after)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "ledger bug: a pods list that times out (CollectionGap 'pods: timeout') leaves the "
-        "snapshot without pods, and update_ledger marks the pod-derived CrashLoopBackOff "
-        "incident RESOLVED and the notifier sends a 'resolved' notice, though nothing was seen"
-    ),
-)
 def test_slow_pods_list_beyond_the_timeout_is_a_gap_not_a_resolution(tmp_path: Path) -> None:
     with rig(tmp_path) as r:
         monitor = r.monitor(collect_timeout_seconds=0.5)

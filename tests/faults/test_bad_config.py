@@ -100,16 +100,6 @@ CASES: list[tuple[str, str, dict[str, str]]] = [
 
 # Cases the product does not get right yet; each fails for exactly the reason given.
 KNOWN_BAD = {
-    ("session_dir", "{tmp}/a-file"): (
-        "an unusable SESSION_DIR (a regular file) exits 1 with 'session storage: cannot "
-        "create ...', not 2 naming SESSION_DIR"
-    ),
-    ("slack_webhook_url", "not a url"): "SLACK_WEBHOOK_URL is not checked to be an http(s) URL",
-    ("webhook_url", "ftp://example.com/hook"): "WEBHOOK_URL is not checked to be an http(s) URL",
-    ("session_encryption_key_file", "{tmp}/bad-keys"): (
-        "a key file holding an invalid key is reported as SESSION_ENCRYPTION_KEY, not "
-        "SESSION_ENCRYPTION_KEY_FILE"
-    ),
     ("kubeconfig", "{tmp}/garbage-kubeconfig"): (
         "a KUBECONFIG that is not YAML raises yaml.parser.ParserError out of "
         "cluster/kubeconfig._load_kubeconfig (not caught): traceback, exit 1"
@@ -193,25 +183,11 @@ SUBPROCESS_CASES = [
         {"SESSION_ENCRYPTION_KEY": "not-a-fernet-key"},
         "SESSION_ENCRYPTION_KEY",
         id="bad-encryption-key",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason=(
-                "a bad SESSION_ENCRYPTION_KEY is only found in wiring.assemble, after the model "
-                "SDK and the kubernetes client are imported (seconds of CPU, over the 2 s limit)"
-            ),
-        ),
     ),
     pytest.param(
         {"SERVICES_FILE": "{tmp}/services-malformed.yaml"},
         "SERVICES_FILE",
         id="malformed-services-yaml",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason=(
-                "a malformed SERVICES_FILE is only parsed in wiring.assemble, after the model "
-                "SDK and the kubernetes client are imported (seconds of CPU, over the 2 s limit)"
-            ),
-        ),
     ),
 ]
 

@@ -10,18 +10,13 @@ import pytest
 from tests.faults.crashloop import CrashStats, kill_loop
 from tests.faults.harness import rig
 
-# The kill loop hits the double-page window (see DOUBLE_PAGE below) only by chance; the
-# deterministic test carries the xfail. Set True once the notifier is fixed.
-DOUBLE_PAGE_FIXED = False
-
 
 def _assert_consistent(stats: CrashStats, kills: int) -> None:
     assert stats.kills == kills
     assert stats.problems == []
     assert stats.rounds_with_session >= kills // 2, "the daemon really got to save between kills"
     assert stats.killed_mid_cycle > 0, "some kills landed inside a cycle"
-    if DOUBLE_PAGE_FIXED:
-        assert stats.alert_duplicates == 0, stats.duplicates
+    assert stats.alert_duplicates == 0, stats.duplicates
     assert stats.notifications > 0
     print(json.dumps(stats.__dict__, default=str))
 
@@ -52,20 +47,7 @@ def _die(*_: object, **__: object) -> None:
     raise _Killed
 
 
-DOUBLE_PAGE = (
-    "notify bug: Notifier._dispatch stages the outbox (spool.put) before saving the dedup "
-    "state; a crash between the two leaves a staged alert the state does not know, so after "
-    "restart the same incident is planned again under a new idempotency key and paged twice"
-)
-
-
-@pytest.mark.parametrize(
-    "where",
-    [
-        pytest.param("before-delivery", marks=pytest.mark.xfail(strict=True, reason=DOUBLE_PAGE)),
-        "after-delivery",
-    ],
-)
+@pytest.mark.parametrize("where", ["before-delivery", "after-delivery"])
 def test_crash_around_delivery_pages_once_per_key_and_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:

@@ -12,8 +12,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.fakes.anthropic_server import FakeAnthropic, deterministic_answer
 from tests.faults.harness import API_KEY, rig, run_cycles
 from tests.faults.planted import CRASHLOOP_STEP, PlantingSource, as_source, planted_scenario
@@ -119,14 +117,6 @@ def test_injected_text_cannot_lower_a_critical_and_stays_quoted(tmp_path: Path) 
         assert "IGNORE PREVIOUS" not in json.dumps(body.get("system")), "never in the system prompt"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "cycle/llm bug: report.overall_health (cycle report, cycle_completed log, health "
-        "metric) is taken from the model's answer as is, so a model swayed by injected log "
-        "text reports 'healthy' while deterministic critical findings are open"
-    ),
-)
 def test_model_answer_cannot_make_a_critical_cluster_look_healthy(tmp_path: Path) -> None:
     fake = FakeAnthropic(api_key=API_KEY, answer=compromised_answer)
     with rig(tmp_path, fake=fake) as r:

@@ -181,6 +181,8 @@ ORDINARY = [
     'MountVolume.SetUp failed for volume "secret-vol" : secret "db-creds" not found',
     "Scaled up replica set web-5c9d7b8f6 to 3 from 2",
     'level=warn msg="slow query" duration=2.31s table=orders rows=10432',
+    "Bearer authentication failed for user admin: token expired",
+    "http://checkout.shop.svc.cluster.local:8080/healthz returned 503",
 ]
 
 
@@ -214,6 +216,11 @@ def test_whole_corpus_in_one_document(redactor: Redactor) -> None:
 @pytest.mark.parametrize("line", ORDINARY)
 def test_ordinary_lines_stay_intact(redactor: Redactor, line: str) -> None:
     assert redactor.redact(line) == line
+
+
+def test_bearer_tokens_without_digits_are_still_hidden_when_long(redactor: Redactor) -> None:
+    out = redactor.redact("Authorization: Bearer abcdefghijklmnopqrstuvwxyzABCD")
+    assert out == "Authorization: Bearer [REDACTED:bearer_token]"
 
 
 def test_key_names_stay_visible(redactor: Redactor) -> None:

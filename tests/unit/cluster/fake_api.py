@@ -33,6 +33,7 @@ class FakeState:
     raw_pages: dict[str, bytes] = field(default_factory=dict)  # path -> body served as is
     token_prefix: str = ""  # continue tokens are this + an offset
     fail_next: dict[str, list[int]] = field(default_factory=dict)  # path -> statuses, one each
+    messages: dict[str, str] = field(default_factory=dict)  # path -> message of a forced status
     remaining_count: bool = True  # send remainingItemCount, as the apiserver does without selectors
 
     def hits(self) -> Counter[str]:
@@ -59,7 +60,8 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
             if url.path in state.delay:
                 time.sleep(state.delay[url.path])
             if url.path in state.status:
-                return self._status(state.status[url.path], "forced")
+                message = state.messages.get(url.path, "forced")
+                return self._status(state.status[url.path], message)
             if state.fail_next.get(url.path):
                 return self._status(state.fail_next[url.path].pop(0), "transient")
             if url.path.endswith("/log"):
@@ -143,10 +145,17 @@ class FakeApi:
         return path
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that timed out and hung up is part of the tests, not a failure to print.
+        pass
+
+
 @contextmanager
 def serve(state: FakeState) -> Iterator[FakeApi]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), _handler(state))
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:

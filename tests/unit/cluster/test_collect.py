@@ -304,3 +304,11 @@ def test_undecodable_objects_are_left_out_with_a_gap(
     assert [(g.resource, g.reason, g.detail) for g in snap.gaps] == [
         ("pods", "error", "1 pods did not decode and were left out")
     ]
+
+
+def test_gap_details_are_redacted(make_collector: MakeCollector, state: FakeState) -> None:
+    state.status["/apis/batch/v1/jobs"] = 403
+    state.messages["/apis/batch/v1/jobs"] = "webhook https://u:hunter22@authz.local/ denied"
+    snap = make_collector().collect(now=NOW)
+    (gap,) = snap.gaps
+    assert gap.detail == "webhook https://u:[REDACTED:url_credentials]@authz.local/ denied"
