@@ -7,6 +7,7 @@ here must also appear in ``.env.example`` (a test checks it).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from enum import StrEnum
@@ -127,18 +128,25 @@ class Settings(BaseSettings):
 
     # --- validators ------------------------------------------------------------------------
 
-    @field_validator(
-        "critical_keywords",
-        "namespace_include",
-        "namespace_exclude",
-        "redact_patterns",
-        mode="before",
-    )
+    @field_validator("critical_keywords", "namespace_include", "namespace_exclude", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("redact_patterns", mode="before")
+    @classmethod
+    def _split_patterns(cls, value: Any) -> Any:
+        # Regular expressions contain commas ({2,5}); take a JSON array or one per line.
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"expected a JSON array of patterns: {exc}") from exc
+        return [line.strip() for line in value.splitlines() if line.strip()]
 
     @field_validator("redact_patterns")
     @classmethod

@@ -109,3 +109,10 @@ def test_daemon_stops_with_exit_2_and_one_line(name: str, value: str, tmp_path: 
     assert name in lines[0]
     assert "Traceback" not in result.stderr
     assert elapsed < 10  # generous for a loaded CI machine; typically well under a second
+
+
+def test_redact_patterns_keep_their_commas(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDACT_PATTERNS", "acct-[0-9]{2,5}\ninternal-[a-z]+")
+    assert load_settings().redact_patterns == ["acct-[0-9]{2,5}", "internal-[a-z]+"]
+    monkeypatch.setenv("REDACT_PATTERNS", '["x{1,2}", "y"]')
+    assert load_settings().redact_patterns == ["x{1,2}", "y"]
