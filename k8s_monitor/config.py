@@ -259,7 +259,8 @@ class Settings(BaseSettings):
 
     @property
     def spool_dir(self) -> Path:
-        return self.session_dir / "spool"
+        """Per session: two daemons sharing a SESSION_DIR must not share an outbox."""
+        return self.session_dir / "spool" / self.session_id
 
 
 def parse_fernet_keys(text: str) -> list[str]:
@@ -321,6 +322,7 @@ def _as_configuration_error(exc: ValidationError) -> ConfigurationError:
     location = [str(part) for part in error.get("loc", ()) if not str(part).isdigit()]
     field = location[0] if location else ""
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    message = " ".join(message.split())  # one line, whatever the parser printed
     if not field:  # model-level check: the message names the variables itself
         return ConfigurationError("configuration", message)
     shown = _shown_value(field, error.get("input"))

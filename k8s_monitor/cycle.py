@@ -269,7 +269,7 @@ class CycleRunner:
         s = self._stages
         try:
             write_report(report, s.settings.report_dir, s.settings.report_retention)
-        except OSError as exc:
+        except (StorageError, OSError) as exc:
             log.error("report_write_failed", error_type=type(exc).__name__, error=str(exc))
             self._count_error("report", exc)
         if s.metrics is not None:

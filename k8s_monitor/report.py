@@ -6,8 +6,6 @@ the summary log line and the JSON file are all derived from this one record.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -15,6 +13,8 @@ from typing import Any
 
 import msgspec
 from msgspec import Struct, field
+
+from k8s_monitor.atomicfile import write_atomic
 
 REPORT_GLOB = "cycle-*.json"
 
@@ -81,7 +81,8 @@ def write_report(report: CycleReport, report_dir: Path, retention: int) -> Path:
     path = report_dir / f"cycle-{stamp}-{report.cycle:06d}.json"
     report.report_path = str(path)
     payload = msgspec.json.format(msgspec.json.encode(report), indent=2)
-    _atomic_write(path, payload)
+    # Reports are read by people mid-incident; a half-written one is worse than none.
+    write_atomic(path, payload, durable=False)
     _apply_retention(report_dir, retention)
     return path
 
@@ -98,17 +99,3 @@ def latest_reports(report_dir: Path, count: int = 1) -> list[Path]:
 def _apply_retention(report_dir: Path, retention: int) -> None:
     for old in sorted(report_dir.glob(REPORT_GLOB), reverse=True)[retention:]:
         old.unlink(missing_ok=True)
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    # Reports are read by people mid-incident; a half-written one is worse than none.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

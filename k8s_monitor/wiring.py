@@ -11,8 +11,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import structlog
+
 from k8s_monitor.analysis.ledger import LedgerStore
 from k8s_monitor.analysis.services import ServiceCatalog, load_catalog
+from k8s_monitor.atomicfile import remove_stale_temps
 from k8s_monitor.cluster.collect import CollectOptions, Collector
 from k8s_monitor.cluster.kubeconfig import load_api_client
 from k8s_monitor.config import Settings
@@ -20,8 +23,11 @@ from k8s_monitor.converse import build_conversation
 from k8s_monitor.cycle import CycleRunner, CycleStages, SnapshotSource
 from k8s_monitor.metrics import Metrics
 from k8s_monitor.notify import build_notifier
+from k8s_monitor.notify.notifier import PENDING_DIR
 from k8s_monitor.redaction import Redactor
 from k8s_monitor.sessions import SessionManager
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -59,6 +65,7 @@ def assemble(
     resources = ExitStack()
     try:
         resources.enter_context(sessions.lock(settings.session_id))
+        _remove_stale_temps(settings)
         if source is None:
             collector = Collector(
                 load_api_client(settings),
@@ -83,3 +90,13 @@ def assemble(
         resources.close()
         raise
     return Monitor(settings, CycleRunner(stages), metrics, sessions, resources)
+
+
+def _remove_stale_temps(settings: Settings) -> None:
+    """Temp files of writers killed mid-write; safe now that this process holds the lock."""
+    ledger = ledger_path(settings)
+    removed = remove_stale_temps(ledger.parent, ledger.name)
+    for directory in (settings.spool_dir, settings.spool_dir / PENDING_DIR):
+        removed += remove_stale_temps(directory)
+    if removed:
+        log.info("stale_temp_files_removed", count=removed)

@@ -7,8 +7,6 @@ monitor starts from an empty ledger rather than stopping.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from k8s_monitor.analysis.incidents import (
     LedgerUpdate,
     Trend,
 )
+from k8s_monitor.atomicfile import write_atomic
 from k8s_monitor.errors import StorageError
 
 log = structlog.get_logger(__name__)
@@ -248,10 +247,7 @@ class LedgerStore:
         payload = msgspec.json.encode(
             _LedgerFile(schema_version=SCHEMA_VERSION, saved_at=stamp, ledger=ledger)
         )
-        try:
-            atomic_write(self.path, payload)
-        except OSError as exc:
-            raise StorageError(f"cannot write ledger {self.path}: {exc}") from exc
+        write_atomic(self.path, payload)
 
     def _quarantine(self, problem: str) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -263,33 +259,3 @@ class LedgerStore:
         log.warning(
             "ledger_corrupt_quarantined", path=str(self.path), moved_to=str(target), error=problem
         )
-
-
-def atomic_write(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` so that readers see the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temp.replace(path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return  # some filesystems refuse to open directories; the rename is still atomic
-    try:
-        os.fsync(fd)
-    except OSError:
-        log.debug("directory_fsync_unsupported", directory=str(directory))
-    finally:
-        os.close(fd)

@@ -13,7 +13,7 @@ import structlog
 from msgspec import Struct, field
 
 from k8s_monitor.analysis.escalation import Sev
-from k8s_monitor.analysis.ledger import atomic_write
+from k8s_monitor.atomicfile import write_atomic
 from k8s_monitor.errors import StorageError
 from k8s_monitor.notify.messages import Kind, Notification
 
@@ -104,6 +104,6 @@ class DedupStore:
 
     def save(self, state: DedupState) -> None:
         try:
-            atomic_write(self.path, msgspec.json.encode(state))
+            write_atomic(self.path, msgspec.json.encode(state))
         except OSError as exc:
             raise StorageError(f"cannot write notification state {self.path}: {exc}") from exc

@@ -14,7 +14,7 @@ import msgspec
 import structlog
 from msgspec import Struct
 
-from k8s_monitor.analysis.ledger import atomic_write
+from k8s_monitor.atomicfile import write_atomic
 from k8s_monitor.errors import StorageError
 from k8s_monitor.notify.messages import Notification
 
@@ -45,7 +45,7 @@ class Spool:
         """Store ``entry`` durably; the returned path is its handle."""
         path = self._path(entry)
         try:
-            atomic_write(path, msgspec.json.encode(entry))
+            write_atomic(path, msgspec.json.encode(entry))
         except OSError as exc:
             raise StorageError(f"cannot spool a notification in {self.directory}: {exc}") from exc
         return path
@@ -68,7 +68,7 @@ class Spool:
 
     def update(self, path: Path, entry: SpoolEntry) -> None:
         try:
-            atomic_write(path, msgspec.json.encode(entry))
+            write_atomic(path, msgspec.json.encode(entry))
         except OSError as exc:
             raise StorageError(f"cannot update spooled notification {path}: {exc}") from exc
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import time
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import structlog
 
+from k8s_monitor.atomicfile import fsync_dir, write_atomic
 from k8s_monitor.errors import SessionCorruptError, StorageError
 
 log = structlog.get_logger(__name__)
@@ -95,27 +95,7 @@ class SessionStore:
                 f"refusing to write {len(data)} bytes to {path.name}: over the "
                 f"{self.max_file_bytes} byte limit"
             )
-        try:
-            fd, temp_name = tempfile.mkstemp(
-                dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-            )
-        except OSError as exc:
-            raise StorageError(f"cannot create a temp file in {str(path.parent)!r}: {exc}") from exc
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                if durable:
-                    os.fsync(handle.fileno())
-            Path(temp_name).replace(path)
-        except BaseException as exc:
-            with suppress(OSError):
-                Path(temp_name).unlink()
-            if isinstance(exc, OSError):
-                raise StorageError(f"cannot write {str(path)!r}: {exc}") from exc
-            raise
-        if durable:
-            fsync_dir(path.parent)
+        write_atomic(path, data, durable=durable)
 
     def remove_stale_temps(self, session_id: str) -> int:
         """Temp files a killed writer left; only call while holding the session's lock."""
@@ -201,17 +181,3 @@ def time_ns_after(existing: list[Path]) -> int:
         newest = int(existing[0].name.rsplit(".", 2)[-2])
         now = max(now, newest + 1)
     return now
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a rename durable; a directory that cannot be opened (some filesystems) is skipped."""
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        raise StorageError(f"cannot fsync {str(directory)!r}: {exc}") from exc
-    finally:
-        os.close(fd)
