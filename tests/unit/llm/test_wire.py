@@ -86,3 +86,23 @@ def test_any_history_becomes_a_request_the_api_accepts(history, ttl):
     }
     validate_messages(body)
     assert count_breakpoints(request.system, request.messages) <= MAX_BREAKPOINTS
+
+
+def test_redaction_memo_is_bounded_by_size_and_keeps_recent_texts() -> None:
+    from k8s_monitor.llm.wire import memoized
+
+    calls: list[str] = []
+
+    def redact(text: str) -> str:
+        calls.append(text)
+        return text.upper()
+
+    memo = memoized(redact, max_chars=100)
+    texts = [f"{i:02d}" + "x" * 18 for i in range(10)]  # 20 chars each, 40 held per entry
+    for text in texts:
+        assert memo(text) == text.upper()
+    assert memo.held_chars <= 100  # type: ignore[attr-defined]
+    memo(texts[-1])  # recent: still cached
+    assert calls.count(texts[-1]) == 1
+    memo(texts[0])  # evicted long ago: recomputed
+    assert calls.count(texts[0]) == 2
