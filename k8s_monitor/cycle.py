@@ -27,7 +27,7 @@ from k8s_monitor.analysis.escalation import (
 )
 from k8s_monitor.analysis.findings import Finding, count_by_severity
 from k8s_monitor.analysis.incidents import Incident, IncidentStatus, Ledger, LedgerUpdate
-from k8s_monitor.analysis.ledger import LedgerStore, update_ledger
+from k8s_monitor.analysis.ledger import LedgerStore, incident_summary, update_ledger
 from k8s_monitor.analysis.rules import analyze
 from k8s_monitor.analysis.services import ServiceCatalog
 from k8s_monitor.cluster.snapshot import ClusterSnapshot, unobserved_kinds
@@ -329,11 +329,12 @@ def _fill_report(
 ) -> None:
     report.findings_by_severity = count_by_severity(findings)
     report.findings = [f.to_json() for f in findings]
+    now = report.started_at
     report.incidents = {
-        "new": [_incident_line(i) for i in update.new],
-        "recurring": [_incident_line(i) for i in update.recurring],
-        "resolved": [_incident_line(i) for i in update.resolved],
-        "flapping": [_incident_line(i) for i in update.flapping],
+        "new": [incident_summary(i, now) for i in update.new],
+        "recurring": [incident_summary(i, now) for i in update.recurring],
+        "resolved": [incident_summary(i, now) for i in update.resolved],
+        "flapping": [incident_summary(i, now) for i in update.flapping],
     }
     report.escalations = [e.to_json() for e in escalations]
     report.collection_gaps = [f"{g.resource}: {g.reason}" for g in snapshot.gaps]
@@ -381,16 +382,6 @@ def _monitor_incident(
         last_cycle=cycle,
         cycles_seen=(previous.cycles_seen + 1) if previous else 1,
     )
-
-
-def _incident_line(incident: Incident) -> dict[str, str]:
-    finding = incident.finding
-    return {
-        "fingerprint": incident.fingerprint,
-        "reason": finding.reason,
-        "subject": str(finding.subject),
-        "severity": finding.severity.value,
-    }
 
 
 _HEALTH_ORDER = ("healthy", "degraded", "critical")

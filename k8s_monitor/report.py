@@ -58,8 +58,8 @@ class CycleReport(Struct, kw_only=True):
     recommended_actions: list[str] = []
     findings_by_severity: dict[str, int] = field(default_factory=dict)
     findings: list[dict[str, Any]] = []
-    # status -> [{fingerprint, reason, subject, severity}]: readable without the ledger
-    incidents: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    # status -> incident summaries (reason, subject, severity, open since, trend...)
+    incidents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     escalations: list[dict[str, Any]] = []
     notifications: dict[str, int] = field(default_factory=dict)  # outcome -> count
     collection_gaps: list[str] = []

@@ -53,23 +53,19 @@ def register(subparsers: Any) -> None:
 
 
 def _run(_: argparse.Namespace) -> int:
-    settings = load_settings()
-    _configure_logging(settings)
-    monitor = _assemble_or_explain(settings)
+    monitor = _monitor_from_environment()
     if monitor is None:
         return EXIT_FAILED
     from k8s_monitor.daemon import Daemon
 
     try:
-        return Daemon(settings, monitor.runner, monitor.metrics).run()
+        return Daemon(monitor.settings, monitor.runner, monitor.metrics).run()
     finally:
         monitor.close()
 
 
 def _once(_: argparse.Namespace) -> int:
-    settings = load_settings()
-    _configure_logging(settings)
-    monitor = _assemble_or_explain(settings)
+    monitor = _monitor_from_environment()
     if monitor is None:
         return EXIT_FAILED
     from k8s_monitor.report import Outcome
@@ -182,6 +178,12 @@ def _configure_logging(
         redact=Redactor.from_settings(settings).redact,
         stream=stream,
     )
+
+
+def _monitor_from_environment() -> Monitor | None:
+    settings = load_settings()
+    _configure_logging(settings)
+    return _assemble_or_explain(settings)
 
 
 def _assemble_or_explain(settings: Settings) -> Monitor | None:
