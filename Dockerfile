@@ -40,7 +40,8 @@ RUN groupadd --system --gid 10001 monitor \
       --shell /usr/sbin/nologin monitor
 
 COPY --from=build /dist/ /tmp/dist/
-RUN python -m pip install --no-cache-dir /tmp/dist/*.whl \
+# The bedrock extra brings boto3 for LLM_PROVIDER=bedrock (the eks overlay's default).
+RUN python -m pip install --no-cache-dir "$(ls /tmp/dist/*.whl)[bedrock]" \
  && rm -rf /tmp/dist \
  && mkdir -p /data/sessions /data/reports \
  && chown -R 10001:10001 /data

@@ -139,6 +139,7 @@ class CycleRunner:
         notifications = s.notifier.dispatch(
             escalations, resolved=update.resolved, context=self._context(cycle, outcome)
         )
+        self._count_notifications(notifications)
         _fill_report(report, snapshot, findings, update, escalations, outcome, notifications)
         if outcome is not None and outcome.alert is not None:
             self._escalate_model_alert(report, outcome.alert, now)
@@ -292,6 +293,15 @@ class CycleRunner:
             report=report.report_path,
             error=report.error,
         )
+
+    def _count_notifications(self, result: object) -> None:
+        # The notifier counts by outcome across its sinks ("sent", "spooled", "lost"...).
+        counts = getattr(result, "counts", None)
+        if self._stages.metrics is None or not isinstance(counts, dict):
+            return
+        for outcome, count in counts.items():
+            if outcome != "pending":  # a level, not an event: it is in the cycle report
+                self._stages.metrics.observe_notification("all", str(outcome), int(count))
 
     def _count_error(self, stage: str, exc: BaseException) -> None:
         if self._stages.metrics is not None:

@@ -30,6 +30,7 @@ from k8s_monitor.report import CycleReport, Outcome
 log = structlog.get_logger(__name__)
 
 _JOB_ID = "monitoring-cycle"
+HUNG_CYCLE_FLOOR_SECONDS = 900.0
 
 
 @dataclass
@@ -63,6 +64,9 @@ class Daemon:
             interval_seconds=settings.interval_seconds,
             startup_grace_seconds=max(60.0, settings.interval_seconds),
             scheduler_alive=lambda: bool(self._scheduler.running) and not self._stop.is_set(),
+            # A cycle still running after this long is stuck in a call that will not return;
+            # liveness fails and Kubernetes restarts the pod (state on disk is consistent).
+            max_cycle_seconds=max(HUNG_CYCLE_FLOOR_SECONDS, 4 * settings.interval_seconds),
         )
         self._server: HealthServer | None = None
 
@@ -129,6 +133,7 @@ class Daemon:
         if self._stop.is_set():
             return
         self._idle.clear()
+        self._health.cycle_started(at=datetime.now(UTC))
         try:
             self._run_one()
         finally:

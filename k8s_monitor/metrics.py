@@ -210,8 +210,9 @@ class Metrics:
             self.context_tokens.set(report.context_tokens)
             self._cycle_state.state = cycle_state_of(report)
 
-    def observe_notification(self, sink: str, outcome: str) -> None:
-        self.notifications.labels(sink=sink, outcome=outcome).inc()
+    def observe_notification(self, sink: str, outcome: str, count: int = 1) -> None:
+        if count > 0:
+            self.notifications.labels(sink=sink, outcome=outcome).inc(count)
 
     def observe_error(self, stage: str, error_type: str) -> None:
         self.errors.labels(stage=stage, type=error_type).inc()
