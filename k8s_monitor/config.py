@@ -16,7 +16,14 @@ from typing import Annotated, Any
 
 import yaml
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from k8s_monitor.errors import ConfigurationError
@@ -234,6 +241,18 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("kube_context")
+    @classmethod
+    def _context_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kubeconfig = info.data.get("kubeconfig")
+        if value is None or kubeconfig is None:
+            return value  # in-cluster, or ~/.kube/config: the client reports it at start
+        contexts = _kubeconfig_contexts(kubeconfig)
+        if value not in contexts:
+            known = ", ".join(sorted(contexts)[:10]) or "none"
+            raise ValueError(f"no context {value!r} in {str(kubeconfig)!r} (it has: {known})")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.llm_provider is LLMProvider.ANTHROPIC and self.anthropic_api_key is None:
@@ -286,6 +305,14 @@ def _require_fernet_keys(text: str) -> None:
                 f"key {position} is not a valid Fernet key (32 url-safe base64-encoded bytes; "
                 "make one with `k8s-monitor sessions keygen` or Fernet.generate_key())"
             ) from exc
+
+
+def _kubeconfig_contexts(path: Path) -> set[str]:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entries = document.get("contexts") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        return set()
+    return {str(e["name"]) for e in entries if isinstance(e, dict) and "name" in e}
 
 
 def _require_readable_file(path: Path) -> None:

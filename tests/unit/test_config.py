@@ -116,3 +116,18 @@ def test_redact_patterns_keep_their_commas(monkeypatch: pytest.MonkeyPatch) -> N
     assert load_settings().redact_patterns == ["acct-[0-9]{2,5}", "internal-[a-z]+"]
     monkeypatch.setenv("REDACT_PATTERNS", '["x{1,2}", "y"]')
     assert load_settings().redact_patterns == ["x{1,2}", "y"]
+
+
+def test_unknown_kube_context_is_named_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\ncontexts:\n- name: prod\n  context: {}\n")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    monkeypatch.setenv("KUBE_CONTEXT", "prod")
+    assert load_settings().kube_context == "prod"
+    monkeypatch.setenv("KUBE_CONTEXT", "staging")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert caught.value.setting == "KUBE_CONTEXT"
+    assert "prod" in caught.value.problem  # names what is there
