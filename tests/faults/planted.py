@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from k8s_monitor.sim import ClusterSource, load_scenario
+from k8s_monitor.sim import load_scenario
 from k8s_monitor.sim.view import ListCollection, StaticView
 from tests.faults.harness import SCENARIO
 
@@ -134,7 +134,3 @@ class PlantingSource:
 
 def _next_second(moment: datetime) -> datetime:
     return moment.replace(microsecond=0) + timedelta(seconds=1)
-
-
-def as_source(source: PlantingSource) -> ClusterSource:
-    return source

@@ -19,7 +19,7 @@ from k8s_monitor.report import CycleReport, Outcome
 from k8s_monitor.sim import SimServer, load_scenario
 from k8s_monitor.wiring import assemble
 from tests.faults.harness import SCENARIO, Rig, rig, run_cycles
-from tests.faults.planted import PlantingSource, as_source, planted_scenario
+from tests.faults.planted import PlantingSource, planted_scenario
 
 BLIND_AFTER = 2
 CRASHLOOP_STEP = 1
@@ -169,8 +169,9 @@ def test_burst_of_500s_is_survived_and_the_next_cycle_is_whole(tmp_path: Path) -
             after = monitor.runner.run()
         finally:
             monitor.close()
-        assert burst.outcome is Outcome.DEGRADED
-        assert len(burst.collection_gaps) >= 5, burst.collection_gaps
+        # Most lists fail: a partial snapshot (gaps) or, when nothing could be listed, a failure.
+        assert burst.outcome in (Outcome.DEGRADED, Outcome.FAILED)
+        assert len(burst.collection_gaps) >= 5 or "ClusterUnreachableError" in (burst.error or "")
         assert after.outcome is Outcome.OK, (after.error, after.collection_gaps)
         assert after.collection_gaps == []
 
@@ -189,14 +190,6 @@ def test_slow_apiserver_costs_a_bounded_cycle(tmp_path: Path) -> None:
         assert report.duration_seconds < 6.0, report.duration_seconds
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "cycle/collect bug: when every list fails (500 on all resources) the cycle is only "
-        "DEGRADED with an empty snapshot, consecutive failures reset, and no 'monitor is "
-        "blind' escalation is ever raised (only a dead /version probe or 401 counts)"
-    ),
-)
 def test_every_list_failing_for_n_cycles_pages_blind(tmp_path: Path) -> None:
     with rig(tmp_path) as r:
         monitor = r.monitor(blind_after_failures=BLIND_AFTER)
@@ -266,20 +259,12 @@ def test_rotated_service_account_token_keeps_cycles_working(tmp_path: Path) -> N
         assert second.outcome is Outcome.OK, second.error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "collection bug: the Warning-event cutoff is the previous collection's exact time "
-        "(microseconds) while API event timestamps have whole seconds, so an event recorded in "
-        "the same second as, but after, the previous collection is never reported"
-    ),
-)
 def test_warning_event_in_the_same_second_as_the_last_collection_is_not_lost(
     tmp_path: Path,
 ) -> None:
     scenario = planted_scenario(tmp_path, log_lines=["boom"], event_messages=[])
     source = PlantingSource(scenario, workload="shop/checkout", annotations={}, args=[])
-    with rig(tmp_path, as_source(source)) as r:
+    with rig(tmp_path, source) as r:
         monitor = r.monitor()
         try:
             first = monitor.runner.run()

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import structlog
 
+import k8s_monitor.wiring  # noqa: F401 - imported up front: in-process timings measure checks
 from k8s_monitor.cli import EXIT_CONFIG, main
 from k8s_monitor.config import Settings
 from tests.conftest import clean_env
@@ -37,7 +38,6 @@ NO_INVALID_VALUE = {
     "aws_region": "any region name; only Bedrock uses it",
     "label_selector": "checked by the apiserver, which answers 400 for a bad selector",
     "anthropic_api_key": "any non-empty string; the API judges it",
-    "report_dir": "created on first write; an unwritable one is a runtime storage error",
 }
 
 # (setting, invalid value, extra environment); {tmp} is the test's directory.
@@ -64,6 +64,7 @@ CASES: list[tuple[str, str, dict[str, str]]] = [
     ("shutdown_deadline_seconds", "601", {}),
     ("log_level", "LOUD", {}),
     ("log_format", "xml", {}),
+    ("report_dir", "{tmp}/a-file", {}),
     ("report_retention", "0", {}),
     ("metrics_port", "70000", {}),
     ("metrics_port", "http", {}),
@@ -98,14 +99,6 @@ CASES: list[tuple[str, str, dict[str, str]]] = [
     ("compare_modes", "perhaps", {}),
 ]
 
-# Cases the product does not get right yet; each fails for exactly the reason given.
-KNOWN_BAD = {
-    ("kubeconfig", "{tmp}/garbage-kubeconfig"): (
-        "a KUBECONFIG that is not YAML raises yaml.parser.ParserError out of "
-        "cluster/kubeconfig._load_kubeconfig (not caught): traceback, exit 1"
-    ),
-}
-
 
 def _prepare(tmp: Path) -> None:
     (tmp / "a-file").write_text("not a directory\n")
@@ -135,22 +128,13 @@ def _case_id(case: tuple[str, str, dict[str, str]]) -> str:
     return f"{name}={value[:24]}"
 
 
-def _params() -> list[object]:
-    out: list[object] = []
-    for case in CASES:
-        reason = KNOWN_BAD.get((case[0], case[1]))
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        out.append(pytest.param(*case, id=_case_id(case), marks=marks))
-    return out
-
-
 def test_every_setting_has_an_invalid_value_case() -> None:
     covered = {name for name, _, _ in CASES} | set(NO_INVALID_VALUE)
     assert set(Settings.model_fields) <= covered, set(Settings.model_fields) - covered
 
 
 @pytest.mark.usefixtures("restore_logging")
-@pytest.mark.parametrize(("name", "value", "extra"), _params())
+@pytest.mark.parametrize(("name", "value", "extra"), CASES, ids=[_case_id(c) for c in CASES])
 def test_invalid_setting_exits_2_naming_it(
     name: str,
     value: str,
@@ -188,6 +172,11 @@ SUBPROCESS_CASES = [
         {"SERVICES_FILE": "{tmp}/services-malformed.yaml"},
         "SERVICES_FILE",
         id="malformed-services-yaml",
+    ),
+    pytest.param(
+        {"KUBECONFIG": "{tmp}/kubeconfig", "KUBE_CONTEXT": "no-such-context"},
+        "KUBE_CONTEXT",
+        id="unknown-kube-context",
     ),
 ]
 

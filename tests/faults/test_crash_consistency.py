@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from k8s_monitor.wiring import ledger_path
+from tests.fakes.anthropic_server import Fault
 from tests.faults.crashloop import CrashStats, kill_loop
-from tests.faults.harness import rig
+from tests.faults.harness import rig, session_cycles
 
 
 def _assert_consistent(stats: CrashStats, kills: int) -> None:
@@ -95,3 +97,73 @@ def test_sigkill_100_times_with_an_encrypted_session(tmp_path: Path) -> None:
     with rig(tmp_path, session_key=key) as r:
         stats = kill_loop(r, kills=100, seed=808)
     _assert_consistent(stats, 100)
+
+
+def test_restart_cleans_temp_files_killed_writers_left(tmp_path: Path) -> None:
+    with rig(tmp_path) as r:
+        first = r.monitor()
+        try:
+            first.runner.run()
+        finally:
+            first.close()
+        ledger_dir = ledger_path(r.settings()).parent
+        stale = [
+            r.session_dir / ".faults.json.killed01.tmp",
+            ledger_dir / f".{ledger_path(r.settings()).name}.killed02.tmp",
+            r.settings().spool_dir / ".notify-state.json.killed03.tmp",
+        ]
+        for path in stale:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b'{"half": "writ')
+        restarted = r.monitor()
+        try:
+            restarted.runner.run()
+        finally:
+            restarted.close()
+        assert [p.name for p in stale if p.exists()] == []
+
+
+@pytest.mark.xdist_group("crash_kill_loop")
+def test_sigkill_of_the_real_cli_process_mid_cycle_then_restart(tmp_path: Path) -> None:
+    """The same check once through ``python -m k8s_monitor run`` itself, not a fork."""
+    import signal
+    import time
+
+    from tests.faults.crashloop import check_disk
+    from tests.integration.daemon_process import DaemonProcess
+
+    with rig(tmp_path) as r:
+        env = r.env(monitoring_interval_minutes=0.1 / 60)
+        first = DaemonProcess(["run"], env, tmp_path)
+        try:
+            first.wait_for("cycle_completed", cycle=2, timeout=60)
+            taken = r.fake.stats.faults
+            r.sim.goto(1)
+            r.fake.inject(Fault("slow", count=1, delay_seconds=2.0))  # hold the next turn open
+            deadline = time.monotonic() + 30
+            while r.fake.stats.faults == taken and time.monotonic() < deadline:
+                time.sleep(0.01)
+            # That cycle's ledger is saved and its model call is in flight: kill it there.
+            first.proc.send_signal(signal.SIGKILL)
+            first.proc.wait(timeout=10)
+        finally:
+            first.stop()
+        stats = CrashStats()
+        check_disk(r, stats, 0)
+        assert stats.problems == []
+        killed = r.ledger_cycle()
+        session = r.load_session()
+        assert session is not None
+        assert session_cycles(session)[-1] == killed - 1, "killed between the two saves"
+        second = DaemonProcess(["run"], env, tmp_path)
+        try:
+            done = second.wait_for("cycle_completed", timeout=60)
+        finally:
+            assert second.stop() == 0, second.output
+        check_disk(r, stats, 1)
+        assert stats.problems == []
+        assert done["cycle"] == killed + 1, "the killed cycle was counted, not repeated"
+        session = r.load_session()
+        assert session is not None
+        assert killed not in session_cycles(session), "the killed cycle left no half turn"
+        assert killed + 1 in session_cycles(session)

@@ -1,9 +1,10 @@
 """Disk faults while the session is saved: ENOSPC, EIO, a read-only filesystem.
 
 The monitor runs in-process against the simulator and the fake model. Faults are injected into
-the session store's view of ``os``/``tempfile``/``Path.replace`` only, so the ledger, reports and
-spool keep working and the test isolates the session save. (Tests run as root in CI, where a
-chmod'ed directory stays writable; the EROFS injection stands in for a read-only mount.)
+the real atomic writer's ``os``/``tempfile``/``Path.replace``, only while it writes the session
+file, so the ledger, reports and spool keep working and the test isolates the session save.
+(Tests run as root in CI, where a chmod'ed directory stays writable; the EROFS injection
+stands in for a read-only mount.)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+import k8s_monitor.atomicfile as atomicfile
 import k8s_monitor.sessions.store as session_store
 from k8s_monitor.report import Outcome
 from tests.faults.harness import (
@@ -67,36 +69,48 @@ def _raise(error: int) -> Callable[..., Any]:
     return fail
 
 
-def _enospc_on_write(monkeypatch: pytest.MonkeyPatch, _: Path) -> None:
+def _enospc_on_write(patch: pytest.MonkeyPatch) -> None:
     def fdopen(fd: int, *args: Any, **kwargs: Any) -> Any:
         return _FailingFile(os.fdopen(fd, *args, **kwargs), errno.ENOSPC)
 
-    monkeypatch.setattr(session_store, "os", _Os(fdopen=fdopen))
+    patch.setattr(atomicfile, "os", _Os(fdopen=fdopen))
 
 
-def _eio_on_fsync(monkeypatch: pytest.MonkeyPatch, _: Path) -> None:
-    monkeypatch.setattr(session_store, "os", _Os(fsync=_raise(errno.EIO)))
+def _eio_on_fsync(patch: pytest.MonkeyPatch) -> None:
+    patch.setattr(atomicfile, "os", _Os(fsync=_raise(errno.EIO)))
 
 
-def _eio_on_replace(monkeypatch: pytest.MonkeyPatch, session_file: Path) -> None:
-    original = Path.replace
-
-    def replace(self: Path, target: Any) -> Any:
-        if Path(target).resolve() == session_file.resolve():
-            raise OSError(errno.EIO, os.strerror(errno.EIO))
-        return original(self, target)
-
-    monkeypatch.setattr(Path, "replace", replace)
+def _eio_on_replace(patch: pytest.MonkeyPatch) -> None:
+    patch.setattr(Path, "replace", _raise(errno.EIO))
 
 
-def _read_only(monkeypatch: pytest.MonkeyPatch, _: Path) -> None:
+def _read_only(patch: pytest.MonkeyPatch) -> None:
     class _Tempfile:
         mkstemp = staticmethod(_raise(errno.EROFS))
 
         def __getattr__(self, name: str) -> Any:
             return getattr(tempfile, name)
 
-    monkeypatch.setattr(session_store, "tempfile", _Tempfile())
+    patch.setattr(atomicfile, "tempfile", _Tempfile())
+
+
+def _break_session_saves(
+    monkeypatch: pytest.MonkeyPatch,
+    session_file: Path,
+    inject: Callable[[pytest.MonkeyPatch], None],
+) -> None:
+    """Run the real atomic writer with ``inject`` applied, for the session file only."""
+    real = atomicfile.write_atomic  # what the session store calls
+
+    def write(path: Path, data: bytes, *, durable: bool = True) -> None:
+        if path.resolve() != session_file.resolve():
+            real(path, data, durable=durable)
+            return
+        with pytest.MonkeyPatch.context() as patch:
+            inject(patch)
+            real(path, data, durable=durable)
+
+    monkeypatch.setattr(session_store, "write_atomic", write)
 
 
 FAULTS = {
@@ -119,7 +133,7 @@ def test_failed_save_keeps_previous_session_logs_counts_and_next_cycle_retries(
             before = r.session_bytes()
             assert before is not None
             with captured_logs(settings) as logs, monkeypatch.context() as patch:
-                FAULTS[fault](patch, r.session_dir / f"{SESSION_ID}.json")
+                _break_session_saves(patch, r.session_dir / f"{SESSION_ID}.json", FAULTS[fault])
                 failed = monitor.runner.run()
             assert r.session_bytes() == before, "the previous session must stay byte-identical"
             assert failed.outcome is not Outcome.OK

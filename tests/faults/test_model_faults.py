@@ -114,3 +114,21 @@ def test_one_429_is_retried_after_the_server_says_and_then_answers(tmp_path: Pat
             monitor.close()
         assert report.analysis_source == "model", report.error
         assert _requests(r) - sent_before == 2
+
+
+def test_stateless_mode_survives_a_model_outage_and_still_pages(tmp_path: Path) -> None:
+    with rig(tmp_path) as r:
+        monitor = r.monitor(enable_long_context=False, llm_max_retries=1)
+        try:
+            monitor.runner.run()
+            r.sim.goto(CRASHLOOP_STEP)
+            r.fake.inject(Fault("overloaded", count=50))
+            failed = monitor.runner.run()
+            _clear_faults(r)
+            after = monitor.runner.run()
+        finally:
+            monitor.close()
+        assert failed.analysis_source == "fallback"
+        assert _alerts_for_cycle(r, failed.cycle)
+        assert after.analysis_source == "model", after.error
+        assert r.session_bytes() is None, "stateless mode never writes a session"

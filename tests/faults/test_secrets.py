@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from tests.faults.harness import Rig, captured_logs, rig, run_cycles
-from tests.faults.planted import CRASHLOOP_STEP, PlantingSource, as_source, planted_scenario
+from tests.faults.planted import CRASHLOOP_STEP, PlantingSource, planted_scenario
 
 
 class Secret(NamedTuple):
@@ -185,7 +185,7 @@ def test_no_planted_secret_leaves_the_daemon(tmp_path: Path) -> None:
     source = PlantingSource(
         scenario, workload="shop/checkout", annotations=ANNOTATIONS, args=list(ARG_SECRETS)
     )
-    with rig(tmp_path, as_source(source)) as r:
+    with rig(tmp_path, source) as r:
         tails = {"log_tail_lines": 200, "log_tail_bytes": 65_536, "log_level": "DEBUG"}
         with captured_logs(r.settings(**tails)) as stream:
             # The model sees a log's tail, once per new incident: each chunk of the corpus gets
@@ -230,5 +230,10 @@ def test_no_planted_secret_leaves_the_daemon(tmp_path: Path) -> None:
         for kind, needle in needles.items()
         for where, text in haystacks.items()
         if needle in text
+    )
+    print(
+        f"FIGURE secrets: {len(CORPUS)} kinds, {len(needles)} needles, {len(haystacks)} places, "
+        f"{len(seen)} log lines and {len(events_seen)} events seen sent/reported, "
+        f"{len(leaks)} leaks"
     )
     assert leaks == [], "\n".join(leaks)
