@@ -17,7 +17,7 @@ from k8s_monitor.llm.accounting import load_price_table
 from k8s_monitor.llm.cache import cache_ttl_for_interval
 from k8s_monitor.llm.protocol import ModelProvider
 from k8s_monitor.llm.providers import build_provider, count_fn_for
-from k8s_monitor.llm.wire import memoized
+from k8s_monitor.llm.wire import memo_size_for, memoized
 from k8s_monitor.redaction import Redactor
 from k8s_monitor.sessions.tokens import TokenCounter
 
@@ -51,7 +51,10 @@ def build_conversation(
     tokens are added to the cycle's usage (it doubles the model cost).
     """
     if redact is None:
-        redact = memoized((redactor or Redactor.from_settings(settings)).redact)
+        redact = memoized(
+            (redactor or Redactor.from_settings(settings)).redact,
+            max_chars=memo_size_for(settings.max_context_tokens),
+        )
     if provider is None and not offline:
         provider = build_provider(settings)
     use_persistent = settings.enable_long_context if persistent is None else persistent

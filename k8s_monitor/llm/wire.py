@@ -95,6 +95,11 @@ def _texts(content: Any) -> list[str]:
 MEMO_MAX_CHARS = 16 * 1024 * 1024
 
 
+def memo_size_for(max_context_tokens: int) -> int:
+    """Characters to hold: a full history (about 4 per token) and its redactions, twice over."""
+    return min(MEMO_MAX_CHARS, 16 * max_context_tokens)
+
+
 def memoized(redact: Redact, max_chars: int = MEMO_MAX_CHARS) -> Redact:
     """``redact`` with a cache: history is resent every cycle, and each text needs one pass.
 
