@@ -43,15 +43,16 @@ def test_gaps_map_to_kinds_by_group_and_plural() -> None:
     snapshot = ClusterSnapshot(
         cluster="c",
         collected_at=datetime.now(UTC),
-        gaps=[_gap("pods"), _gap("horizontalpodautoscalers", "autoscaling"),
-              _gap("nodes", "metrics.k8s.io")],
+        gaps=[
+            _gap("pods"),
+            _gap("horizontalpodautoscalers", "autoscaling"),
+            _gap("nodes", "metrics.k8s.io"),
+        ],
     )
     assert unobserved_kinds(snapshot) == {"Pod", "HorizontalPodAutoscaler"}
 
 
 def test_the_kind_table_agrees_with_what_collection_lists() -> None:
     kind_of = {struct: kind for kind, (struct, _) in KINDS.items()}
-    listed = {
-        kind_of[r.struct]: (r.group, r.plural) for r in RESOURCES if not r.optional_api
-    }
+    listed = {kind_of[r.struct]: (r.group, r.plural) for r in RESOURCES if not r.optional_api}
     assert listed == _KIND_RESOURCES
