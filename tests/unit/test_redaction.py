@@ -243,7 +243,7 @@ def test_redact_obj_keeps_shape_and_hides_values_under_secret_keys(redactor: Red
 
 
 def test_custom_patterns_from_settings() -> None:
-    settings_ = Settings(redact_patterns=r"ACME-[0-9]{6},internal-(?P<secret>\w+)")
+    settings_ = Settings(redact_patterns="ACME-[0-9]{6}\ninternal-(?P<secret>\\w+)")
     redactor = Redactor.from_settings(settings_)
     out = redactor.redact("ticket ACME-123456 for internal-zeta")
     assert out == "ticket [REDACTED:custom] for internal-[REDACTED:custom]"

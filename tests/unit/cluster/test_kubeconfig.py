@@ -37,8 +37,13 @@ def test_kubeconfig_current_and_named_context(tmp_path: Path) -> None:
 
 def test_unknown_context_is_a_configuration_error(tmp_path: Path) -> None:
     path = _kubeconfig(tmp_path / "kc", {"a": "http://127.0.0.1:1"})
+    # Settings refuse this at load; the loader checks again for ~/.kube/config, which
+    # Settings never reads. model_construct skips the Settings check to reach the loader's.
+    settings = Settings.model_construct(
+        **{**Settings(_env_file=None).model_dump(), "kubeconfig": path, "kube_context": "nope"}
+    )
     with pytest.raises(ConfigurationError) as caught:
-        load_api_client(Settings(kubeconfig=path, kube_context="nope", _env_file=None), environ={})
+        load_api_client(settings, environ={})
     assert caught.value.setting == "KUBE_CONTEXT"
 
 
