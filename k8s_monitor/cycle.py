@@ -30,12 +30,13 @@ from k8s_monitor.analysis.incidents import Incident, IncidentStatus, Ledger, Led
 from k8s_monitor.analysis.ledger import LedgerStore, incident_summary, update_ledger
 from k8s_monitor.analysis.rules import analyze
 from k8s_monitor.analysis.services import ServiceCatalog
-from k8s_monitor.cluster.snapshot import ClusterSnapshot, unobserved_kinds
+from k8s_monitor.cluster.resources import unobserved_kinds
+from k8s_monitor.cluster.snapshot import ClusterSnapshot
 from k8s_monitor.config import Settings
 from k8s_monitor.converse import ConverseInput, ConverseOutcome
 from k8s_monitor.errors import ClusterError, MonitorError, StorageError
 from k8s_monitor.logs import bound_cycle
-from k8s_monitor.notify import NotificationContext
+from k8s_monitor.notify import DispatchResult, NotificationContext
 from k8s_monitor.report import CycleReport, ModelUsage, Outcome, write_report
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class Dispatcher(Protocol):
         *,
         resolved: list[Incident],
         context: NotificationContext,
-    ) -> object: ...
+    ) -> DispatchResult: ...
 
 
 @dataclass
@@ -125,7 +126,9 @@ class CycleRunner:
 
         findings = analyze(snapshot, now=now, catalog=s.catalog)
         try:
-            new_ledger, update = self._remember(ledger, findings, now, unobserved_kinds(snapshot))
+            new_ledger, update = self._remember(
+                ledger, findings, now, unobserved_kinds(snapshot.gaps)
+            )
         except StorageError as exc:
             _fail(report, exc, stage="remember")
             report.duration_seconds = time.monotonic() - started
@@ -294,12 +297,11 @@ class CycleRunner:
             error=report.error,
         )
 
-    def _count_notifications(self, result: object) -> None:
+    def _count_notifications(self, result: DispatchResult) -> None:
         # The notifier counts by outcome across its sinks ("sent", "spooled", "lost"...).
-        counts = getattr(result, "counts", None)
-        if self._stages.metrics is None or not isinstance(counts, dict):
+        if self._stages.metrics is None:
             return
-        for outcome, count in counts.items():
+        for outcome, count in result.counts.items():
             if outcome != "pending":  # a level, not an event: it is in the cycle report
                 self._stages.metrics.observe_notification("all", str(outcome), int(count))
 
@@ -335,7 +337,7 @@ def _fill_report(
     update: LedgerUpdate,
     escalations: list[Escalation],
     outcome: ConverseOutcome | None,
-    notifications: object,
+    notifications: DispatchResult,
 ) -> None:
     report.findings_by_severity = count_by_severity(findings)
     report.findings = [f.to_json() for f in findings]
@@ -348,9 +350,7 @@ def _fill_report(
     }
     report.escalations = [e.to_json() for e in escalations]
     report.collection_gaps = [f"{g.resource}: {g.reason}" for g in snapshot.gaps]
-    counts = getattr(notifications, "counts", None)
-    if isinstance(counts, dict):
-        report.notifications = {str(k): int(v) for k, v in counts.items()}
+    report.notifications = notifications.counts
     degraded = snapshot.partial
     if outcome is None:
         report.analysis_source = "none"

@@ -8,6 +8,7 @@ is the last complete state, never a half-written one.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -181,7 +182,5 @@ class Daemon:
 
 
 def _flush_logs() -> None:
-    import logging
-
     for handler in logging.getLogger().handlers:
         handler.flush()

@@ -94,3 +94,18 @@ POD_LOGS_RULE = '{apiGroups: [""], resources: ["pods/log"], verbs: ["get"]}'
 
 # The ClusterRole the manifests in deploy/ bind to the monitor's service account.
 CLUSTER_ROLE = "k8s-monitor-read"
+
+
+def unobserved_kinds(gaps: list[s.CollectionGap]) -> frozenset[str]:
+    """The kinds whose lists a snapshot is missing, from its collection gaps.
+
+    Optional APIs are left out: a forbidden metrics API hides usage figures, not the pods and
+    nodes themselves.
+    """
+    missing = {(gap.api_group, gap.resource) for gap in gaps}
+    kind_of = {struct: kind for kind, (struct, _) in s.KINDS.items()}
+    return frozenset(
+        kind_of[r.struct]
+        for r in RESOURCES
+        if not r.optional_api and (r.group, r.plural) in missing
+    )

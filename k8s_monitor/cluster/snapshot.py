@@ -569,30 +569,3 @@ def snapshot_from_objects(
         _, attribute = KINDS[kind]
         buckets.setdefault(attribute, []).append(decode_object(kind, obj))
     return ClusterSnapshot(cluster=cluster, collected_at=collected_at, **buckets)
-
-
-def unobserved_kinds(snapshot: ClusterSnapshot) -> frozenset[str]:
-    """The kinds whose lists this snapshot is missing, from its collection gaps."""
-    missing = {(gap.api_group, gap.resource) for gap in snapshot.gaps}
-    return frozenset(kind for kind, resource in _KIND_RESOURCES.items() if resource in missing)
-
-
-# kind -> (API group, plural) as gaps name them; metrics.k8s.io is deliberately absent: a
-# forbidden metrics API hides usage figures, not the pods and nodes themselves.
-_KIND_RESOURCES = {
-    "Pod": ("", "pods"),
-    "Node": ("", "nodes"),
-    "Event": ("", "events"),
-    "Namespace": ("", "namespaces"),
-    "PersistentVolumeClaim": ("", "persistentvolumeclaims"),
-    "PersistentVolume": ("", "persistentvolumes"),
-    "ResourceQuota": ("", "resourcequotas"),
-    "Deployment": ("apps", "deployments"),
-    "ReplicaSet": ("apps", "replicasets"),
-    "StatefulSet": ("apps", "statefulsets"),
-    "DaemonSet": ("apps", "daemonsets"),
-    "Job": ("batch", "jobs"),
-    "CronJob": ("batch", "cronjobs"),
-    "HorizontalPodAutoscaler": ("autoscaling", "horizontalpodautoscalers"),
-    "PodDisruptionBudget": ("policy", "poddisruptionbudgets"),
-}

@@ -21,7 +21,7 @@ from k8s_monitor.converse import ConverseInput, ConverseOutcome, build_conversat
 from k8s_monitor.cycle import CycleRunner, CycleStages
 from k8s_monitor.errors import ClusterUnreachableError
 from k8s_monitor.llm.analysis import AnalysisSource
-from k8s_monitor.notify import NotificationContext
+from k8s_monitor.notify import DispatchResult, NotificationContext
 from k8s_monitor.report import Outcome
 from k8s_monitor.sessions import SessionManager
 
@@ -46,9 +46,9 @@ class RecordingNotifier:
         *,
         resolved: list[Incident],
         context: NotificationContext,
-    ) -> object:
+    ) -> DispatchResult:
         self.calls.append((escalations, resolved))
-        return None
+        return DispatchResult()
 
     def reasons(self) -> list[str]:
         return [e.incident.finding.reason for escalations, _ in self.calls for e in escalations]

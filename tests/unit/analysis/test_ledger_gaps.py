@@ -6,14 +6,8 @@ from datetime import UTC, datetime
 
 from k8s_monitor.analysis.incidents import IncidentStatus, Ledger
 from k8s_monitor.analysis.ledger import update_ledger
-from k8s_monitor.cluster.resources import RESOURCES
-from k8s_monitor.cluster.snapshot import (
-    _KIND_RESOURCES,
-    KINDS,
-    ClusterSnapshot,
-    CollectionGap,
-    unobserved_kinds,
-)
+from k8s_monitor.cluster.resources import unobserved_kinds
+from k8s_monitor.cluster.snapshot import ClusterSnapshot, CollectionGap
 from tests.unit.analysis.helpers import NOW
 from tests.unit.analysis.test_ledger import crashing
 
@@ -49,10 +43,4 @@ def test_gaps_map_to_kinds_by_group_and_plural() -> None:
             _gap("nodes", "metrics.k8s.io"),
         ],
     )
-    assert unobserved_kinds(snapshot) == {"Pod", "HorizontalPodAutoscaler"}
-
-
-def test_the_kind_table_agrees_with_what_collection_lists() -> None:
-    kind_of = {struct: kind for kind, (struct, _) in KINDS.items()}
-    listed = {kind_of[r.struct]: (r.group, r.plural) for r in RESOURCES if not r.optional_api}
-    assert listed == _KIND_RESOURCES
+    assert unobserved_kinds(snapshot.gaps) == {"Pod", "HorizontalPodAutoscaler"}
