@@ -37,6 +37,7 @@ from k8s_monitor.converse import ConverseInput, ConverseOutcome
 from k8s_monitor.errors import ClusterError, MonitorError, StorageError
 from k8s_monitor.logs import bound_cycle
 from k8s_monitor.notify import DispatchResult, NotificationContext
+from k8s_monitor.redaction import Redactor
 from k8s_monitor.report import CycleReport, ModelUsage, Outcome, write_report
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ class CycleStages:
     notifier: Dispatcher
     metrics: Metrics | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Error text comes from exceptions (SDK, apiserver, OS): redacted before the report keeps it.
+    redactor: Redactor = field(default_factory=Redactor)
 
 
 class CycleRunner:
@@ -271,6 +274,8 @@ class CycleRunner:
 
     def _finish(self, report: CycleReport) -> None:
         s = self._stages
+        if report.error:
+            report.error = s.redactor.redact(report.error)
         try:
             write_report(report, s.settings.report_dir, s.settings.report_retention)
         except (StorageError, OSError) as exc:

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 import orjson
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
 from structlog.types import EventDict, Processor, WrappedLogger
 
 from k8s_monitor.config import LogFormat
@@ -33,11 +34,19 @@ _QUIET_LIBRARIES = {
 }
 
 
+# Values this pipeline writes itself: no secret can be in them, and a new timestamp per line
+# would only churn the redaction memo.
+_OWN_FIELDS = frozenset({"timestamp", "level", "logger"})
+
+
 def redacting_processor(redact: Callable[[str], str]) -> Processor:
     """Redact every string in the event dict, nested ones included."""
 
     def process(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-        return {key: _redact_value(value, redact) for key, value in event_dict.items()}
+        return {
+            key: value if key in _OWN_FIELDS else _redact_value(value, redact)
+            for key, value in event_dict.items()
+        }
 
     return process
 
@@ -64,6 +73,17 @@ def _renderer(fmt: LogFormat, stream: TextIO) -> Processor:
     return structlog.processors.JSONRenderer(serializer=_json_dumps)
 
 
+def _exception_renderer(renderer: Processor) -> Processor:
+    """Tracebacks as a plain string on a terminal, as structured data in JSON; never locals.
+
+    Frame locals hold whatever a function had in hand (keys, tokens, request bodies) in shapes
+    no pattern recognises, so they are left out rather than redacted.
+    """
+    if isinstance(renderer, structlog.dev.ConsoleRenderer):
+        return structlog.processors.format_exc_info
+    return structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
+
+
 def configure_logging(
     level: str = "INFO",
     fmt: LogFormat = LogFormat.AUTO,
@@ -73,21 +93,22 @@ def configure_logging(
 ) -> None:
     """Install the pipeline on the root logger. Safe to call more than once."""
     out = stream or sys.stdout
+    renderer = _renderer(fmt, out)
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
+        # Exceptions become data here, before redaction, so their messages are redacted too;
+        # the renderers would otherwise format them afterwards, frame locals included.
+        _exception_renderer(renderer),
     ]
     if redact is not None:
         shared.append(redacting_processor(redact))
-    renderer = _renderer(fmt, out)
-    finishing: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
-    if not isinstance(renderer, structlog.dev.ConsoleRenderer):
-        finishing.append(structlog.processors.dict_tracebacks)
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared, processors=[*finishing, renderer]
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
     handler = logging.StreamHandler(out)
     handler.setFormatter(formatter)

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from k8s_monitor.memo import TextMemo
+
 if TYPE_CHECKING:
     from k8s_monitor.config import Settings
 
@@ -195,9 +197,12 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
 # Kinds a corpus can plant, for tests and documentation.
 BUILTIN_KINDS: frozenset[str] = frozenset(p.kind for p in BUILTIN_PATTERNS)
 
-# Bounded so the cache stays a few MB even when every string is unique.
-_CACHE_MAX_ENTRIES = 32_768
+# Only short strings repeat (annotations, commands, event messages across replicas). The memo
+# keeps at most this many characters alive, about 3 MB with the entries' overhead, however many
+# distinct strings pass: log lines carry a new timestamp or path every cycle, and the former
+# bound by entry count let those pile up to some 20 MB.
 _CACHE_MAX_LENGTH = 256
+_CACHE_MAX_CHARS = 1_000_000
 
 
 def secret_key_kind(key: str) -> str | None:
@@ -218,7 +223,7 @@ class Redactor:
         self._patterns = tuple(patterns)
         # Annotations, commands and event messages repeat across replicas: caching short strings
         # makes redacting 150k pods cost a few thousand distinct regex passes, not a million.
-        self._cache: dict[str, str] = {}
+        self._memo = TextMemo(self._apply, _CACHE_MAX_CHARS)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Redactor:
@@ -241,14 +246,7 @@ class Redactor:
             return text
         if len(text) > _CACHE_MAX_LENGTH:
             return self._apply(text)
-        cached = self._cache.get(text)
-        if cached is not None:
-            return cached
-        result = self._apply(text)
-        if len(self._cache) >= _CACHE_MAX_ENTRIES:
-            self._cache.clear()
-        self._cache[text] = result
-        return result
+        return self._memo(text)
 
     def redact_obj(self, value: Any) -> Any:
         """The same shape with every string redacted; values under secret-naming keys hidden."""

@@ -85,6 +85,7 @@ def assemble(
             conversation=conversation,
             notifier=build_notifier(settings),
             metrics=metrics,
+            redactor=redactor,
         )
     except BaseException:
         resources.close()

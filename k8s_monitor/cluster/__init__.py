@@ -10,9 +10,9 @@ The cycle uses three names::
     collector.close()
 
 Modules: ``kubeconfig`` (credentials, token rotation, EKS notes), ``transport`` (raw GETs through
-the official client), ``pages`` (decoding list pages into structs), ``resources`` (what is listed,
-and the RBAC rule for each), ``sanitize`` (redaction of decoded objects), ``compact`` (sharing
-repeated values in big lists), ``logtails`` (which containers' logs, capped), ``snapshot`` (the
-typed result). Redaction itself lives in ``k8s_monitor.redaction``: logs, the model layer and
-sessions use it too.
+the official client), ``readahead`` (the next page fetched while one decodes), ``pages``
+(decoding list pages into structs), ``resources`` (what is listed, and the RBAC rule for each),
+``sanitize`` (redaction of decoded objects), ``compact`` (sharing repeated values in big lists),
+``logtails`` (which containers' logs, capped), ``snapshot`` (the typed result). Redaction
+itself lives in ``k8s_monitor.redaction``: logs, the model layer and sessions use it too.
 """

@@ -22,7 +22,8 @@ import structlog
 from k8s_monitor.cluster import resources as res
 from k8s_monitor.cluster.compact import Interner
 from k8s_monitor.cluster.logtails import LogTarget, log_query, select_targets, tail_from_response
-from k8s_monitor.cluster.pages import ListPage, PageDecodeError, decode_page, peek_continue
+from k8s_monitor.cluster.pages import ListPage, PageDecodeError, decode_page
+from k8s_monitor.cluster.readahead import PageChain
 from k8s_monitor.cluster.resources import Resource
 from k8s_monitor.cluster.sanitize import sanitize
 from k8s_monitor.cluster.snapshot import (
@@ -123,8 +124,8 @@ class Collector:
         self._pool = ThreadPoolExecutor(
             max_workers=options.concurrency, thread_name_prefix="collect"
         )
-        # Fetches of the next page while the current one decodes. A pool of its own: its tasks
-        # never wait on other tasks, so list workers waiting on it can never deadlock it.
+        # Page chains (read-ahead). A pool of its own, one chain per list worker: a chain only
+        # waits on its own reader, so list workers waiting on chains can never deadlock it.
         self._prefetch = ThreadPoolExecutor(
             max_workers=options.concurrency, thread_name_prefix="collect-prefetch"
         )
@@ -225,57 +226,59 @@ class Collector:
     ) -> _Listed:
         """Page through one list; on a 410 (expired continue token) restart once.
 
-        The next page is requested as soon as this page's continue token is known, so the
-        apiserver prepares it while this one decodes; at most two pages are held at a time.
+        Pages are read one ahead (:class:`PageChain`), so the apiserver prepares the next page
+        while this one decodes.
         """
         listed = _Listed(resource)
         keep = self._filter_for(resource, cutoff)
         path = resource.path(namespace)
+
+        def fetch(token: str) -> Response:
+            return self._transport.get(path, self._query(resource, token))
+
         restarted = retried = False
         token = ""
-        pending: Future[Response] | None = None
-        while True:
-            try:
-                if pending is not None:
-                    response = pending.result()
-                else:
-                    response = self._transport.get(path, self._query(resource, token))
-            except TransportError as exc:
-                listed.failure = str(exc)
-                reason = "timeout" if exc.timeout else "error"
-                listed.gap = _gap(resource, reason, None, str(exc), namespace, self._options)
-                return listed
-            pending = None
-            listed.answered = True
-            if response.status == 410 and token and not restarted:
-                log.info("list_restarted_after_410", resource=resource.display)
-                restarted, token, listed.items = True, "", []
-                continue
-            if response.status in _TRANSIENT and not retried:
-                retried = True
-                time.sleep(_retry_delay(response))
-                continue
-            if response.status != 200:
-                self._fail(listed, response, namespace, restarted)
-                return listed
-            retried = False
-            next_token = peek_continue(response.body)
-            if next_token:
-                pending = self._prefetch.submit(
-                    self._transport.get, path, self._query(resource, next_token)
-                )
-            try:
-                page = decode_page(response.body, resource.struct)
-            except PageDecodeError as exc:
-                listed.gap = _gap(resource, "error", 200, str(exc), namespace, self._options)
-                return listed
-            self._take(page, listed, keep, interner)
-            listed.skipped += page.skipped
-            token = page.metadata.continue_
-            if token != next_token:  # the head did not decode alone; fetch the usual way
-                pending = None
-            if not token:
-                return listed
+        chain: PageChain | None = None
+        try:
+            while True:
+                chain = chain or PageChain(self._prefetch, fetch, token)
+                try:
+                    response = chain.next()
+                except TransportError as exc:
+                    listed.failure = str(exc)
+                    reason = "timeout" if exc.timeout else "error"
+                    listed.gap = _gap(resource, reason, None, str(exc), namespace, self._options)
+                    return listed
+                listed.answered = True
+                if response.status != 200:
+                    chain = None  # a chain ends at its first error
+                    if response.status == 410 and token and not restarted:
+                        log.info("list_restarted_after_410", resource=resource.display)
+                        restarted, token, listed.items = True, "", []
+                        continue
+                    if response.status in _TRANSIENT and not retried:
+                        retried = True
+                        time.sleep(_retry_delay(response))
+                        continue
+                    self._fail(listed, response, namespace, restarted)
+                    return listed
+                retried = False
+                try:
+                    page = decode_page(response.body, resource.struct)
+                except PageDecodeError as exc:
+                    listed.gap = _gap(resource, "error", 200, str(exc), namespace, self._options)
+                    return listed
+                self._take(page, listed, keep, interner)
+                listed.skipped += page.skipped
+                token = page.metadata.continue_
+                if not token:
+                    return listed
+                if chain.following != token:  # the head did not tell the token; go by the body
+                    chain.close()
+                    chain = None
+        finally:
+            if chain is not None:
+                chain.close()
 
     def _take(
         self, page: ListPage[Any], listed: _Listed, keep: Callable[[Any], bool], interner: Interner

@@ -14,6 +14,7 @@ is a pure function of it), and no stage may mutate it in place.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -128,7 +129,7 @@ class Interner:
             if state.terminated is not None:
                 state.terminated.reason = sd(state.terminated.reason, state.terminated.reason)
 
-    def _conditions(self, conditions: list[Condition]) -> None:
+    def _conditions(self, conditions: Sequence[Condition]) -> None:
         sd = self._table.setdefault
         for condition in conditions:
             condition.type = sd(condition.type, condition.type)

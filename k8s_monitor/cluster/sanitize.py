@@ -51,9 +51,9 @@ def _sanitize_pod(pod: Pod, redactor: Redactor) -> None:
 
 def _sanitize_container(container: Container, redactor: Redactor) -> None:
     if container.command:
-        container.command = redactor.redact_argv(container.command)
+        container.command = tuple(redactor.redact_argv(container.command))
     if container.args:
-        container.args = redactor.redact_argv(container.args)
+        container.args = tuple(redactor.redact_argv(container.args))
 
 
 def _sanitize_status(status: ContainerStatus, redactor: Redactor) -> None:

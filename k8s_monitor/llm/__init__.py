@@ -1,6 +1,7 @@
 """Talking to Claude: providers, prompts, message building, parsing, accounting, caching.
 
-- ``providers``: the Anthropic API / Bedrock through the SDK (the only ``anthropic`` import),
+- ``sdk``: the only ``anthropic`` import (without the unused aiohttp transport).
+- ``providers``: the Anthropic API / Bedrock through the SDK,
   typed error mapping, the spend-limit guard; ``build_provider(settings)`` (``None`` = offline).
 - ``prompts``: the versioned, byte-stable system prompt.
 - ``render``: the cycle message (delta / full / stateless) within a token budget.

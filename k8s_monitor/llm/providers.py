@@ -1,7 +1,8 @@
 """Model providers: the Anthropic API and Bedrock through the official SDK, or none (offline).
 
-This is the only module that imports ``anthropic``. SDK failures are mapped by type, status and
-``error.details.error_code`` to ``k8s_monitor.errors`` (never by message text):
+This is the only module that uses ``anthropic`` (imported through ``sdk``). SDK failures are
+mapped by type, status and ``error.details.error_code`` to ``k8s_monitor.errors`` (never by
+message text):
 
 - spend limit (429 with a spend-limit ``error_code``): ``ModelFatalError``, and the SDK must not
   retry it, so a middleware stops the retry loop on the first such response;
@@ -19,9 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import anthropic
 import structlog
-from anthropic import APIRequest, APIResponse, CallNext
 
 from k8s_monitor.config import LLMProvider, Settings
 from k8s_monitor.errors import (
@@ -35,6 +34,7 @@ from k8s_monitor.errors import (
 )
 from k8s_monitor.llm.accounting import load_price_table, usage_from_api
 from k8s_monitor.llm.protocol import ModelProvider, ModelReply, ModelRequest
+from k8s_monitor.llm.sdk import anthropic
 from k8s_monitor.llm.wire import build_request
 
 log = structlog.get_logger(__name__)
@@ -178,7 +178,9 @@ def _map_status_error(
     return ModelRequestError(detail, request_id=request_id)
 
 
-def spend_limit_guard(request: APIRequest, call_next: CallNext) -> APIResponse[Any]:
+def spend_limit_guard(
+    request: anthropic.APIRequest, call_next: anthropic.CallNext
+) -> anthropic.APIResponse[Any]:
     """Stop the SDK's retry loop on a spend-limit 429: retrying cannot succeed and adds load."""
     response = call_next(request)
     if response.status_code != 429:
@@ -192,7 +194,7 @@ def spend_limit_guard(request: APIRequest, call_next: CallNext) -> APIResponse[A
     return response
 
 
-def _error_code(response: APIResponse[Any]) -> str | None:
+def _error_code(response: anthropic.APIResponse[Any]) -> str | None:
     try:
         body = response.json()
     except ValueError:

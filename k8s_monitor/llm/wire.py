@@ -10,13 +10,13 @@ breakpoints only, at most four. Every text is redacted once more on the way out.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from k8s_monitor.llm.cache import CacheTTL, place_breakpoints
 from k8s_monitor.llm.prompts import SYSTEM_PROMPT
 from k8s_monitor.llm.protocol import ModelRequest
+from k8s_monitor.memo import TextMemo
 
 Redact = Callable[[str], str]
 HistoryEntry = dict[str, Any]
@@ -100,41 +100,14 @@ def memo_size_for(max_context_tokens: int) -> int:
     return min(MEMO_MAX_CHARS, 16 * max_context_tokens)
 
 
-def memoized(redact: Redact, max_chars: int = MEMO_MAX_CHARS) -> Redact:
+def memoized(redact: Redact, max_chars: int = MEMO_MAX_CHARS) -> TextMemo[str]:
     """``redact`` with a cache: history is resent every cycle, and each text needs one pass.
 
     Redaction is a pure function of the text, so a cached result is the same bytes; that also
     keeps the cached prompt prefix stable. Bounded by size, not count: cycle messages vary from
     a few hundred bytes to tens of kilobytes, and a long-running daemon must not grow.
     """
-    return _SizedMemo(redact, max_chars)
-
-
-class _SizedMemo:
-    """Least-recently-used memo of a text function, bounded by the characters it holds."""
-
-    def __init__(self, function: Redact, max_chars: int) -> None:
-        self._function = function
-        self._max_chars = max_chars
-        self._held = 0
-        self._entries: OrderedDict[str, str] = OrderedDict()
-
-    def __call__(self, text: str) -> str:
-        cached = self._entries.get(text)
-        if cached is not None:
-            self._entries.move_to_end(text)
-            return cached
-        result = self._function(text)
-        self._entries[text] = result
-        self._held += len(text) + len(result)
-        while self._held > self._max_chars and len(self._entries) > 1:
-            old_text, old_result = self._entries.popitem(last=False)
-            self._held -= len(old_text) + len(old_result)
-        return result
-
-    @property
-    def held_chars(self) -> int:
-        return self._held
+    return TextMemo(redact, max_chars)
 
 
 def strip_meta(entry: HistoryEntry) -> HistoryEntry:

@@ -39,7 +39,7 @@ from k8s_monitor.sessions.pruning import (
     simple_prune,
 )
 from k8s_monitor.sessions.store import DEFAULT_MAX_FILE_BYTES, SessionStore
-from k8s_monitor.sessions.tokens import TokenCounter
+from k8s_monitor.sessions.tokens import DEFAULT_CHARS_PER_TOKEN, TokenCounter
 
 if TYPE_CHECKING:
     from k8s_monitor.config import Settings
@@ -89,7 +89,11 @@ class SessionManager:
             DEFAULT_KEYWORDS if critical_keywords is None else critical_keywords
         )
         self.token_counter = token_counter or TokenCounter()
-        self._matcher = KeywordMatcher(self.critical_keywords)
+        # Room for one full history: a prune never asks about more text than that.
+        self._matcher = KeywordMatcher(
+            self.critical_keywords,
+            cache_chars=int(max_context_tokens * DEFAULT_CHARS_PER_TOKEN),
+        )
         self.events: Counter[str] = Counter()
         self.on_event = on_event
         self.max_depth = max_depth

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from k8s_monitor.analysis.incidents import Ledger
+from k8s_monitor.memo import TextMemo
 from k8s_monitor.sessions.compaction import build_compaction
 from k8s_monitor.sessions.messages import (
     KIND_COMPACTION,
@@ -27,12 +28,14 @@ from k8s_monitor.sessions.messages import (
     tool_result_ids,
     tool_use_ids,
 )
-from k8s_monitor.sessions.tokens import TokenCounter
+from k8s_monitor.sessions.tokens import DEFAULT_CHARS_PER_TOKEN, TokenCounter
 
 DEFAULT_KEYWORDS = ("critical", "escalation", "failed", "error", "down", "outage")
 SIMPLE_KEEP_LAST = 50
 SMART_KEEP_RECENT = 30
 TRUNCATION_MARK = "\n[... truncated {count} characters to fit the context budget]"
+# What the keyword memo may keep alive by default: the text of a 1M-token history.
+HISTORY_CHARS = int(1_000_000 * DEFAULT_CHARS_PER_TOKEN)
 
 
 @dataclass(frozen=True)
@@ -66,25 +69,22 @@ class KeywordMatcher:
     around the hits; a regular expression over the whole history is an order slower.
     """
 
-    def __init__(self, keywords: Iterable[str], *, cache_size: int = 50_000) -> None:
+    def __init__(self, keywords: Iterable[str], *, cache_chars: int = HISTORY_CHARS) -> None:
         self.words = tuple(sorted({k.strip().lower() for k in keywords if k.strip()}))
-        # Strings are immutable: an answer cached for the same string object stays true, so
-        # repeated prunes of one long-lived history scan each message once.
-        self._cache: dict[int, tuple[str, bool]] = {}
-        self._cache_size = cache_size
+        # Keyed by content, so answers outlive the history object they came from: the daemon
+        # loads the session afresh each cycle, and a message is scanned once, not per prune.
+        self._memo = TextMemo(self._scan, cache_chars)
 
     def __bool__(self) -> bool:
         return bool(self.words)
 
     def search(self, text: str) -> bool:
-        cached = self._cache.get(id(text))
-        if cached is not None and cached[0] is text:
-            return cached[1]
-        found = self._scan(text)
-        if len(self._cache) >= self._cache_size:
-            self._cache.clear()
-        self._cache[id(text)] = (text, found)
-        return found
+        return self._memo(text)
+
+    @property
+    def held_chars(self) -> int:
+        """Characters of message text the memo keeps alive (at most ``cache_chars``)."""
+        return self._memo.held_chars
 
     def _scan(self, text: str) -> bool:
         lowered = text.lower()

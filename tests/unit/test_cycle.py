@@ -29,10 +29,11 @@ from k8s_monitor.sessions import SessionManager
 class FlakySource:
     def __init__(self) -> None:
         self.down = False
+        self.reason = "connection refused"
 
     def collect(self, *, now: datetime, since: datetime | None) -> ClusterSnapshot:
         if self.down:
-            raise ClusterUnreachableError("connection refused")
+            raise ClusterUnreachableError(self.reason)
         return ClusterSnapshot(cluster="c", collected_at=now)
 
 
@@ -129,3 +130,15 @@ def test_a_disabled_model_alerts_once(tmp_path: Path) -> None:
     assert notifier.reasons().count(MODEL_DISABLED) == 1
     assert any(e["reason"] == MODEL_DISABLED for e in report.escalations)
     assert report.started_at.tzinfo is UTC
+
+
+def test_an_error_carrying_a_secret_is_redacted_in_the_report(tmp_path: Path) -> None:
+    runner, source, _ = _runner(tmp_path)
+    source.down = True
+    source.reason = "proxy https://ops:Pr0xyPassw0rd@proxy.internal:3128 refused"
+    report = runner.run()
+    assert report.outcome is Outcome.FAILED
+    assert report.error and "Pr0xyPassw0rd" not in report.error
+    assert "[REDACTED:" in report.error
+    written = next((tmp_path / "r").glob("cycle-*.json")).read_text()
+    assert "Pr0xyPassw0rd" not in written

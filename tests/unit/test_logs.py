@@ -6,6 +6,7 @@ import io
 import json
 import logging
 
+import pytest
 import structlog
 
 from k8s_monitor.config import LogFormat
@@ -59,3 +60,30 @@ def test_console_format_is_readable() -> None:
     text = stream.getvalue()
     assert "cycle_completed" in text and "health=critical" in text
     assert not text.lstrip().startswith("{")
+
+
+def _fail_holding_a_token(message: str) -> None:
+    credential = "local-value-no-pattern-would-match"  # noqa: F841 - a frame local, on purpose
+    raise RuntimeError(message)
+
+
+@pytest.mark.parametrize("fmt", [LogFormat.JSON, LogFormat.CONSOLE])
+def test_exceptions_are_redacted_and_never_show_frame_locals(fmt: LogFormat) -> None:
+    from k8s_monitor.redaction import Redactor
+
+    stream = io.StringIO()
+    configure_logging("INFO", fmt, stream=stream, redact=Redactor().redact)
+    planted = "postgres://app:Sup3rS3cretPw@db:5432/app password=hunter2hunter2"
+    try:
+        _fail_holding_a_token(planted)
+    except RuntimeError:
+        structlog.get_logger("t").exception("cycle_crashed")
+    try:
+        _fail_holding_a_token(planted)
+    except RuntimeError:
+        logging.getLogger("apscheduler.executors").exception("job raised")
+    text = stream.getvalue()
+    assert text.count("RuntimeError") >= 2  # the exceptions are there...
+    assert "_fail_holding_a_token" in text  # ...with their frames
+    assert "Sup3rS3cretPw" not in text and "hunter2hunter2" not in text
+    assert "local-value-no-pattern-would-match" not in text

@@ -286,3 +286,20 @@ def test_adversarial_input_takes_linear_time() -> None:
     ):
         assert "[REDACTED:" in redactor.redact(text)
     assert time.process_time() - started < 5.0
+
+
+def test_memo_memory_stays_bounded_when_every_string_is_new(redactor: Redactor) -> None:
+    """Log lines carry a new timestamp or path every cycle: the memo must not keep them all."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for number in range(60_000):  # ~12M characters, of which none repeats
+            text = f"/data/reports/cycle-20261124T{number:012d}.json {'x' * 160}"
+            assert redactor.redact(text) == text
+        retained = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert retained < 5 * 1024 * 1024, retained  # ~1M characters plus the entries' overhead
+    assert redactor.redact("token=abcdefghijklmnop123") == "token=[REDACTED:token]"

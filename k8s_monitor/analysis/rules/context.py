@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -113,7 +114,7 @@ class RuleContext:
         return tail.text[-LOG_EXCERPT_CHARS:]
 
 
-def condition(conditions: list[Condition], kind: str) -> Condition | None:
+def condition(conditions: Sequence[Condition], kind: str) -> Condition | None:
     return next((c for c in conditions if c.type == kind), None)
 
 

@@ -10,7 +10,7 @@ Workloads scaled to zero are never findings.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from k8s_monitor.analysis.findings import Finding, Severity
@@ -25,7 +25,7 @@ from k8s_monitor.analysis.rules.context import (
 from k8s_monitor.cluster.snapshot import Condition, DaemonSet, Deployment, StatefulSet
 
 
-def _conditions(conditions: list[Condition]) -> list[dict[str, Any]]:
+def _conditions(conditions: Sequence[Condition]) -> list[dict[str, Any]]:
     return [
         {
             "type": c.type,

@@ -204,7 +204,7 @@ def test_redaction_and_no_env_values(make_collector: MakeCollector, state: FakeS
         "example.com/api-token": "[REDACTED:token]",
         "note": "see [REDACTED:aws_access_key]",
     }
-    assert pod.spec.containers[0].args == ["--db-password", "[REDACTED:password]", "--mode=fast"]
+    assert pod.spec.containers[0].args == ("--db-password", "[REDACTED:password]", "--mode=fast")
     assert "never-collect-me" not in repr(snap)
     event = next(e for e in snap.events if e.metadata.name == "e4")
     assert event.message == "auth failed token=[REDACTED:token] for user"

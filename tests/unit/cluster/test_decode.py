@@ -61,8 +61,8 @@ def _compare(ours: Any, theirs: Any, path: str, checked: list[str]) -> None:
         return
     checked.append(path)
     if theirs is None:  # absent upstream: ours must hold the empty default
-        assert ours in ("", 0, False, None, [], {}), path
-    elif isinstance(ours, list):
+        assert ours in ("", 0, False, None, (), [], {}), path
+    elif isinstance(ours, tuple | list):
         assert len(ours) == len(theirs), path
         for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
             _compare(a, b, f"{path}[{i}]", checked)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from k8s_monitor.sessions import SessionManager, normalize_for_api
 from k8s_monitor.sessions.messages import KIND_COMPACTION, content_text, kind_of
-from k8s_monitor.sessions.pruning import keyword_pattern
+from k8s_monitor.sessions.pruning import KeywordMatcher, keyword_pattern
 from tests.unit.sessions.helpers import api_problems, histories, history_of, turn
 
 PROPERTY = settings(
@@ -280,3 +280,21 @@ def test_simple_prune_treats_a_recent_summary_as_a_turn(tmp_path: Path) -> None:
     assert any(kind_of(m) == KIND_COMPACTION for m in mgr.prune_old_messages(compacted))
     longer = compacted + [m for c in range(60, 100) for m in turn(c, f"cycle {c}")]
     assert not any(kind_of(m) == KIND_COMPACTION for m in mgr.prune_old_messages(longer))
+
+
+def test_keyword_memo_keeps_a_bounded_amount_of_text_alive() -> None:
+    """Each cycle loads the session afresh: the memo must not pin every load's messages."""
+    import tracemalloc
+
+    pattern = KeywordMatcher(["down"], cache_chars=200_000)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for number in range(400):  # 4M characters of distinct messages
+            assert pattern.search(f"cycle {number}: node down " + "y" * 10_000)
+            assert not pattern.search(f"cycle {number}: breakdown " + "z" * 10_000)
+        retained = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert pattern.held_chars <= 200_000
+    assert retained < 400_000, retained
