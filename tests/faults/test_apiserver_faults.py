@@ -6,10 +6,12 @@ webhook receiver; each test checks what the daemon reports, notifies and keeps o
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from k8s_monitor.cluster.collect import CollectOptions, Collector
@@ -278,5 +280,40 @@ def test_warning_event_in_the_same_second_as_the_last_collection_is_not_lost(
         finally:
             monitor.close()
         assert first.started_at.microsecond > 0
-        messages = " ".join(f["message"] for f in second.findings)
-        assert "planted-late-event" in messages, messages
+        # The finding's message quotes the pod's newest event, which may be the scenario's own
+        # BackOff stamped a second later; the planted one must be in the evidence either way.
+        findings = orjson.dumps(second.findings).decode()
+        assert "planted-late-event" in findings, findings
+
+
+def test_an_apiserver_certificate_from_another_ca_fails_the_cycle_and_says_why(
+    tmp_path: Path,
+) -> None:
+    """A kubeconfig whose CA does not sign the server's certificate (a rotated cluster CA, or
+    a man in the middle): nothing is read, the cycle fails naming certificate verification,
+    and the daemon goes on."""
+    scenario = load_scenario(str(SCENARIO))
+    with (
+        SimServer(scenario, tls=True) as real,
+        SimServer(load_scenario(str(SCENARIO)), tls=True) as other,
+        rig(tmp_path) as r,
+    ):
+        assert real.ca_file is not None and other.ca_file is not None
+        kubeconfig = real.write_kubeconfig(tmp_path / "kubeconfig")
+        # The same server, vouched for by a CA that never signed its certificate.
+        text = kubeconfig.read_text()
+        real_ca, other_ca = (
+            base64.b64encode(path.read_bytes()).decode() for path in (real.ca_file, other.ca_file)
+        )
+        assert real_ca in text and real_ca != other_ca
+        kubeconfig.write_text(text.replace(real_ca, other_ca))
+        monitor = r.monitor(kubeconfig=kubeconfig, collect_timeout_seconds=2.0)
+        try:
+            reports = run_cycles(monitor, 2)
+        finally:
+            monitor.close()
+        assert real.requests == [], "no request may be sent over an unverified connection"
+    for report in reports:
+        assert report.outcome is Outcome.FAILED
+        assert report.error and "ClusterUnreachableError" in report.error
+        assert "CERTIFICATE_VERIFY_FAILED" in report.error or "certificate" in report.error.lower()
