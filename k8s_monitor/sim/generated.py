@@ -115,8 +115,8 @@ class GeneratedCollection:
         self._make = make
         self._namespace_range = namespace_range
         self._index_of = index_of
-        # Filled by concurrent requests without a lock: a lost update only costs a re-make,
-        # and the budget may be overshot by at most one object per request thread.
+        # Filled by concurrent requests without a lock: a lost update only costs a re-make, and
+        # the budget is approximate (a simulator's, not a promise to a user).
         self._made: dict[int, bytes] = {}
         self._made_bytes = 0
 
