@@ -22,7 +22,13 @@ from k8s_monitor.analysis.rules.context import (
     make_finding,
     ref,
 )
-from k8s_monitor.cluster.snapshot import Condition, DaemonSet, Deployment, StatefulSet
+from k8s_monitor.cluster.snapshot import (
+    Condition,
+    DaemonSet,
+    Deployment,
+    ObjectMeta,
+    StatefulSet,
+)
 
 
 def _conditions(conditions: Sequence[Condition]) -> list[dict[str, Any]]:
@@ -36,6 +42,21 @@ def _conditions(conditions: Sequence[Condition]) -> list[dict[str, Any]]:
         }
         for c in conditions
     ]
+
+
+def _with_pods(
+    kind: str,
+    meta: ObjectMeta,
+    reason: str,
+    severity: Severity,
+    message: str,
+    evidence: dict[str, Any],
+    unready: Sequence[str],
+) -> Finding:
+    """A finding about a workload that also names its unready pods."""
+    subject = ref(kind, meta.namespace, meta.name)
+    pods = (ref("Pod", meta.namespace, name) for name in unready)
+    return make_finding(subject, reason, severity, message, evidence, (subject, *pods))
 
 
 def _severity(available: int) -> Severity:
@@ -82,15 +103,15 @@ def check_deployment_unavailable(deploy: Deployment, ctx: RuleContext) -> list[F
         "unready_pods": unready or None,
         "conditions": _conditions(status.conditions) or None,
     }
-    subject = ref("Deployment", meta.namespace, meta.name)
     return [
-        make_finding(
-            subject,
+        _with_pods(
+            "Deployment",
+            meta,
             "DeploymentUnavailable",
             _severity(status.available_replicas),
             message,
             evidence,
-            (subject, *(ref("Pod", meta.namespace, name) for name in unready)),
+            unready,
         )
     ]
 
@@ -151,15 +172,15 @@ def check_statefulset_unavailable(sts: StatefulSet, ctx: RuleContext) -> list[Fi
         "events": event_evidence(ctx.recent_events("StatefulSet", meta.namespace, meta.name))
         or None,
     }
-    subject = ref("StatefulSet", meta.namespace, meta.name)
     return [
-        make_finding(
-            subject,
+        _with_pods(
+            "StatefulSet",
+            meta,
             "StatefulSetUnavailable",
             _severity(status.ready_replicas),
             message,
             evidence,
-            (subject, *(ref("Pod", meta.namespace, name) for name in unready)),
+            unready,
         )
     ]
 
@@ -185,9 +206,11 @@ def check_statefulset_rollout(sts: StatefulSet, ctx: RuleContext) -> list[Findin
         "desired": desired,
         "unready_pods": unready,
     }
-    subject = ref("StatefulSet", meta.namespace, meta.name)
-    objects = (subject, *(ref("Pod", meta.namespace, name) for name in unready))
-    return [make_finding(subject, "RolloutStuck", Severity.WARNING, message, evidence, objects)]
+    return [
+        _with_pods(
+            "StatefulSet", meta, "RolloutStuck", Severity.WARNING, message, evidence, unready
+        )
+    ]
 
 
 def check_daemonset_unavailable(ds: DaemonSet, ctx: RuleContext) -> list[Finding]:
@@ -218,15 +241,15 @@ def check_daemonset_unavailable(ds: DaemonSet, ctx: RuleContext) -> list[Finding
         "not_scheduled": not_scheduled or None,
         "unready_pods": unready or None,
     }
-    subject = ref("DaemonSet", meta.namespace, meta.name)
     return [
-        make_finding(
-            subject,
+        _with_pods(
+            "DaemonSet",
+            meta,
             "DaemonSetUnavailable",
             _severity(status.number_available),
             message,
             evidence,
-            (subject, *(ref("Pod", meta.namespace, name) for name in unready)),
+            unready,
         )
     ]
 
