@@ -37,16 +37,16 @@ from k8s_monitor.cluster.kubeconfig import load_api_client
 from k8s_monitor.cluster.snapshot import ClusterSnapshot
 from k8s_monitor.config import Settings
 from k8s_monitor.converse import ConverseInput, ConverseOutcome, build_conversation
+from k8s_monitor.converse.answer import AnalysisSource
 from k8s_monitor.converse.engine import Asker, Meter, describe
+from k8s_monitor.converse.offline import deterministic_analysis
+from k8s_monitor.converse.prompts import SYSTEM_PROMPT
 from k8s_monitor.errors import ModelError
 from k8s_monitor.llm.accounting import load_price_table, usage_to_dict
-from k8s_monitor.llm.analysis import AnalysisSource
-from k8s_monitor.llm.offline import deterministic_analysis
-from k8s_monitor.llm.prompts import SYSTEM_PROMPT
 from k8s_monitor.llm.protocol import ModelProvider
 from k8s_monitor.llm.providers import build_provider
 from k8s_monitor.llm.wire import memoized
-from k8s_monitor.redaction import Redactor
+from k8s_monitor.redaction import Redact, Redactor
 from k8s_monitor.report import ModelUsage
 from k8s_monitor.sessions import SessionManager
 from k8s_monitor.sessions.tokens import TokenCounter
@@ -54,7 +54,6 @@ from k8s_monitor.sim import SimServer, load_scenario
 
 log = structlog.get_logger(__name__)
 
-Redact = Callable[[str], str]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

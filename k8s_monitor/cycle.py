@@ -33,7 +33,7 @@ from k8s_monitor.analysis.services import ServiceCatalog
 from k8s_monitor.cluster.resources import unobserved_kinds
 from k8s_monitor.cluster.snapshot import ClusterSnapshot
 from k8s_monitor.config import Settings
-from k8s_monitor.converse import ConverseInput, ConverseOutcome
+from k8s_monitor.converse import Conversation, ConverseInput, ConverseOutcome
 from k8s_monitor.errors import ClusterError, MonitorError, StorageError
 from k8s_monitor.logs import bound_cycle
 from k8s_monitor.notify import DispatchResult, NotificationContext
@@ -50,10 +50,6 @@ URGENT = frozenset({Sev.SEV1, Sev.SEV2})
 
 class SnapshotSource(Protocol):
     def collect(self, *, now: datetime, since: datetime | None) -> ClusterSnapshot: ...
-
-
-class Conversation(Protocol):
-    def converse(self, data: ConverseInput) -> ConverseOutcome: ...
 
 
 class Dispatcher(Protocol):

@@ -14,7 +14,7 @@ that a bare value is sensitive.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from k8s_monitor.config import Settings
 
 MARKER = "[REDACTED:{kind}]"
+
+# What every stage that redacts takes: text in, text without secrets out.
+Redact = Callable[[str], str]
 
 # A value already replaced must not be matched again by a later, more generic pattern.
 _NOT_DONE = r"(?!\[REDACTED:)"

@@ -41,6 +41,31 @@ class ObjectRef(Struct, frozen=True, kw_only=True, order=True):
         )
 
 
+class CauseRef(Struct, frozen=True, kw_only=True):
+    """The object a finding's trouble comes from, and why: ``Node//node-a NotReady``.
+
+    Set on a symptom whose cause lies in another object (pods on a NotReady node, a pod whose
+    ConfigMap is missing); ``None`` on a finding that is its own root cause.
+    """
+
+    kind: str
+    namespace: str  # "" for cluster-scoped objects
+    name: str
+    reason: str
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(kind=self.kind, namespace=self.namespace, name=self.name)
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "reason": self.reason,
+        }
+
+
 def fingerprint_of(reason: str, subject: ObjectRef) -> str:
     """A short, stable id: same reason on the same subject is the same incident."""
     key = f"{reason}|{subject.kind}|{subject.namespace}|{subject.name}"
@@ -54,6 +79,7 @@ class Finding(Struct, frozen=True, kw_only=True):
     message: str
     objects: tuple[ObjectRef, ...] = ()
     evidence: dict[str, Any] = field(default_factory=dict)
+    caused_by: CauseRef | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -72,6 +98,7 @@ class Finding(Struct, frozen=True, kw_only=True):
             "severity": self.severity.value,
             "message": self.message,
             "evidence": self.evidence,
+            "caused_by": self.caused_by.to_json() if self.caused_by else None,
             "fingerprint": self.fingerprint,
         }
 

@@ -4,12 +4,20 @@ Joins the model layer (``llm``) and the session layer (``sessions``) in one of t
 chosen by ``ENABLE_LONG_CONTEXT``: a persistent conversation saved in the session, or stateless
 cycles. The analysis is always present: from the model, or built deterministically when no model
 is configured (``offline``) or the call failed (``fallback``).
+
+- ``prompts``: the versioned, byte-stable system prompt.
+- ``context``: what one cycle hands the conversation (``CycleContext``).
+- ``render``: the cycle message (delta / full / stateless) within a token budget.
+- ``answer``: the structured answer (``CycleAnalysis``), its JSON schema and parsing.
+- ``offline``: the deterministic analysis (offline mode and fallback).
+- ``engine``: one validated answer from the provider (repair, context-too-long retry).
+- ``conversation``: the stateless and persistent strategies; ``factory`` builds the configured one.
 """
 
+from k8s_monitor.converse.answer import AnalysisSource, CycleAnalysis
 from k8s_monitor.converse.conversation import PersistentConversation, StatelessConversation
 from k8s_monitor.converse.factory import ComparingConversation, Conversation, build_conversation
 from k8s_monitor.converse.outcome import ConverseInput, ConverseOutcome
-from k8s_monitor.llm.analysis import AnalysisSource, CycleAnalysis
 
 __all__ = [
     "AnalysisSource",

@@ -10,28 +10,28 @@ on disk byte-identical. Stateless mode never touches the session, so switching
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import structlog
 
 from k8s_monitor.config import Settings
+from k8s_monitor.converse.answer import AnalysisSource
 from k8s_monitor.converse.engine import Answer, Asker, Meter, describe
+from k8s_monitor.converse.offline import deterministic_analysis
 from k8s_monitor.converse.outcome import ConverseInput, ConverseOutcome
+from k8s_monitor.converse.prompts import PROMPT_VERSION, SYSTEM_PROMPT
+from k8s_monitor.converse.render import MessageKind, render_cycle_message
 from k8s_monitor.converse.store import SessionStore
 from k8s_monitor.errors import ContextTooLongError, ModelError, ModelFatalError
 from k8s_monitor.llm.accounting import usage_from_dict, usage_to_dict
-from k8s_monitor.llm.analysis import AnalysisSource
-from k8s_monitor.llm.offline import deterministic_analysis
-from k8s_monitor.llm.prompts import PROMPT_VERSION, SYSTEM_PROMPT
-from k8s_monitor.llm.render import MessageKind, render_cycle_message
+from k8s_monitor.redaction import Redact
 from k8s_monitor.report import ModelUsage
 from k8s_monitor.sessions.tokens import TokenCounter
 
 log = structlog.get_logger(__name__)
 
-Redact = Callable[[str], str]
 STATE_KEY = "converse"
 KIND_CYCLE_FULL = "cycle_full"
 KIND_CYCLE_DELTA = "cycle_delta"

@@ -7,12 +7,14 @@ rest of the process: every later cycle gets the deterministic analysis without a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
+from k8s_monitor.converse.answer import ANALYSIS_SCHEMA, CycleAnalysis, parse_analysis
+from k8s_monitor.converse.prompts import SYSTEM_PROMPT
 from k8s_monitor.errors import (
     ContextTooLongError,
     ModelAnswerError,
@@ -21,16 +23,15 @@ from k8s_monitor.errors import (
     ModelRequestError,
 )
 from k8s_monitor.llm.accounting import PriceTable
-from k8s_monitor.llm.analysis import ANALYSIS_SCHEMA, CycleAnalysis, parse_analysis
 from k8s_monitor.llm.cache import CacheTTL
 from k8s_monitor.llm.protocol import ModelProvider, ModelReply, ModelRequest
 from k8s_monitor.llm.wire import build_request
+from k8s_monitor.redaction import Redact
 from k8s_monitor.report import ModelUsage
 from k8s_monitor.sessions.tokens import TokenCounter
 
 log = structlog.get_logger(__name__)
 
-Redact = Callable[[str], str]
 
 REPAIR_PROMPT = (
     "Your previous reply could not be used: {problem}. Reply again with only the JSON object "
@@ -95,6 +96,7 @@ class Asker:
             output_schema=ANALYSIS_SCHEMA,
             cache_ttl=self.cache_ttl,
             redact=self.redact,
+            system_prompt=SYSTEM_PROMPT,
             cache_history=cache,
         )
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from k8s_monitor.llm.analysis import AnalysisSource, CycleAnalysis
-from k8s_monitor.llm.context import CycleContext
+from k8s_monitor.converse.answer import AnalysisSource, CycleAnalysis
+from k8s_monitor.converse.context import CycleContext
 from k8s_monitor.report import ModelUsage
 
 ConverseInput = CycleContext

@@ -1,13 +1,13 @@
-"""Talking to Claude: providers, prompts, message building, parsing, accounting, caching.
+"""The adapter to the model: how a request reaches Claude and what it costs, nothing more.
 
 - ``sdk``: the only ``anthropic`` import (without the unused aiohttp transport).
 - ``providers``: the Anthropic API / Bedrock through the SDK,
   typed error mapping, the spend-limit guard; ``build_provider(settings)`` (``None`` = offline).
-- ``prompts``: the versioned, byte-stable system prompt.
-- ``render``: the cycle message (delta / full / stateless) within a token budget.
+- ``protocol``: the provider seam (``ModelRequest`` in, ``ModelReply`` out).
 - ``wire``: stored history to a request the Messages API accepts; redaction on the way out.
 - ``cache``: breakpoint placement and the TTL policy (with its cost model).
-- ``analysis``: the structured answer (``CycleAnalysis``) and its JSON schema.
-- ``offline``: the deterministic analysis (offline mode and fallback).
 - ``accounting``: usage, billed-equivalent tokens and USD from ``prices.json``.
+
+What the model is told (prompts, the cycle message, the answer schema, the offline analysis)
+lives in ``converse``; an import-linter contract keeps this package from reaching up.
 """

@@ -217,13 +217,17 @@ def count_fn_for(
     """
 
     def count(system: str | None, messages: list[dict[str, Any]]) -> int:
-        history = [{"role": "system", "content": system}] if system else []
-        history.extend(messages)
+        history = list(messages)
         if history and history[-1].get("role") == "assistant":
             # The API counts requests, and a request may not end with the assistant.
             history.append({"role": "user", "content": "."})
         request = build_request(
-            history, max_tokens=1, output_schema=None, cache_ttl=None, redact=redact
+            history,
+            max_tokens=1,
+            output_schema=None,
+            cache_ttl=None,
+            redact=redact,
+            system_prompt=system,
         )
         tokens = provider.count_tokens(request)
         if tokens is None:

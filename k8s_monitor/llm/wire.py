@@ -10,15 +10,14 @@ breakpoints only, at most four. Every text is redacted once more on the way out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from k8s_monitor.llm.cache import CacheTTL, place_breakpoints
-from k8s_monitor.llm.prompts import SYSTEM_PROMPT
 from k8s_monitor.llm.protocol import ModelRequest
 from k8s_monitor.memo import TextMemo
+from k8s_monitor.redaction import Redact
 
-Redact = Callable[[str], str]
 HistoryEntry = dict[str, Any]
 
 PRUNED_MARKER = (
@@ -34,13 +33,18 @@ def build_request(
     output_schema: dict[str, Any] | None,
     cache_ttl: CacheTTL | None,
     redact: Redact,
-    system_prompt: str = SYSTEM_PROMPT,
+    system_prompt: str | None,
     cache_history: bool = True,
 ) -> ModelRequest:
-    """A request for ``history`` (whose last entry is the new user message)."""
+    """A request for ``history`` (whose last entry is the new user message).
+
+    ``system_prompt`` leads the system blocks; the caller owns what the model is told, this
+    module only how it is sent.
+    """
     extra_system, messages = to_api_messages(history, redact)
-    system = [{"type": "text", "text": system_prompt}]
-    system.extend({"type": "text", "text": text} for text in extra_system)
+    texts = [system_prompt] if system_prompt else []
+    texts.extend(extra_system)
+    system = [{"type": "text", "text": text} for text in texts]
     place_breakpoints(system, messages, cache_ttl, history=cache_history)
     return ModelRequest(
         system=system, messages=messages, max_tokens=max_tokens, output_schema=output_schema
@@ -108,7 +112,3 @@ def memoized(redact: Redact, max_chars: int = MEMO_MAX_CHARS) -> TextMemo[str]:
     a few hundred bytes to tens of kilobytes, and a long-running daemon must not grow.
     """
     return TextMemo(redact, max_chars)
-
-
-def strip_meta(entry: HistoryEntry) -> HistoryEntry:
-    return {"role": entry["role"], "content": entry["content"]}

@@ -18,9 +18,9 @@ from k8s_monitor.analysis.services import load_catalog
 from k8s_monitor.cluster.snapshot import ClusterSnapshot
 from k8s_monitor.config import load_settings
 from k8s_monitor.converse import ConverseInput, ConverseOutcome, build_conversation
+from k8s_monitor.converse.answer import AnalysisSource
 from k8s_monitor.cycle import CycleRunner, CycleStages
 from k8s_monitor.errors import ClusterUnreachableError
-from k8s_monitor.llm.analysis import AnalysisSource
 from k8s_monitor.notify import DispatchResult, NotificationContext
 from k8s_monitor.report import Outcome
 from k8s_monitor.sessions import SessionManager

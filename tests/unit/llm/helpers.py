@@ -12,7 +12,7 @@ from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
 from k8s_monitor.analysis.incidents import Ledger
 from k8s_monitor.analysis.ledger import update_ledger
 from k8s_monitor.cluster.snapshot import ClusterSnapshot, LogTail
-from k8s_monitor.llm.context import CycleContext
+from k8s_monitor.converse.context import CycleContext
 from k8s_monitor.sessions.tokens import TokenCounter
 
 T0 = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)

@@ -6,6 +6,8 @@ import anthropic
 import pytest
 
 from k8s_monitor.config import Settings
+from k8s_monitor.converse.answer import ANALYSIS_SCHEMA
+from k8s_monitor.converse.prompts import SYSTEM_PROMPT
 from k8s_monitor.errors import (
     ConfigurationError,
     ContextTooLongError,
@@ -14,7 +16,6 @@ from k8s_monitor.errors import (
     ModelRequestError,
     ModelRetryableError,
 )
-from k8s_monitor.llm.analysis import ANALYSIS_SCHEMA
 from k8s_monitor.llm.providers import AnthropicProvider, build_provider, spend_limit_guard
 from k8s_monitor.llm.wire import build_request
 from tests.fakes.anthropic_server import FakeAnthropic, Fault
@@ -45,6 +46,7 @@ def _request(text="<cycle>hello</cycle>"):
         output_schema=ANALYSIS_SCHEMA,
         cache_ttl="5m",
         redact=lambda t: t,
+        system_prompt=SYSTEM_PROMPT,
     )
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from k8s_monitor.llm.analysis import ANALYSIS_SCHEMA
+from k8s_monitor.converse.answer import ANALYSIS_SCHEMA
+from k8s_monitor.converse.prompts import SYSTEM_PROMPT
 from k8s_monitor.llm.cache import MAX_BREAKPOINTS, count_breakpoints
 from k8s_monitor.llm.wire import PRUNED_MARKER, build_request, to_api_messages
 from tests.fakes.anthropic_server import validate_messages
@@ -46,6 +47,7 @@ def test_redaction_applies_to_every_text_sent():
         output_schema=None,
         cache_ttl=None,
         redact=lambda t: t.replace("abc", "[REDACTED]"),
+        system_prompt=SYSTEM_PROMPT,
     )
     assert request.messages[0]["content"][0]["text"] == "password=[REDACTED]"
 
@@ -75,7 +77,12 @@ _entry = st.fixed_dictionaries(
 def test_any_history_becomes_a_request_the_api_accepts(history, ttl):
     history = [*history, {"role": "user", "content": "the new cycle message"}]
     request = build_request(
-        history, max_tokens=100, output_schema=ANALYSIS_SCHEMA, cache_ttl=ttl, redact=_identity
+        history,
+        max_tokens=100,
+        output_schema=ANALYSIS_SCHEMA,
+        cache_ttl=ttl,
+        redact=_identity,
+        system_prompt=SYSTEM_PROMPT,
     )
     body = {
         "model": "claude-haiku-5-5",

@@ -24,7 +24,7 @@ _MAX_ACTIONS = 10
 _MAX_ACTION = 500
 
 
-class Health(StrEnum):
+class ClusterHealth(StrEnum):
     HEALTHY = "healthy"
     DEGRADED = "degraded"
     CRITICAL = "critical"
@@ -49,7 +49,7 @@ class CycleAnalysis(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    overall_health: Health
+    overall_health: ClusterHealth
     summary: str
     new_fingerprints: list[str] = Field(default_factory=list)
     recurring_fingerprints: list[str] = Field(default_factory=list)
@@ -106,7 +106,7 @@ ANALYSIS_SCHEMA: dict[str, Any] = {
         "recommended_actions",
     ],
     "properties": {
-        "overall_health": {"type": "string", "enum": [h.value for h in Health]},
+        "overall_health": {"type": "string", "enum": [h.value for h in ClusterHealth]},
         "summary": {"type": "string", "description": "A few sentences for the on-call engineer."},
         "new_fingerprints": _string_list("Fingerprints of incidents new this cycle."),
         "recurring_fingerprints": _string_list("Fingerprints of incidents seen before."),

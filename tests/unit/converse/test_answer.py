@@ -5,9 +5,14 @@ import json
 import pytest
 
 from k8s_monitor.analysis.findings import Severity
+from k8s_monitor.converse.answer import (
+    ANALYSIS_SCHEMA,
+    ClusterHealth,
+    CycleAnalysis,
+    parse_analysis,
+)
+from k8s_monitor.converse.offline import deterministic_analysis
 from k8s_monitor.errors import ModelAnswerError
-from k8s_monitor.llm.analysis import ANALYSIS_SCHEMA, CycleAnalysis, Health, parse_analysis
-from k8s_monitor.llm.offline import deterministic_analysis
 from tests.unit.llm.helpers import CycleFeed, finding
 
 VALID = {
@@ -26,7 +31,7 @@ VALID = {
 
 def test_parse_valid_answer():
     analysis = parse_analysis(json.dumps(VALID))
-    assert analysis.overall_health is Health.DEGRADED
+    assert analysis.overall_health is ClusterHealth.DEGRADED
     assert analysis.summary == "something"
     assert analysis.suggested_escalation == {"a": "SEV-2"}  # the most severe wins
     assert analysis.recommended_actions == ["x", "y"]
@@ -70,11 +75,11 @@ def test_deterministic_analysis_follows_the_ledger():
     feed.next([finding("old", Severity.WARNING)])
     data = feed.next([finding("api", Severity.CRITICAL)])
     analysis = deterministic_analysis(data, reason="offline")
-    assert analysis.overall_health is Health.CRITICAL
+    assert analysis.overall_health is ClusterHealth.CRITICAL
     assert analysis.new_fingerprints == [finding("api").fingerprint]
     assert analysis.resolved_fingerprints == [finding("old").fingerprint]
     assert analysis.recommended_actions[0].startswith("Investigate CrashLoopBackOff")
     assert analysis.escalations == []
     assert "offline" in analysis.summary
     healthy = deterministic_analysis(CycleFeed().next([]), reason="offline")
-    assert healthy.overall_health is Health.HEALTHY
+    assert healthy.overall_health is ClusterHealth.HEALTHY

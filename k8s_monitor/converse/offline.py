@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from k8s_monitor.analysis.findings import Severity
 from k8s_monitor.analysis.incidents import Incident
-from k8s_monitor.llm.analysis import CycleAnalysis, Health
-from k8s_monitor.llm.context import CycleContext
+from k8s_monitor.converse.answer import ClusterHealth, CycleAnalysis
+from k8s_monitor.converse.context import CycleContext
 
 _MAX_ACTIONS = 5
 
@@ -34,13 +34,13 @@ def _by_severity(incidents: list[Incident]) -> list[Incident]:
     return sorted(incidents, key=lambda i: (-i.finding.severity.rank, i.first_cycle, i.fingerprint))
 
 
-def _health(open_incidents: list[Incident]) -> Health:
+def _health(open_incidents: list[Incident]) -> ClusterHealth:
     severities = {i.finding.severity for i in open_incidents}
     if Severity.CRITICAL in severities:
-        return Health.CRITICAL
+        return ClusterHealth.CRITICAL
     if Severity.WARNING in severities:
-        return Health.DEGRADED
-    return Health.HEALTHY
+        return ClusterHealth.DEGRADED
+    return ClusterHealth.HEALTHY
 
 
 def _summary(context: CycleContext, open_incidents: list[Incident], reason: str) -> str:

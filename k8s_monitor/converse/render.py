@@ -13,7 +13,7 @@ lowest priority up: criticals first, info and overview last.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -24,10 +24,9 @@ import orjson
 from k8s_monitor.analysis.findings import Severity
 from k8s_monitor.analysis.incidents import Incident, IncidentStatus, Trend
 from k8s_monitor.cluster.snapshot import ClusterSnapshot, LogTail
-from k8s_monitor.llm.context import CycleContext
+from k8s_monitor.converse.context import CycleContext
+from k8s_monitor.redaction import Redact
 from k8s_monitor.sessions.tokens import TokenCounter
-
-Redact = Callable[[str], str]
 
 _EVIDENCE_KEYS = 8
 _EVIDENCE_VALUE_CHARS = 200

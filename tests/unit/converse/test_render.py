@@ -4,7 +4,7 @@ import json
 
 from k8s_monitor.analysis.findings import Severity
 from k8s_monitor.cluster.snapshot import LogTail
-from k8s_monitor.llm.render import MessageKind, estimate_tokens, render_cycle_message
+from k8s_monitor.converse.render import MessageKind, estimate_tokens, render_cycle_message
 from tests.unit.llm.helpers import CycleFeed, finding
 
 
