@@ -139,7 +139,9 @@ class CycleRunner:
             update, catalog=s.catalog, now=now, model_severities=_model_severities(outcome)
         )
         notifications = s.notifier.dispatch(
-            escalations, resolved=update.resolved, context=self._context(cycle, outcome)
+            escalations,
+            resolved=_remembered_resolutions(new_ledger),
+            context=self._context(cycle, outcome),
         )
         self._count_notifications(notifications)
         _fill_report(report, snapshot, findings, update, escalations, outcome, notifications)
@@ -408,3 +410,13 @@ def _health_from_findings(findings: list[Finding]) -> str:
     if counts["critical"]:
         return "critical"
     return "degraded" if counts["warning"] else "healthy"
+
+
+def _remembered_resolutions(ledger: Ledger) -> list[Incident]:
+    """Every resolution the ledger remembers, not only this cycle's.
+
+    The ledger is saved before notifications are staged; a crash between the two would
+    otherwise lose a resolved notice for good, and the incident's return would page as if
+    the receiver had heard it end. The notifier announces each resolution once.
+    """
+    return [i for i in ledger.incidents.values() if i.status is IncidentStatus.RESOLVED]

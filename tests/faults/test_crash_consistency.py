@@ -90,6 +90,44 @@ def test_crash_around_delivery_pages_once_per_key_and_loses_nothing(
     assert all(len(keys) == 1 for keys in keys_by_incident.values()), keys_by_incident
 
 
+def test_crash_between_ledger_save_and_dispatch_still_announces_the_resolution(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from k8s_monitor.notify.notifier import Notifier
+
+    with rig(tmp_path) as r:
+        first = r.monitor()
+        try:
+            first.runner.run()
+            r.sim.goto(1)  # a crash loop: paged
+            first.runner.run()
+            r.sim.goto(0)  # healthy again: the ledger resolves it, then the process dies
+            with monkeypatch.context() as patch:
+                patch.setattr(Notifier, "dispatch", _die)
+                with pytest.raises(_Killed):
+                    first.runner.run()
+        finally:
+            first.close()
+        assert not [x for x in r.receiver.received if x.body["kind"] == "resolved"]
+
+        restarted = r.monitor()  # the ledger on disk already says resolved
+        try:
+            restarted.runner.run()
+            restarted.runner.run()
+        finally:
+            restarted.close()
+        alerted = {
+            item["fingerprint"]
+            for x in r.receiver.received
+            if x.body["kind"] == "alert"
+            for item in x.body["items"]
+        }
+        resolved = [x for x in r.receiver.received if x.body["kind"] == "resolved"]
+    assert alerted
+    assert len(resolved) == 1, "announced once, after the restart"
+    assert {item["fingerprint"] for item in resolved[0].body["items"]} == alerted
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_sigkill_100_times_with_an_encrypted_session(tmp_path: Path) -> None:
