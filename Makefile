@@ -19,6 +19,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check k8s_monitor tests
 	$(BIN)/ruff format --check k8s_monitor tests
 	$(BIN)/lint-imports
+	$(BIN)/vulture k8s_monitor --min-confidence 100
 
 typecheck: $(STAMP)
 	$(BIN)/mypy k8s_monitor

@@ -181,34 +181,6 @@ def incident_summary(incident: Incident, now: datetime) -> dict[str, Any]:
     }
 
 
-def ledger_digest(ledger: Ledger, now: datetime, limit: int = 30) -> list[dict[str, Any]]:
-    """Open incidents (worst and oldest first), then recently resolved ones, at most ``limit``."""
-    open_incidents = sorted(
-        ledger.open_incidents(),
-        key=lambda i: (-i.finding.severity.rank, i.open_since, i.fingerprint),
-    )
-    resolved = sorted(
-        (i for i in ledger.incidents.values() if not i.is_open),
-        key=lambda i: (i.resolved_at or i.last_seen, i.fingerprint),
-        reverse=True,
-    )
-    return [incident_summary(i, now) for i in [*open_incidents, *resolved][:limit]]
-
-
-def ledger_to_builtins(ledger: Ledger) -> dict[str, Any]:
-    """Plain JSON types, to embed the ledger in a session file (persistent mode)."""
-    value: dict[str, Any] = msgspec.to_builtins(ledger)
-    return value
-
-
-def ledger_from_builtins(value: Any) -> Ledger:
-    """The inverse of ``ledger_to_builtins``; ``StorageError`` when the data does not fit."""
-    try:
-        return msgspec.convert(value, Ledger)
-    except msgspec.ValidationError as exc:
-        raise StorageError(f"embedded ledger is invalid: {exc}") from exc
-
-
 # --- persistence -------------------------------------------------------------------------------
 
 

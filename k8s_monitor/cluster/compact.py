@@ -37,19 +37,6 @@ class Interner:
         shared: T = self._table.setdefault(value, value)
         return shared
 
-    def maybe(self, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        shared: datetime = self._table.setdefault(value, value)
-        return shared
-
-    def mapping(self, values: dict[str, str]) -> dict[str, str]:
-        table = self._table
-        shared: dict[str, str] = {
-            table.setdefault(k, k): table.setdefault(v, v) for k, v in values.items()
-        }
-        return shared
-
     def compact(self, item: Any) -> None:
         """Share the repeated values of ``item`` (any snapshot struct) in place."""
         metadata = getattr(item, "metadata", None)

@@ -225,7 +225,3 @@ def _expand_ranges(value: Any) -> set[int]:
         ):
             cycles.update(range(item[0], item[1] + 1))
     return cycles
-
-
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -14,12 +14,8 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-sim = pytest.importorskip("k8s_monitor.sim", reason="the simulator is not in the tree yet")
-if not hasattr(sim, "SimServer") or not hasattr(sim, "load_scenario"):
-    pytest.skip("k8s_monitor.sim has no SimServer/load_scenario yet", allow_module_level=True)
-daemon_process = pytest.importorskip(
-    "tests.integration.daemon_process", reason="the daemon test helper is not in the tree yet"
-)
+from k8s_monitor import sim
+from tests.integration import daemon_process
 
 
 def _free_port() -> int:

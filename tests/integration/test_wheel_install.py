@@ -116,9 +116,8 @@ def test_installed_cli_reports_the_project_version(fresh_venv: Path) -> None:
 def test_installed_cli_runs_one_cycle_against_the_simulator(
     fresh_venv: Path, tmp_path: Path
 ) -> None:
-    sim = pytest.importorskip("k8s_monitor.sim", reason="the simulator is not in the tree yet")
-    if not hasattr(sim, "SimServer") or not hasattr(sim, "load_scenario"):
-        pytest.skip("k8s_monitor.sim has no SimServer/load_scenario yet")
+    from k8s_monitor import sim
+
     env = clean_env(
         LOG_FORMAT="json",
         LLM_PROVIDER="offline",

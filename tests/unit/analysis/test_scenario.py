@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from k8s_monitor import sim
 from k8s_monitor.analysis.escalation import Sev, escalate
 from k8s_monitor.analysis.findings import Finding, Severity
 from k8s_monitor.analysis.incidents import Ledger, LedgerUpdate
@@ -22,8 +21,6 @@ from k8s_monitor.cluster.snapshot import snapshot_from_objects
 from k8s_monitor.notify import NotificationContext, Notifier, RetryPolicy
 from k8s_monitor.notify.sinks import webhook_sink
 from tests.fakes.webhook_receiver import WebhookReceiver
-
-sim = pytest.importorskip("k8s_monitor.sim")
 
 KINDS = {
     "namespaces": "Namespace",

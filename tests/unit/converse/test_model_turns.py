@@ -266,11 +266,21 @@ def test_missed_cycles_are_announced(fake, sessions, make_settings):
     assert "did not see the previous 1 cycle" in last
 
 
-def test_close_releases_the_client(fake, sessions, make_settings):
-    conversation = build_conversation(make_settings(), sessions)
+def test_close_releases_the_client_once(fake, sessions, make_settings):
+    from k8s_monitor.llm.providers import build_provider
+
+    provider = build_provider(make_settings())
+    assert provider is not None
+    closes: list[int] = []
+    release = provider.close
+    provider.close = lambda: (closes.append(1), release())[1]  # type: ignore[method-assign]
+    conversation = build_conversation(make_settings(), sessions, provider=provider)
     conversation.converse(CycleFeed().next([]))
+    assert not provider._client.is_closed()
     conversation.close()
-    conversation.close()  # idempotent
+    conversation.close()  # idempotent: the second call releases nothing
+    assert closes == [1]
+    assert provider._client.is_closed()
 
 
 @pytest.mark.parametrize(("minutes", "ttl"), [(2, "5m"), (15, "1h"), (120, None)])
