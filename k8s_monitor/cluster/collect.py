@@ -37,6 +37,7 @@ from k8s_monitor.cluster.snapshot import (
 from k8s_monitor.cluster.transport import Response, Transport, TransportError
 from k8s_monitor.errors import ClusterAuthError, ClusterUnreachableError
 from k8s_monitor.redaction import Redactor
+from k8s_monitor.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from k8s_monitor.config import Settings
@@ -47,8 +48,8 @@ _WARNING = "Warning"
 # Statuses worth one more try of the same page: overload (429, priority and fairness) and
 # transient apiserver or proxy failures. A second failure becomes a gap.
 _TRANSIENT = frozenset({429, 500, 502, 503, 504})
-_RETRY_DELAY_SECONDS = 0.2
-_RETRY_DELAY_MAX_SECONDS = 2.0
+# One retry of a transient list error (429, 5xx) within the cycle; the next cycle tries again.
+_LIST_RETRY = RetryPolicy(attempts=2, base_delay=0.2, max_delay=2.0)
 _LOG_CEILING_FACTOR = 32  # server-side limitBytes = this x LOG_TAIL_BYTES (bounds long lines)
 _LOG_CEILING_MIN = 64 * 1024
 
@@ -258,7 +259,7 @@ class Collector:
                         continue
                     if response.status in _TRANSIENT and not retried:
                         retried = True
-                        time.sleep(_retry_delay(response))
+                        time.sleep(_LIST_RETRY.delay(0, retry_after=response.retry_after))
                         continue
                     self._fail(listed, response, namespace, restarted)
                     return listed
@@ -451,11 +452,6 @@ class Collector:
         return tail_from_response(
             target, response, max_bytes=options.log_tail_bytes, redactor=self._redactor
         )
-
-
-def _retry_delay(response: Response) -> float:
-    wanted = response.retry_after if response.retry_after is not None else _RETRY_DELAY_SECONDS
-    return max(0.0, min(wanted, _RETRY_DELAY_MAX_SECONDS))
 
 
 def _keep_all(_item: Any) -> bool:

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from k8s_monitor.config import Settings
 from k8s_monitor.notify.messages import Notification, NotificationContext
-from k8s_monitor.notify.notifier import DispatchResult, Notifier, RetryPolicy
+from k8s_monitor.notify.notifier import DispatchResult, Notifier
 from k8s_monitor.notify.sinks import LogSink, Sink, slack_sink, webhook_sink
+from k8s_monitor.retry import RetryPolicy
 
 __all__ = [
     "DispatchResult",

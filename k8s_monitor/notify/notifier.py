@@ -32,6 +32,7 @@ from k8s_monitor.notify.messages import (
 )
 from k8s_monitor.notify.sinks import DeliveryRejectedError, LogSink, Sink
 from k8s_monitor.notify.spool import Spool, SpoolEntry
+from k8s_monitor.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
 
@@ -44,16 +45,6 @@ MAX_REJECTIONS = 5
 # cycle dispatches twice (urgent pages first, then the rest) and must not pay the retry
 # budget of a dead receiver twice.
 SINK_HOLD = timedelta(seconds=30)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 3
-    base_delay: float = 0.5
-    max_delay: float = 5.0
-
-    def delay(self, attempt: int) -> float:
-        return float(min(self.base_delay * (2**attempt), self.max_delay))
 
 
 class DispatchResult(Struct, kw_only=True):
