@@ -86,7 +86,9 @@ class CycleRunner:
         self._ledger: Ledger | None = None
         self._last_collected_at: datetime | None = None
         self._consecutive_failures = 0
-        self._blind_incident: Incident | None = None
+        # Incidents about the monitor itself (blind, model disabled): kept by the same ledger
+        # rules, apart from the cluster's ledger, whose incidents a blind cycle knows nothing of.
+        self._monitor_ledger = Ledger()
 
     @property
     def consecutive_failures(self) -> int:
@@ -220,11 +222,10 @@ class CycleRunner:
     def _collection_succeeded(self, now: datetime) -> None:
         self._last_collected_at = now
         self._consecutive_failures = 0
-        if self._blind_incident is not None:
-            cleared = self._blind_incident
-            self._blind_incident = None
+        if self._monitor_ledger.open_incidents():
+            update = self._observe_monitor([], self._monitor_ledger.cycle + 1, now)
             self._stages.notifier.dispatch(
-                [], resolved=[cleared], context=self._context(cleared.last_cycle, None)
+                [], resolved=update.resolved, context=self._context(update.cycle, None)
             )
 
     def _collection_failed(self, report: CycleReport, exc: ClusterError, now: datetime) -> None:
@@ -243,29 +244,29 @@ class CycleRunner:
         finding = blind_monitor_finding(
             self._stages.settings.cluster_name, self._consecutive_failures, reason
         )
-        self._blind_incident = _monitor_incident(finding, self._blind_incident, report.cycle, now)
-        report.escalations = self._escalate_monitor_incident(self._blind_incident)
+        update = self._observe_monitor([finding], report.cycle, now)
+        report.escalations = self._escalate_monitor_incidents(update, now)
         log.error("monitor_blind", consecutive_failures=self._consecutive_failures)
 
     def _escalate_model_alert(self, report: CycleReport, alert: str, now: datetime) -> None:
         """Sent once, on the cycle the provider was disabled; a restart re-enables it."""
         finding = model_disabled_finding(self._stages.settings.cluster_name, alert)
-        incident = _monitor_incident(finding, None, report.cycle, now)
-        report.escalations.extend(self._escalate_monitor_incident(incident))
+        _, update = update_ledger(Ledger(cycle=report.cycle - 1), [finding], now=now)
+        report.escalations.extend(self._escalate_monitor_incidents(update, now))
 
-    def _escalate_monitor_incident(self, incident: Incident) -> list[dict[str, Any]]:
-        """Escalate an incident about the monitor itself, outside the cluster's ledger."""
+    def _observe_monitor(self, findings: list[Finding], cycle: int, now: datetime) -> LedgerUpdate:
+        """The monitor's own incidents through the ledger's rules, numbered like the cycle."""
+        previous = Ledger(cycle=cycle - 1, incidents=self._monitor_ledger.incidents)
+        self._monitor_ledger, update = update_ledger(previous, findings, now=now)
+        return update
+
+    def _escalate_monitor_incidents(
+        self, update: LedgerUpdate, now: datetime
+    ) -> list[dict[str, Any]]:
+        """Escalate incidents about the monitor itself, outside the cluster's ledger."""
         s = self._stages
-        is_new = incident.status is IncidentStatus.NEW
-        update = LedgerUpdate(
-            cycle=incident.last_cycle,
-            new=[incident] if is_new else [],
-            recurring=[] if is_new else [incident],
-        )
-        escalations = escalate(update, catalog=s.catalog, now=incident.last_seen)
-        s.notifier.dispatch(
-            escalations, resolved=[], context=self._context(incident.last_cycle, None)
-        )
+        escalations = escalate(update, catalog=s.catalog, now=now)
+        s.notifier.dispatch(escalations, resolved=[], context=self._context(update.cycle, None))
         return [e.to_json() for e in escalations]
 
     # --- the report stage -----------------------------------------------------------------
@@ -378,23 +379,6 @@ def _fill_report(
             degraded = True
     if degraded:
         report.outcome = Outcome.DEGRADED
-
-
-def _monitor_incident(
-    finding: Finding, previous: Incident | None, cycle: int, now: datetime
-) -> Incident:
-    """An incident about the monitor itself, continuing ``previous`` when there is one."""
-    return Incident(
-        fingerprint=finding.fingerprint,
-        finding=finding,
-        status=IncidentStatus.NEW if previous is None else IncidentStatus.RECURRING,
-        first_seen=previous.first_seen if previous else now,
-        opened_at=previous.opened_at if previous else now,
-        last_seen=now,
-        first_cycle=previous.first_cycle if previous else cycle,
-        last_cycle=cycle,
-        cycles_seen=(previous.cycles_seen + 1) if previous else 1,
-    )
 
 
 _HEALTH_ORDER = ("healthy", "degraded", "critical")
