@@ -74,12 +74,10 @@ class AwsChain:
     """Credentials of the default AWS chain (botocore), signing requests for one region."""
 
     def __init__(self, region: str) -> None:
-        try:
-            self._auth = importlib.import_module("botocore.auth")
-            self._awsrequest = importlib.import_module("botocore.awsrequest")
-            self._session = importlib.import_module("botocore.session")
-        except ImportError as exc:
-            raise MissingCredentialsError("botocore is not installed") from exc
+        # botocore comes with the bedrock extra; without it this raises ImportError.
+        self._auth = importlib.import_module("botocore.auth")
+        self._awsrequest = importlib.import_module("botocore.awsrequest")
+        self._session = importlib.import_module("botocore.session")
         self.region = region
         self._lock = threading.Lock()
         self._credentials = self._resolve()
@@ -107,7 +105,10 @@ class AwsChain:
             credentials = self._credentials
         # One frozen triple per request: near expiry each attribute read may refresh, and a key
         # from one refresh with the session token of the next is rejected.
-        frozen = credentials.get_frozen_credentials()
+        try:
+            frozen = credentials.get_frozen_credentials()
+        except OSError as exc:  # the web identity token file, read at each refresh
+            raise MissingCredentialsError(f"cannot read credentials: {exc.strerror}") from exc
         signer = self._auth.SigV4Auth(frozen, service, self.region)
         signer.add_auth(aws_request)
         signed = aws_request.prepare().headers
@@ -194,6 +195,29 @@ def _guard(chain: AwsChain | None, counters: BedrockCounters) -> Any:
     return bedrock_guard
 
 
+def signing_errors() -> tuple[type[BaseException], ...]:
+    """What signing can raise: botocore's errors (credential fetch, STS), no credentials."""
+    errors: list[type[BaseException]] = [MissingCredentialsError]
+    try:
+        botocore = importlib.import_module("botocore.exceptions")
+    except ImportError:
+        return tuple(errors)
+    errors.extend([botocore.BotoCoreError, botocore.ClientError])
+    return tuple(errors)
+
+
+def signing_error(exc: BaseException) -> ModelError:
+    """A failure to sign: STS or the network unreachable may pass; anything else needs a fix."""
+    name = type(exc).__name__
+    botocore = importlib.import_module("botocore.exceptions")
+    if isinstance(exc, botocore.ConnectionError | botocore.HTTPClientError):
+        return ModelRetryableError(f"AWS credentials could not be fetched: {name}")
+    return ModelFatalError(
+        f"AWS credentials unusable: {name}: check the pod's IAM role (IRSA trust policy, "
+        "AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) or the keys in use"
+    )
+
+
 def aws_error_type(headers: Any, body: Any) -> str | None:
     """``x-amzn-ErrorType`` (``AccessDeniedException:http://...`` -> the name), or ``__type``."""
     value = headers.get("x-amzn-errortype") if headers is not None else None
@@ -230,10 +254,17 @@ def explain(
             f"Bedrock does not serve {model} in {region}: check ANTHROPIC_MODEL. {detail}",
             request_id=request_id,
         )
-    if kind in EXPIRED or kind in CREDENTIALS:
-        return ModelFatalError(
-            f"AWS credentials rejected ({kind}), also after resolving the credential chain "
+    if kind in EXPIRED:
+        # IRSA's next refresh may bring valid ones: fail this cycle, not the provider.
+        return ModelRetryableError(
+            f"AWS credentials expired ({kind}), also after resolving the credential chain "
             f"again: check the pod's IAM role (IRSA) or the keys in use. {detail}",
+            request_id=request_id,
+        )
+    if kind in CREDENTIALS:
+        return ModelFatalError(
+            f"AWS credentials rejected ({kind}): check the pod's IAM role (IRSA) or the keys "
+            f"in use. {detail}",
             request_id=request_id,
         )
     if kind in THROTTLING or kind in TRANSIENT:

@@ -15,7 +15,6 @@ message text):
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +33,13 @@ from k8s_monitor.errors import (
     ModelRetryableError,
 )
 from k8s_monitor.llm.accounting import load_price_table, usage_from_api
-from k8s_monitor.llm.bedrock import BedrockClient, BedrockCounters, MissingCredentialsError
+from k8s_monitor.llm.bedrock import (
+    BedrockClient,
+    BedrockCounters,
+    MissingCredentialsError,
+    signing_error,
+    signing_errors,
+)
 from k8s_monitor.llm.bedrock import build_client as build_bedrock_client
 from k8s_monitor.llm.bedrock import explain as explain_bedrock_error
 from k8s_monitor.llm.bedrock import request_extras as bedrock_request_extras
@@ -78,7 +83,7 @@ class AnthropicProvider:
         self._extras = bedrock_request_extras(bedrock.model.api) if bedrock else {}
         # Bedrock signs each request with the AWS chain (botocore): its failures are not SDK errors.
         self._signing_errors: tuple[type[BaseException], ...] = (
-            _aws_errors() if bedrock is not None else ()
+            signing_errors() if bedrock is not None else ()
         )
 
     def complete(self, request: ModelRequest) -> ModelReply:
@@ -102,7 +107,7 @@ class AnthropicProvider:
         except ValueError as exc:  # a 2xx body that is not JSON
             raise ModelAnswerError(f"unreadable response body: {type(exc).__name__}") from exc
         except self._signing_errors as exc:
-            raise ModelFatalError(f"AWS credentials unusable: {type(exc).__name__}") from exc
+            raise signing_error(exc) from exc
         text = "".join(block.text for block in message.content if block.type == "text")
         return ModelReply(
             text=text,
@@ -151,17 +156,6 @@ class BedrockTarget:
     model: BedrockModel
     region: str
     counters: BedrockCounters
-
-
-def _aws_errors() -> tuple[type[BaseException], ...]:
-    """What signing a Bedrock request can raise: no boto3, no credentials, botocore errors."""
-    errors: list[type[BaseException]] = [ImportError, RuntimeError, MissingCredentialsError]
-    try:
-        botocore = importlib.import_module("botocore.exceptions")
-    except ImportError:
-        return tuple(errors)
-    errors.extend([botocore.BotoCoreError, botocore.ClientError])
-    return tuple(errors)
 
 
 def requested_ttl(request: ModelRequest) -> str | None:

@@ -212,10 +212,10 @@ def test_expired_credentials_are_refreshed_from_the_chain_and_the_request_resent
 
 
 @pytest.mark.usefixtures("static_keys")
-def test_expired_static_keys_fail_the_cycle_naming_the_credentials(fake):
+def test_expired_static_keys_fail_one_cycle_naming_the_credentials(fake):
     fake.expire(KEY_ID)
     provider = build_provider(_settings(fake))
-    with pytest.raises(ModelFatalError, match=r"ExpiredTokenException.*credential chain again"):
+    with pytest.raises(ModelRetryableError, match=r"ExpiredTokenException.*credential chain again"):
         provider.complete(_request())
     assert provider.bedrock.counters.credential_refreshes == 1
 
@@ -315,4 +315,28 @@ def test_no_credentials_in_the_chain_is_a_configuration_error(fake):
         build_provider(_settings(fake))
     assert "AWS_WEB_IDENTITY_TOKEN_FILE" in str(caught.value)
     assert "BEDROCK_API_KEY_FILE" in str(caught.value)
+    assert fake.records == []
+
+
+def _irsa(monkeypatch, token_path, sts_url):
+    monkeypatch.setenv("AWS_ROLE_ARN", "arn:aws:iam::111122223333:role/k8s-monitor-bedrock")
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token_path))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", sts_url)
+
+
+def test_sts_unreachable_fails_one_cycle_as_retryable(fake, tmp_path, monkeypatch):
+    token = tmp_path / "token"
+    token.write_text("projected-sa-token")
+    _irsa(monkeypatch, token, "http://127.0.0.1:9")  # nothing listens on the discard port
+    provider = build_provider(_settings(fake))
+    with pytest.raises(ModelRetryableError, match="could not be fetched"):
+        provider.complete(_request())
+    assert fake.records == []
+
+
+def test_unreadable_web_identity_token_is_fatal_naming_it(fake, tmp_path, monkeypatch):
+    _irsa(monkeypatch, tmp_path / "no-such-token", fake.url)
+    provider = build_provider(_settings(fake))
+    with pytest.raises(ModelFatalError, match="AWS_WEB_IDENTITY_TOKEN_FILE"):
+        provider.complete(_request())
     assert fake.records == []
