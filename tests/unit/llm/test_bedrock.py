@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 
 import pytest
 
@@ -30,6 +31,21 @@ SIGV4 = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=(\w+)/\d{8}/us-east-1/([a-z-]+)/aws4_request, "
     r"SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$"
 )
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    """Every connection these tests open (Bedrock, STS, metadata) must go to 127.0.0.1."""
+    peers = []
+    connect = socket.socket.connect
+
+    def recording(self, address):
+        peers.append(address)
+        return connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", recording)
+    yield
+    assert all(peer[0] == "127.0.0.1" for peer in peers if isinstance(peer, tuple)), peers
 
 
 @pytest.fixture
