@@ -51,6 +51,14 @@ class LLMProvider(StrEnum):
     OFFLINE = "offline"
 
 
+class BedrockApi(StrEnum):
+    """Which Bedrock integration carries the requests (see ``llm.bedrock_ids``)."""
+
+    AUTO = "auto"  # by the form of ANTHROPIC_MODEL
+    MESSAGES = "messages"  # the Messages API at /anthropic/v1/messages (ids anthropic.<model>)
+    INVOKE = "invoke"  # InvokeModel at /model/{id}/invoke (versioned ids, profiles, ARNs)
+
+
 class Settings(BaseSettings):
     """Runtime configuration, read from the environment and an optional ``.env`` file."""
 
@@ -127,6 +135,8 @@ class Settings(BaseSettings):
     anthropic_model: str = Field("claude-haiku-5-5", min_length=1)
     anthropic_base_url: str | None = None
     aws_region: str | None = None
+    bedrock_api: BedrockApi = BedrockApi.AUTO
+    bedrock_api_key_file: Path | None = None
     llm_max_output_tokens: int = Field(2_048, ge=256, le=64_000)
     llm_timeout_seconds: float = Field(120.0, gt=0.0, le=900.0)
     llm_max_retries: int = Field(2, ge=0, le=10)
@@ -177,7 +187,9 @@ class Settings(BaseSettings):
             return value.split(os.pathsep)[0]
         return value
 
-    @field_validator("kubeconfig", "services_file", "session_encryption_key_file")
+    @field_validator(
+        "kubeconfig", "services_file", "session_encryption_key_file", "bedrock_api_key_file"
+    )
     @classmethod
     def _readable_file(cls, value: Path | None) -> Path | None:
         if value is not None:
@@ -214,6 +226,13 @@ class Settings(BaseSettings):
             except (OSError, UnicodeDecodeError) as exc:
                 raise ValueError(f"cannot read keys from {str(value)!r}: {exc}") from exc
             _require_fernet_keys(text)
+        return value
+
+    @field_validator("bedrock_api_key_file")
+    @classmethod
+    def _key_in_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not read_secret_file(value):
+            raise ValueError(f"{str(value)!r} holds no key (expected one Bedrock API key)")
         return value
 
     @field_validator("session_dir", "report_dir")
@@ -280,6 +299,14 @@ class Settings(BaseSettings):
     def spool_dir(self) -> Path:
         """Per session: two daemons sharing a SESSION_DIR must not share an outbox."""
         return self.session_dir / "spool" / self.session_id
+
+
+def read_secret_file(path: Path) -> str:
+    """A key kept in a file (a mounted Secret): its text without surrounding whitespace."""
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {str(path)!r}: {type(exc).__name__}") from exc
 
 
 def parse_fernet_keys(text: str) -> list[str]:

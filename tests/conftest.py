@@ -27,7 +27,12 @@ def clean_env(**overrides: str) -> dict[str, str]:
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for name in list(os.environ):
-        if name.upper() in SETTING_NAMES:
+        if name.upper() in SETTING_NAMES or name.upper().startswith("AWS_"):
             monkeypatch.delenv(name)
+    # No AWS credential lookup may leave the machine (instance metadata at 169.254.169.254) or
+    # read a developer's ~/.aws: tests that use AWS set what they need.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.chdir(tmp_path)
     yield

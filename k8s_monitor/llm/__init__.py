@@ -4,6 +4,8 @@
 - ``providers``: the Anthropic API / Bedrock through the SDK,
   typed error mapping, the spend-limit guard; ``build_provider(settings)`` (``None`` = offline).
 - ``protocol``: the provider seam (``ModelRequest`` in, ``ModelReply`` out).
+- ``bedrock_ids``: which Bedrock integration serves a model id, and the id to send.
+- ``bedrock``: the Bedrock SDK clients, SigV4 from the AWS chain, Bedrock's errors.
 - ``wire``: stored history to a request the Messages API accepts; redaction on the way out.
 - ``cache``: breakpoint placement and the TTL policy (with its cost model).
 - ``accounting``: usage, billed-equivalent tokens and USD from ``prices.json``.

@@ -15,14 +15,14 @@ message text):
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from k8s_monitor.config import LLMProvider, Settings
+from k8s_monitor.config import BedrockApi, LLMProvider, Settings, read_secret_file
 from k8s_monitor.errors import (
     ConfigurationError,
     ContextTooLongError,
@@ -33,6 +33,18 @@ from k8s_monitor.errors import (
     ModelRetryableError,
 )
 from k8s_monitor.llm.accounting import load_price_table, usage_from_api
+from k8s_monitor.llm.bedrock import (
+    BedrockClient,
+    BedrockCounters,
+    MissingCredentialsError,
+    signing_error,
+    signing_errors,
+)
+from k8s_monitor.llm.bedrock import build_client as build_bedrock_client
+from k8s_monitor.llm.bedrock import explain as explain_bedrock_error
+from k8s_monitor.llm.bedrock import request_extras as bedrock_request_extras
+from k8s_monitor.llm.bedrock_ids import BedrockModel, ModelIdError
+from k8s_monitor.llm.bedrock_ids import resolve as resolve_bedrock_model
 from k8s_monitor.llm.protocol import ModelProvider, ModelReply, ModelRequest
 from k8s_monitor.llm.sdk import anthropic
 from k8s_monitor.llm.wire import build_request
@@ -48,7 +60,6 @@ SPEND_LIMIT_CODES = frozenset(
 )
 # The API reports an over-long prompt as a 400; these codes name it where it is coded.
 CONTEXT_CODES = frozenset({"prompt_too_long", "context_length_exceeded", "context_window_exceeded"})
-_STATUS_PREFIX_BEDROCK = "anthropic."
 
 
 class AnthropicProvider:
@@ -56,19 +67,23 @@ class AnthropicProvider:
 
     def __init__(
         self,
-        client: anthropic.Anthropic | anthropic.AnthropicBedrock,
+        client: anthropic.Anthropic | BedrockClient,
         *,
         model: str,
         name: str,
         context_window: int | None = None,
+        bedrock: BedrockTarget | None = None,
     ) -> None:
         self._client = client
         self.model = model
         self.name = name
         self.context_window = context_window or load_price_table().price(model).context_window
-        # Bedrock signs each request with the AWS chain (boto3): its failures are not SDK errors.
-        self._signing_errors = (
-            _aws_errors() if isinstance(client, anthropic.AnthropicBedrock) else ()
+        self.bedrock = bedrock
+        # What the integration needs beyond Anthropic's request (InvokeModel's body version).
+        self._extras = bedrock_request_extras(bedrock.model.api) if bedrock else {}
+        # Bedrock signs each request with the AWS chain (botocore): its failures are not SDK errors.
+        self._signing_errors: tuple[type[BaseException], ...] = (
+            signing_errors() if bedrock is not None else ()
         )
 
     def complete(self, request: ModelRequest) -> ModelReply:
@@ -84,15 +99,15 @@ class AnthropicProvider:
                 "format": {"type": "json_schema", "schema": request.output_schema}
             }
         try:
-            message = self._client.messages.create(**kwargs)
+            message = self._client.messages.create(**kwargs, **self._extras)
         except ModelError:
             raise
         except anthropic.AnthropicError as exc:
-            raise map_sdk_error(exc) from exc
+            raise self._map_error(exc) from exc
         except ValueError as exc:  # a 2xx body that is not JSON
             raise ModelAnswerError(f"unreadable response body: {type(exc).__name__}") from exc
         except self._signing_errors as exc:
-            raise ModelFatalError(f"AWS credentials unusable: {type(exc).__name__}") from exc
+            raise signing_error(exc) from exc
         text = "".join(block.text for block in message.content if block.type == "text")
         return ModelReply(
             text=text,
@@ -104,6 +119,8 @@ class AnthropicProvider:
         )
 
     def count_tokens(self, request: ModelRequest) -> int | None:
+        if self.bedrock is not None and self.bedrock.model.api is BedrockApi.INVOKE:
+            return None  # InvokeModel has no count endpoint: the counter estimates
         try:
             kwargs: dict[str, Any] = {
                 "model": self.model,
@@ -114,21 +131,31 @@ class AnthropicProvider:
         except (anthropic.AnthropicError, ModelError, ValueError) as exc:
             log.info("count_tokens_unavailable", error_type=type(exc).__name__)
             return None
+        except self._signing_errors as exc:
+            log.info("count_tokens_unavailable", error_type=type(exc).__name__)
+            return None
         return int(result.input_tokens)
 
     def close(self) -> None:
         self._client.close()
 
+    def _map_error(self, exc: anthropic.AnthropicError) -> ModelError:
+        if self.bedrock is not None and isinstance(exc, anthropic.APIStatusError):
+            explained = explain_bedrock_error(
+                exc, target=self.bedrock.model, region=self.bedrock.region
+            )
+            if explained is not None:
+                return explained
+        return map_sdk_error(exc)
 
-def _aws_errors() -> tuple[type[BaseException], ...]:
-    """What signing a Bedrock request can raise: no boto3, no credentials, botocore errors."""
-    errors: list[type[BaseException]] = [ImportError, RuntimeError]
-    try:
-        botocore = importlib.import_module("botocore.exceptions")
-    except ImportError:
-        return tuple(errors)
-    errors.extend([botocore.BotoCoreError, botocore.ClientError])
-    return tuple(errors)
+
+@dataclass(frozen=True)
+class BedrockTarget:
+    """Where a Bedrock provider sends: the integration and id, the region, its counters."""
+
+    model: BedrockModel
+    region: str
+    counters: BedrockCounters
 
 
 def requested_ttl(request: ModelRequest) -> str | None:
@@ -260,18 +287,50 @@ def build_provider(settings: Settings) -> ModelProvider | None:
 
 
 def _bedrock_provider(settings: Settings, common: dict[str, Any]) -> ModelProvider:
-    # No key: the standard AWS chain (IRSA / Pod Identity web identity, instance role) signs.
-    if not settings.aws_region:
-        raise ConfigurationError("AWS_REGION", "required by LLM_PROVIDER=bedrock")
-    model = settings.anthropic_model
-    if not model.startswith(_STATUS_PREFIX_BEDROCK) and "." not in model.split("-", 1)[0]:
-        model = _STATUS_PREFIX_BEDROCK + model
+    """Checked before the first cycle: region, the id's form, credentials (exit 2 if not)."""
+    region = settings.aws_region
+    if not region:
+        raise ConfigurationError("AWS_REGION", "required by LLM_PROVIDER=bedrock (e.g. us-east-1)")
     try:
-        client = anthropic.AnthropicBedrock(
-            aws_region=settings.aws_region, base_url=settings.anthropic_base_url, **common
+        target = resolve_bedrock_model(settings.anthropic_model, settings.bedrock_api, region)
+    except ModelIdError as exc:
+        raise ConfigurationError("ANTHROPIC_MODEL", str(exc)) from exc
+    key_file = settings.bedrock_api_key_file
+    api_key = read_secret_file(key_file) if key_file is not None else None
+    counters = BedrockCounters()
+    try:
+        client = build_bedrock_client(
+            target,
+            region=region,
+            endpoint=settings.anthropic_base_url,
+            api_key=api_key,
+            counters=counters,
+            common=common,
         )
-    except (ImportError, anthropic.AnthropicError) as exc:
+    except MissingCredentialsError as exc:
         raise ConfigurationError(
-            "LLM_PROVIDER", f"bedrock client unavailable ({type(exc).__name__}); install boto3"
+            "AWS credentials",
+            f"{exc}: on EKS annotate the ServiceAccount with eks.amazonaws.com/role-arn (IRSA "
+            "sets AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE) or use Pod Identity; elsewhere "
+            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE; or set "
+            "BEDROCK_API_KEY_FILE",
         ) from exc
-    return AnthropicProvider(client, model=model, name="bedrock")
+    except (ImportError, anthropic.AnthropicError, ValueError) as exc:
+        raise ConfigurationError(
+            "LLM_PROVIDER",
+            f"bedrock client unavailable ({type(exc).__name__}); install k8s-monitor[bedrock]",
+        ) from exc
+    log.info(
+        "bedrock_provider",
+        api=target.api.value,
+        model=target.model_id,
+        mapped=not target.written_in_full,
+        region=region,
+        auth="api_key" if api_key is not None else "aws_chain",
+    )
+    return AnthropicProvider(
+        client,
+        model=target.model_id,
+        name="bedrock",
+        bedrock=BedrockTarget(target, region, counters),
+    )

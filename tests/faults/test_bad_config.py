@@ -92,6 +92,9 @@ CASES: list[tuple[str, str, dict[str, str]]] = [
     ("llm_provider", "anthropic", {}),  # without ANTHROPIC_API_KEY
     ("anthropic_model", "", {}),
     ("anthropic_base_url", "localhost:8080", {}),
+    ("bedrock_api", "converse", {}),
+    ("bedrock_api_key_file", MISSING, {}),
+    ("bedrock_api_key_file", "{tmp}/empty-file", {}),
     ("llm_max_output_tokens", "100", {}),
     ("llm_timeout_seconds", "0", {}),
     ("llm_max_retries", "11", {}),
@@ -102,6 +105,7 @@ CASES: list[tuple[str, str, dict[str, str]]] = [
 
 def _prepare(tmp: Path) -> None:
     (tmp / "a-file").write_text("not a directory\n")
+    (tmp / "empty-file").write_text("\n")
     (tmp / "bad-keys").write_text("this is not a fernet key\n")
     (tmp / "garbage-kubeconfig").write_text(": : not yaml [\n")
     (tmp / "services-malformed.yaml").write_text("services: [name: {unclosed\n")

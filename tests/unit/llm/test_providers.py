@@ -137,24 +137,3 @@ def test_build_provider_picks_by_settings(tmp_path, fake):
     provider.close()
     with pytest.raises(ConfigurationError):
         build_provider(Settings(_env_file=None, llm_provider="bedrock"))
-
-
-def test_bedrock_without_aws_signing_is_fatal_not_a_crash(fake):
-    settings = Settings(
-        _env_file=None, llm_provider="bedrock", aws_region="eu-west-1", anthropic_base_url=fake.url
-    )
-    provider = build_provider(settings)
-    assert provider.name == "bedrock" and provider.model == "anthropic.claude-haiku-5-5"
-    with pytest.raises(ModelFatalError):
-        provider.complete(_request())
-
-
-def test_bedrock_client_talks_invoke_model(fake):
-    client = anthropic.AnthropicBedrock(
-        api_key="test-key", aws_region="eu-west-1", base_url=fake.url, max_retries=0
-    )
-    provider = AnthropicProvider(client, model="anthropic.claude-haiku-5-5", name="bedrock")
-    reply = provider.complete(_request())
-    assert reply.usage.requests == 1
-    assert fake.records[-1].path == "/model/anthropic.claude-haiku-5-5/invoke"
-    assert provider.count_tokens(_request()) is None  # Bedrock cannot count: estimate instead
