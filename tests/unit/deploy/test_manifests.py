@@ -30,7 +30,6 @@ from tests.unit.deploy.rendering import (
 )
 
 
-
 @pytest.fixture(autouse=True)
 def _kubectl_renders() -> None:
     """A kubectl too old to render fails every test here; a missing one fails under CI=true
@@ -41,6 +40,7 @@ def _kubectl_renders() -> None:
     if check.fatal:
         pytest.fail(check.problem, pytrace=False)
     pytest.skip(check.problem)
+
 
 # Kubernetes versions EKS supports around this release; the schemas ship in kubernetes-validate.
 SCHEMA_VERSIONS = ("1.30.0", "1.34.0")
@@ -152,8 +152,7 @@ def test_down_rule_watches_the_scrape_target_the_servicemonitor_creates(tmp_path
     # The operator names the job after the Service (no jobLabel set), in the Service's namespace.
     assert "jobLabel" not in one(manifests, "ServiceMonitor")["spec"]
     target = (
-        f'up{{job="{service["metadata"]["name"]}", '
-        f'namespace="{service["metadata"]["namespace"]}"}}'
+        f'up{{job="{service["metadata"]["name"]}", namespace="{service["metadata"]["namespace"]}"}}'
     )
     assert f"{target} == 0" in down["expr"]
     assert f"absent({target})" in down["expr"]
