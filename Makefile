@@ -3,14 +3,30 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Runtime dependencies (with the bedrock extra the image ships), pinned and hash-checked: the
+# image and the venv install exactly these. `make lock` refreshes it after pyproject changes;
+# `make lock LOCK_FLAGS=--upgrade` moves every pin to the newest release.
+LOCK   := requirements.lock
+LOCK_FLAGS ?=
 
-.PHONY: demo test test-slow lint typecheck bench soak clean
+.PHONY: demo test test-slow lint typecheck bench soak clean lock
 
-$(STAMP): pyproject.toml
+# The locked runtime first, then the project and the dev tools (unpinned) around it;
+# tests/unit/test_lock.py fails if the dev tools moved a locked pin.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# Independent of $(STAMP): a stale lock may not install, and this is how it gets fixed.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet 'uv>=0.5'
+	$(BIN)/uv pip compile pyproject.toml --extra bedrock --universal --python-version 3.11 \
+	  --generate-hashes --custom-compile-command 'make lock' --quiet $(LOCK_FLAGS) \
+	  --output-file $(LOCK)
 
 demo: $(STAMP)
 	$(BIN)/k8s-monitor demo

@@ -36,6 +36,7 @@ from k8s_monitor.config import Settings
 from k8s_monitor.converse import Conversation, ConverseInput, ConverseOutcome
 from k8s_monitor.errors import ClusterError, MonitorError, StorageError
 from k8s_monitor.logs import bound_cycle
+from k8s_monitor.metrics import NOTIFICATION_SINK
 from k8s_monitor.notify import DispatchResult, NotificationContext
 from k8s_monitor.redaction import Redactor
 from k8s_monitor.report import CycleReport, ModelUsage, Outcome, write_report
@@ -307,7 +308,9 @@ class CycleRunner:
             return
         for outcome, count in result.counts.items():
             if outcome != "pending":  # a level, not an event: it is in the cycle report
-                self._stages.metrics.observe_notification("all", str(outcome), int(count))
+                self._stages.metrics.observe_notification(
+                    NOTIFICATION_SINK, str(outcome), int(count)
+                )
 
     def _count_error(self, stage: str, exc: BaseException) -> None:
         if self._stages.metrics is not None:

@@ -14,14 +14,39 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from k8s_monitor import __version__
+from k8s_monitor.errors import ClusterError, MonitorError, StorageError
+from k8s_monitor.notify.notifier import DispatchResult
 from k8s_monitor.report import CycleReport, Outcome
+from k8s_monitor.sessions.manager import SESSION_EVENTS
 
 PREFIX = "k8s_monitor"
+
+# A `_created` series per counter child doubles the series count and no rule here reads it.
+# The switch is process-wide in prometheus_client; every registry of the daemon wants it.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+# The typed errors each stage of a cycle catches and counts (cycle.py): their counters start at
+# zero so that a rate() rule sees the first one. Crashes ("cycle") have no known type.
+STAGE_ERRORS: Mapping[str, type[MonitorError]] = MappingProxyType(
+    {"collect": ClusterError, "converse": StorageError, "report": StorageError}
+)
+# The notifier counts by outcome across its sinks; "pending" is a level, not an event.
+NOTIFICATION_SINK = "all"
+NOTIFICATION_OUTCOMES = tuple(
+    name for name in DispatchResult.__struct_fields__ if name != "pending"
+)
 
 # A cycle lists the cluster, may call the model for up to LLM_TIMEOUT_SECONDS and notifies:
 # seconds to minutes, so buckets start at half a second and stop at ten minutes.
@@ -188,6 +213,19 @@ class Metrics:
             f"{PREFIX}_errors", "Errors caught by a stage, by type.", ["stage", "type"], registry=r
         )
 
+        self._start_known_children_at_zero()
+
+    def _start_known_children_at_zero(self) -> None:
+        # A counter child appears on first use, so increase()/rate() over a window that starts
+        # with it misses the first event: create every child whose labels are known up front.
+        for outcome in NOTIFICATION_OUTCOMES:
+            self.notifications.labels(sink=NOTIFICATION_SINK, outcome=outcome)
+        for event in SESSION_EVENTS:
+            self.session_events.labels(event=event)
+        for stage, base in STAGE_ERRORS.items():
+            for error_type in _with_subclasses(base):
+                self.errors.labels(stage=stage, type=error_type.__name__)
+
     # --- what the daemon calls ---------------------------------------------------------------
 
     def observe_cycle(self, report: CycleReport) -> None:
@@ -233,3 +271,10 @@ class Metrics:
                 self.llm_tokens.labels(kind=kind).inc(value)
         if usage.cost_usd > 0:
             self.llm_cost.inc(usage.cost_usd)
+
+
+def _with_subclasses(base: type[MonitorError]) -> list[type[MonitorError]]:
+    found = [base]
+    for sub in base.__subclasses__():
+        found.extend(_with_subclasses(sub))
+    return found

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from k8s_monitor.cli.render import print_json, print_table
+from k8s_monitor.cli.render import one_line, print_json, print_table, self_command
 from k8s_monitor.config import LogFormat, LogLevel, Settings, load_settings
 from k8s_monitor.errors import SessionLockedError, StorageError
 
@@ -24,6 +24,7 @@ EXIT_FAILED = 1
 
 DEMO_SESSION_ID = "k8s-monitor-demo"
 DEMO_INTERVAL_SECONDS = 2.0
+SUMMARY_WIDTH = 160  # one terminal line of the per-cycle summary
 
 
 def register(subparsers: Any) -> None:
@@ -244,13 +245,14 @@ def _print_cycle(report: CycleReport, step_name: str) -> None:
     if report.error:
         print(f"    error: {report.error}")
     if report.summary:
-        print(f"    summary: {report.summary.splitlines()[0][:160]}")
+        print(f"    summary: {one_line(report.summary, SUMMARY_WIDTH)}")
 
 
 def _print_demo_footer(settings: Settings) -> None:
     session_file = settings.session_dir / f"{settings.session_id}.json"
+    command = self_command()
     print(
         f"\nsession: {session_file}\n"
-        f"reports: {settings.report_dir}/ (latest: k8s-monitor report)\n"
-        f"inspect: k8s-monitor sessions show {settings.session_id}"
+        f"reports: {settings.report_dir}/ (latest: {command} report)\n"
+        f"inspect: {command} sessions show {settings.session_id}"
     )

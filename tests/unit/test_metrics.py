@@ -175,3 +175,43 @@ def test_render_is_parseable_prometheus_text_with_the_issue_names() -> None:
         "k8s_monitor_build_info",
     }
     assert expected <= names
+
+
+def test_counters_with_known_labels_start_at_zero_so_rates_see_the_first_event() -> None:
+    from k8s_monitor.errors import SessionLockedError
+    from k8s_monitor.notify.notifier import DispatchResult
+    from k8s_monitor.sessions.manager import EVENT_QUARANTINED, SESSION_EVENTS
+
+    metrics = Metrics()
+    for outcome in ("sent", "spooled", "dropped", "lost"):
+        assert _value(metrics, "k8s_monitor_notifications_total", sink="all", outcome=outcome) == 0
+    # Every outcome the notifier reports, bar the "pending" level, has its zero.
+    counted = set(DispatchResult.__struct_fields__) - {"pending"}
+    families = text_string_to_metric_families(metrics.render().decode())
+    notified = next(f for f in families if f.name == "k8s_monitor_notifications")
+    assert {s.labels["outcome"] for s in notified.samples} == counted
+    assert EVENT_QUARANTINED in SESSION_EVENTS
+    for event in SESSION_EVENTS:
+        assert _value(metrics, "k8s_monitor_session_events_total", event=event) == 0
+    for stage, error in (("collect", "ClusterUnreachableError"), ("report", "StorageError")):
+        assert _value(metrics, "k8s_monitor_errors_total", stage=stage, type=error) == 0
+    assert (
+        _value(metrics, "k8s_monitor_errors_total", stage="converse", type="SessionLockedError")
+        == 0
+    )
+    for outcome in Outcome:
+        assert _value(metrics, "k8s_monitor_cycles_total", outcome=outcome.value) == 0
+    # The zeros are real children: counting one moves it from 0 to 1.
+    metrics.observe_error("converse", SessionLockedError.__name__)
+    assert (
+        _value(metrics, "k8s_monitor_errors_total", stage="converse", type="SessionLockedError")
+        == 1
+    )
+
+
+def test_no_created_series_are_exported() -> None:
+    metrics = Metrics()
+    metrics.observe_notification("all", "sent")
+    text = metrics.render().decode()
+    assert "_created" not in text
+    assert "k8s_monitor_notifications_total" in text

@@ -4,90 +4,80 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import shlex
-from dataclasses import dataclass, field
+import re
 
 import pytest
 
 from k8s_monitor.config import Settings
+from tests.unit.deploy.dockerfile import DOCKERFILE, Stage, shell_commands, stages
+from tests.unit.deploy.dockerfile import env as stage_env
 from tests.unit.deploy.rendering import REPO
 
-DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
-RUNTIME_ENV = {"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PIP_NO_CACHE_DIR",
-               "PIP_DISABLE_PIP_VERSION_CHECK", "HOME"}  # fmt: skip
-
-
-@dataclass
-class Stage:
-    base: str
-    name: str | None
-    instructions: list[tuple[str, str]] = field(default_factory=list)
-
-    def all(self, keyword: str) -> list[str]:
-        return [args for key, args in self.instructions if key == keyword]
-
-    def last(self, keyword: str) -> str:
-        found = self.all(keyword)
-        assert found, f"stage {self.name} has no {keyword}"
-        return found[-1]
-
-
-def _instructions(text: str) -> list[tuple[str, str]]:
-    """(KEYWORD, arguments) per instruction, continuation lines joined, comments dropped."""
-    result: list[tuple[str, str]] = []
-    pending = ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        line = pending + line
-        pending = ""
-        keyword, _, args = line.partition(" ")
-        result.append((keyword.upper(), args.strip()))
-    return result
-
-
-def _stages() -> list[Stage]:
-    stages: list[Stage] = []
-    for keyword, args in _instructions(DOCKERFILE.read_text()):
-        if keyword == "FROM":
-            parts = args.split()
-            name = parts[2] if len(parts) == 3 and parts[1].upper() == "AS" else None
-            stages.append(Stage(base=parts[0], name=name))
-        elif stages:
-            stages[-1].instructions.append((keyword, args))
-    return stages
-
-
-def _env(stage: Stage) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for args in stage.all("ENV"):
-        for token in shlex.split(args):
-            key, _, value = token.partition("=")
-            env[key] = value
-    return env
+RUNTIME_ENV = {"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "HOME", "PATH"}
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
 @pytest.fixture(scope="module")
 def runtime() -> Stage:
-    return _stages()[-1]
+    return stages()[-1]
 
 
 def test_multi_stage_build_wheel_then_slim_runtime(runtime: Stage) -> None:
-    stages = _stages()
-    assert len(stages) >= 2
-    build = stages[0]
+    all_stages = stages()
+    assert len(all_stages) >= 2
+    build = all_stages[0]
     assert any("build" in args and "--wheel" in args for args in build.all("RUN"))
     assert "slim" in runtime.base
     copies = runtime.all("COPY")
-    # The runtime receives only the built wheel, never the source tree.
+    # The runtime receives only the build's venv, never the source tree.
     assert copies and all(args.startswith(f"--from={build.name}") for args in copies)
-    installs = [args for args in runtime.all("RUN") if "pip install" in args]
-    assert installs and all(".whl" in args for args in installs)
+
+
+def test_base_image_is_pinned_by_digest_through_a_build_arg() -> None:
+    text = DOCKERFILE.read_text()
+    # A `# syntax=` line pulls a frontend image an ECR-only or air-gapped build cannot reach.
+    assert not re.match(r"#\s*syntax\s*=", text.lstrip(), re.IGNORECASE)
+    for stage in stages():
+        assert DIGEST.search(stage.base), f"stage {stage.name}: {stage.base} has no digest"
+    froms = [line.split()[1] for line in text.splitlines() if line.upper().startswith("FROM ")]
+    assert all(base.startswith("${") for base in froms), "the base is set through a build ARG"
+
+
+def test_build_installs_only_the_hash_pinned_lock_with_a_current_pip() -> None:
+    build = stages()[0]
+    commands = shell_commands(build)
+    upgrade = next(i for i, c in enumerate(commands) if "pip install --upgrade pip" in c)
+    lock_installs = [i for i, c in enumerate(commands) if "-r requirements.lock" in c]
+    assert lock_installs and upgrade < lock_installs[0]
+    for i in lock_installs:
+        assert "--require-hashes" in commands[i] and "--no-deps" in commands[i]
+    # Every other install into the venv adds the project's wheel alone, resolving nothing.
+    venv_installs = [c for c in commands if "--python /opt/venv" in c and " install " in c]
+    for command in venv_installs:
+        assert "--no-deps" in command, command
+    assert "requirements.lock" in " ".join(build.all("COPY"))
+    # The lock's layer comes before the source's, so a code change reinstalls nothing.
+    copies = build.all("COPY")
+    lock_copy = next(i for i, c in enumerate(copies) if "requirements.lock" in c)
+    source_copy = next(i for i, c in enumerate(copies) if "k8s_monitor" in c)
+    assert lock_copy < source_copy
+
+
+def test_runtime_has_no_pip_or_setuptools(runtime: Stage) -> None:
+    commands = shell_commands(runtime)
+    assert not any(re.search(r"pip install", c) for c in commands)
+    removal = next(c for c in commands if "pip uninstall" in c)
+    assert {"pip", "setuptools"} <= set(removal.split())
+    venv = next(c for c in stages()[0].all("RUN") if "venv" in c)
+    assert "--without-pip" in venv
+
+
+def test_data_directories_are_group_0_writable_for_any_uid(runtime: Stage) -> None:
+    commands = shell_commands(runtime)
+    assert any(re.fullmatch(r"chown -R \d+:0 /data", c) for c in commands), commands
+    assert "chmod -R g=u /data" in commands
+    assert "/data" in runtime.last("VOLUME")
 
 
 def test_runs_as_uid_10001_with_the_cli_entrypoint(runtime: Stage) -> None:
@@ -97,7 +87,7 @@ def test_runs_as_uid_10001_with_the_cli_entrypoint(runtime: Stage) -> None:
 
 
 def test_environment_is_unbuffered_and_points_state_at_data(runtime: Stage) -> None:
-    env = _env(runtime)
+    env = stage_env(runtime)
     assert env["PYTHONUNBUFFERED"] == "1"
     assert env["SESSION_DIR"].startswith("/data/")
     assert env["REPORT_DIR"].startswith("/data/")
@@ -133,9 +123,9 @@ def test_dockerignore_keeps_secrets_and_state_out_but_the_build_inputs_in() -> N
     ]
     for path in (".env", ".git", ".venv", "sessions/s.json", "reports/r.json", "tests/x.py"):
         assert _ignored(path, patterns), path
-    for path in ("pyproject.toml", "README.md", "k8s_monitor/cli/__init__.py"):
+    for path in ("pyproject.toml", "README.md", "requirements.lock", "k8s_monitor/cli/__init__.py"):
         assert not _ignored(path, patterns), path
-    build_inputs = [source for args in _stages()[0].all("COPY") for source in args.split()[:-1]]
+    build_inputs = [source for args in stages()[0].all("COPY") for source in args.split()[:-1]]
     assert "pyproject.toml" in build_inputs
     for source in build_inputs:
         assert (REPO / source).exists(), f"COPY {source}: missing from the repository"

@@ -18,9 +18,10 @@ from k8s_monitor.health import HEALTHZ_PATH, PATHS, READYZ_PATH
 from k8s_monitor.metrics import Metrics
 from tests.unit.deploy.rendering import (
     DEPLOY,
+    REPO,
     TARGETS,
     Manifest,
-    kubectl_problem,
+    kubectl,
     of_kind,
     one,
     render,
@@ -28,9 +29,18 @@ from tests.unit.deploy.rendering import (
     settings_data,
 )
 
-pytestmark = pytest.mark.skipif(
-    kubectl_problem() is not None, reason=f"cannot render manifests: {kubectl_problem()}"
-)
+
+@pytest.fixture(autouse=True)
+def _kubectl_renders() -> None:
+    """A kubectl too old to render fails every test here; a missing one fails under CI=true
+    and is skipped elsewhere, naming what to install."""
+    check = kubectl()
+    if check.problem is None:
+        return
+    if check.fatal:
+        pytest.fail(check.problem, pytrace=False)
+    pytest.skip(check.problem)
+
 
 # Kubernetes versions EKS supports around this release; the schemas ship in kubernetes-validate.
 SCHEMA_VERSIONS = ("1.30.0", "1.34.0")
@@ -41,6 +51,15 @@ READ_VERBS = {"get", "list", "watch"}
 EXPECTED_READS = {(r.group, r.plural) for r in RESOURCES} | {("", "pods/log")}
 
 ALL = sorted(TARGETS)
+
+# The image each target renders, as README "Deploy" documents it.
+DOCUMENTED_IMAGES = {
+    "base": "ghcr.io/example/k8s-monitor:0.1.0",
+    "dev": "k8s-monitor:dev",
+    "eks": "111122223333.dkr.ecr.us-east-1.amazonaws.com/k8s-monitor:0.1.0",
+    "eks-efs": "111122223333.dkr.ecr.us-east-1.amazonaws.com/k8s-monitor:0.1.0",
+}
+SELECTOR_LABEL = ("release", "kube-prometheus-stack")
 
 
 def _pod_spec(manifests: tuple[Manifest, ...] | list[Manifest]) -> dict[str, Any]:
@@ -76,6 +95,20 @@ def test_target_renders_the_expected_objects(target: str) -> None:
     assert "Secret" not in kinds
 
 
+def test_every_target_has_a_documented_image() -> None:
+    assert set(DOCUMENTED_IMAGES) == set(TARGETS)
+    readme = (REPO / "README.md").read_text()
+    for image in DOCUMENTED_IMAGES.values():
+        assert image in readme, f"README does not document {image}"
+
+
+@pytest.mark.parametrize("target", ALL)
+def test_target_renders_its_documented_image(target: str) -> None:
+    # The overlays' `images:` entries match the base's image name; a mismatch renders the
+    # base's image silently, and the pod ends in ImagePullBackOff.
+    assert _container(render(target))["image"] == DOCUMENTED_IMAGES[target]
+
+
 @pytest.mark.parametrize("version", SCHEMA_VERSIONS)
 @pytest.mark.parametrize("target", ALL)
 def test_rendered_objects_validate_against_kubernetes_schemas(target: str, version: str) -> None:
@@ -109,6 +142,43 @@ def test_servicemonitor_component_scrapes_the_metrics_service(tmp_path: Any) -> 
         assert endpoint["path"] in PATHS
     rules = one(manifests, "PrometheusRule")["spec"]["groups"][0]["rules"]
     assert any("k8s_monitor_last_success_timestamp_seconds" in rule["expr"] for rule in rules)
+
+
+def test_down_rule_watches_the_scrape_target_the_servicemonitor_creates(tmp_path: Any) -> None:
+    manifests = render_with_components("eks", ["servicemonitor"], tmp_path)
+    service = one(manifests, "Service")
+    rules = one(manifests, "PrometheusRule")["spec"]["groups"][0]["rules"]
+    down = next(rule for rule in rules if rule["alert"] == "K8sMonitorDown")
+    # The operator names the job after the Service (no jobLabel set), in the Service's namespace.
+    assert "jobLabel" not in one(manifests, "ServiceMonitor")["spec"]
+    target = (
+        f'up{{job="{service["metadata"]["name"]}", namespace="{service["metadata"]["namespace"]}"}}'
+    )
+    assert f"{target} == 0" in down["expr"]
+    assert f"absent({target})" in down["expr"]
+
+
+def test_prometheus_objects_carry_the_stacks_selector_label_and_it_can_be_overridden(
+    tmp_path: Any,
+) -> None:
+    default = render_with_components("eks", ["servicemonitor"], tmp_path)
+    for kind in CRD_KINDS:
+        labels = one(default, kind)["metadata"]["labels"]
+        assert labels[SELECTOR_LABEL[0]] == SELECTOR_LABEL[1], kind
+    # The override documented in the component's kustomization.yaml.
+    override = {
+        "patches": [
+            {
+                "target": {"group": "monitoring.coreos.com"},
+                "patch": "- op: replace\n  path: /metadata/labels/release\n  value: mine\n",
+            }
+        ]
+    }
+    patched = render_with_components("eks", ["servicemonitor"], tmp_path, override)
+    for kind in CRD_KINDS:
+        assert one(patched, kind)["metadata"]["labels"]["release"] == "mine", kind
+    # The label stays on the Prometheus objects; the workload is not relabelled.
+    assert "release" not in one(patched, "Deployment")["metadata"]["labels"]
 
 
 def test_alert_rules_use_metrics_the_daemon_exports() -> None:
@@ -287,6 +357,26 @@ def test_eks_overlay_uses_irsa_bedrock_and_gp3() -> None:
     assert storage_class["parameters"]["type"] == "gp3"
     claim = one(manifests, "PersistentVolumeClaim")
     assert claim["spec"]["storageClassName"] == storage_class["metadata"]["name"]
+
+
+def test_eks_efs_overlay_puts_the_data_on_efs_and_drops_the_gp3_class() -> None:
+    manifests = render("eks-efs")
+    storage_class = one(manifests, "StorageClass")
+    assert storage_class["provisioner"] == "efs.csi.aws.com"
+    assert storage_class["parameters"]["provisioningMode"] == "efs-ap"
+    assert storage_class["parameters"]["fileSystemId"].startswith("fs-")
+    assert storage_class["reclaimPolicy"] == "Retain"
+    claim = one(manifests, "PersistentVolumeClaim")
+    assert claim["spec"]["storageClassName"] == storage_class["metadata"]["name"]
+    # Everything else is the eks overlay's: IRSA, Bedrock, the same image.
+    assert settings_data(manifests) == settings_data(render("eks"))
+    assert one(manifests, "ServiceAccount") == one(render("eks"), "ServiceAccount")
+
+
+def test_base_and_dev_claims_name_no_storage_class() -> None:
+    # README "Storage" tells users these need a default StorageClass or the documented patch.
+    for target in ("base", "dev"):
+        assert "storageClassName" not in one(render(target), "PersistentVolumeClaim")["spec"]
 
 
 def test_dev_overlay_is_quick_and_readable() -> None:
