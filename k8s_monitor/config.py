@@ -429,10 +429,15 @@ def _as_configuration_error(exc: ValidationError) -> ConfigurationError:
     return ConfigurationError(env_name(field), f"{shown}: {message}")
 
 
+_URL_CREDENTIALS = re.compile(r"//[^/@\s]+@")
+
+
 def _shown_value(field: str, value: Any) -> str:
     if field in SECRET_FIELDS:
         return "value hidden (secret)"
     text = value if isinstance(value, str) else repr(value)
+    # A URL's user:password would otherwise be printed back (ALERTMANAGER_URLS refuses them).
+    text = _URL_CREDENTIALS.sub("//[REDACTED]@", text)
     if len(text) > 80:
         text = text[:77] + "..."
     return f"got {text!r}"

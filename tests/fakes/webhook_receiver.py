@@ -1,4 +1,4 @@
-"""A loopback HTTP receiver standing in for Slack and generic webhooks.
+"""A loopback HTTP receiver standing in for Slack, generic webhooks and heartbeat URLs.
 
 Records every request (path, headers, JSON body) and can be told to fail: the next N requests,
 or every request until told otherwise, with a chosen status code. Binds 127.0.0.1 on port 0.
@@ -45,6 +45,15 @@ class WebhookReceiver:
                     receiver.received.append(
                         Received(self.path, dict(self.headers.items()), json.loads(raw or b"null"))
                     )
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def do_GET(self) -> None:  # heartbeat pings
+                status = receiver._decide()
+                if status == 200:
+                    receiver.received.append(Received(self.path, dict(self.headers.items()), None))
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
