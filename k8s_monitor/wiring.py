@@ -22,7 +22,7 @@ from k8s_monitor.config import Settings
 from k8s_monitor.converse import build_conversation
 from k8s_monitor.cycle import CycleRunner, CycleStages, SnapshotSource
 from k8s_monitor.metrics import Metrics
-from k8s_monitor.notify import build_heartbeat, build_notifier
+from k8s_monitor.notify import Heartbeat, build_heartbeat, build_notifier
 from k8s_monitor.notify.notifier import PENDING_DIR
 from k8s_monitor.redaction import Redactor
 from k8s_monitor.sessions import SessionManager
@@ -37,6 +37,7 @@ class Monitor:
     metrics: Metrics
     sessions: SessionManager
     _resources: ExitStack = field(default_factory=ExitStack)
+    heartbeat: Heartbeat | None = None
 
     def close(self) -> None:
         self._resources.close()
@@ -97,7 +98,7 @@ def assemble(
     except BaseException:
         resources.close()
         raise
-    return Monitor(settings, CycleRunner(stages), metrics, sessions, resources)
+    return Monitor(settings, CycleRunner(stages), metrics, sessions, resources, heartbeat)
 
 
 def _remove_stale_temps(settings: Settings) -> None:

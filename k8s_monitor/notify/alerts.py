@@ -66,7 +66,7 @@ def sanitise(value: str, limit: int = MAX_LABEL_CHARS, *, multiline: bool = Fals
     if len(text) <= limit:
         return text
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return f"{text[: limit - 10]}~{digest}"
+    return f"{text[: limit - 9]}~{digest}"
 
 
 def cause_of(escalation: Escalation) -> str:

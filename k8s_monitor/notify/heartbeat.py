@@ -76,6 +76,8 @@ class Heartbeat:
         return True
 
     def close(self) -> None:
+        """Give a beat in flight its timeout to finish, then stop the thread."""
+        self.wait(self._timeout * 2)
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _send(self, ok: bool, now: datetime) -> None:

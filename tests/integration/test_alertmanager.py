@@ -30,6 +30,8 @@ from k8s_monitor.notify.alerts import WATCHDOG
 from k8s_monitor.notify.messages import AlertSpec
 from k8s_monitor.notify.notifier import Notifier, RetryPolicy
 from k8s_monitor.notify.sinks import DeliveryRejectedError
+from k8s_monitor.sim import SimServer, load_scenario
+from k8s_monitor.wiring import assemble
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.integration.alertmanager import (
     ALERTMANAGER_BINARIES,
@@ -358,3 +360,32 @@ def test_an_unreachable_peer_is_a_retryable_error(tmp_path: Path) -> None:
     peer = Peer("alertmanager-1", f"http://127.0.0.1:{free_port()}", timeout=1)
     with pytest.raises(NotificationError, match="alertmanager-1: URLError"):
         peer.suppressed("prod")
+
+
+def test_the_assembled_monitor_alerts_and_refreshes_its_watchdog(
+    tmp_path: Path, alertmanager: Alertmanager, cluster: str
+) -> None:
+    with SimServer(load_scenario("incident-day"), host="127.0.0.1", port=0) as server:
+        settings = load_settings(
+            _env_file=None,
+            kubeconfig=server.write_kubeconfig(tmp_path / "kubeconfig", token="am"),
+            session_dir=tmp_path / "sessions",
+            report_dir=tmp_path / "reports",
+            llm_provider="offline",
+            metrics_port=0,
+            cluster_name=cluster,
+            alertmanager_urls=alertmanager.url,
+        )
+        monitor = assemble(settings)
+        try:
+            monitor.runner.run()
+            server.advance()
+            report = monitor.runner.run()
+            heartbeat = monitor.heartbeat
+            assert heartbeat is not None and heartbeat.wait(5)
+        finally:
+            monitor.close()
+    names = {a["labels"]["alertname"] for a in alertmanager.alerts(cluster=cluster)}
+    assert WATCHDOG in names
+    assert "K8sMonitorCrashLoopBackOff" in names, names
+    assert report.notifications["alerts"] >= 1 and report.notifications["pending"] == 0
