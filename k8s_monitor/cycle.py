@@ -63,6 +63,7 @@ class Dispatcher(Protocol):
         *,
         resolved: list[Incident],
         context: NotificationContext,
+        early: bool = False,
     ) -> DispatchResult: ...
 
 
@@ -195,7 +196,9 @@ class CycleRunner:
             if e.sev in URGENT
         ]
         if urgent:
-            s.notifier.dispatch(urgent, resolved=[], context=self._context(update.cycle, None))
+            s.notifier.dispatch(
+                urgent, resolved=[], context=self._context(update.cycle, None), early=True
+            )
 
     def _converse(
         self,

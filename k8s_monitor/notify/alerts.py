@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import msgspec
 
 from k8s_monitor.analysis.escalation import Escalation, Sev
-from k8s_monitor.notify.messages import AlertSpec, NotificationContext, item_of
+from k8s_monitor.notify.messages import EVIDENCE_CHARS, AlertSpec, NotificationContext
 
 PREFIX = "K8sMonitor"
 WATCHDOG = f"{PREFIX}Watchdog"
@@ -57,16 +57,25 @@ def alertname(cause: str) -> str:
 
 def sanitise(value: str, limit: int = MAX_LABEL_CHARS, *, multiline: bool = False) -> str:
     """Printable text within ``limit`` characters; clipped values stay distinct (hash suffix)."""
-    kept = "\n" if multiline else ""
-    text = "".join(
-        " " if ch not in kept and unicodedata.category(ch) in _UNPRINTABLE else ch for ch in value
-    )
-    if not multiline:
+    text = value if _printable(value, multiline) else _replace_unprintable(value, multiline)
+    if not multiline and ("  " in text or text != text.strip()):
         text = " ".join(text.split())
     if len(text) <= limit:
         return text
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return f"{text[: limit - 9]}~{digest}"
+
+
+def _printable(text: str, multiline: bool) -> bool:
+    # str.isprintable runs in C: the per-character walk below is only for odd text.
+    return (text.replace("\n", "") if multiline else text).isprintable()
+
+
+def _replace_unprintable(text: str, multiline: bool) -> str:
+    kept = "\n" if multiline else ""
+    return "".join(
+        " " if ch not in kept and unicodedata.category(ch) in _UNPRINTABLE else ch for ch in text
+    )
 
 
 def cause_of(escalation: Escalation) -> str:
@@ -93,14 +102,15 @@ def labels_of(escalation: Escalation, cluster: str) -> dict[str, str]:
 
 def annotations_of(escalation: Escalation, context: NotificationContext) -> dict[str, str]:
     """Summary, description, evidence and runbook; the one place to add what an alert says."""
-    item = item_of(escalation)
+    finding = escalation.finding
+    evidence = msgspec.json.encode(finding.evidence).decode() if finding.evidence else ""
     notes = {
-        "summary": f"{item.sev} {item.reason} {item.subject}: {item.message}",
-        "description": context.summary or item.message,
-        "sev": item.sev,
+        "summary": f"{escalation.sev.label} {finding.reason} {finding.subject}: {finding.message}",
+        "description": context.summary or finding.message,
+        "sev": escalation.sev.label,
         "why": "; ".join(escalation.why),
-        "evidence": msgspec.json.encode(item.evidence).decode() if item.evidence else "",
-        "owner": item.owner or "",
+        "evidence": evidence[:EVIDENCE_CHARS],
+        "owner": escalation.owner or "",
         "runbook_url": escalation.runbook_url or "",
     }
     return {

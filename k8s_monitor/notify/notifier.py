@@ -89,6 +89,7 @@ class _Cycle:
 
     result: DispatchResult
     down: set[str] = field(default_factory=set)
+    early: bool = False
 
 
 class Notifier:
@@ -127,9 +128,12 @@ class Notifier:
         resolved: list[Incident],
         context: NotificationContext,
         now: datetime | None = None,
+        early: bool = False,
     ) -> DispatchResult:
+        """``early``: the urgent subset sent before the model answers; Alertmanager then gets
+        only alerts it does not have yet (the full dispatch of the cycle refreshes the rest)."""
         now = now or self._clock()
-        cycle = _Cycle(result=DispatchResult(), down=self._sinks_on_hold(now))
+        cycle = _Cycle(result=DispatchResult(), down=self._sinks_on_hold(now), early=early)
         try:
             return self._dispatch(escalations, resolved, context, now, cycle)
         finally:
@@ -151,21 +155,25 @@ class Notifier:
         state = self.state_store.load()
         for _, entry in self.spool.pending():
             state.absorb(entry.message)
-        alerts = self._plan_alerts(escalations, resolved, context, now, state, cycle.result)
+        alerts = self._plan_alerts(escalations, resolved, context, now, state, cycle)
         unsent = [alerts] if alerts is not None else []
 
         def plan() -> list[Notification]:
             muted = self._muted_lookup(cycle)
             return self._plan(escalations, resolved, context, now, state, cycle.result, muted)
 
+        ahead = [m for m in unsent if _ends_an_alert(m)]
         try:
             self._retry_spool(cycle)
             # Write-ahead: the outbox is on disk before anything is sent.
-            staged_alerts = [pair for m in unsent for pair in self._stage(m, now)]
+            staged_alerts = [pair for m in ahead for pair in self._stage(m, now)]
         except StorageError as exc:
             return self._without_outbox(exc, unsent, plan, state, now, cycle)
         for path, entry in staged_alerts:
             self._deliver_staged(path, entry, cycle)
+        for message in unsent:
+            if message not in ahead:
+                self._deliver_then_spool(message, now, cycle)
         # Alertmanager has this cycle's alerts now, so it can say which of them are silenced.
         messages = plan()
         try:
@@ -272,7 +280,7 @@ class Notifier:
         context: NotificationContext,
         now: datetime,
         state: DedupState,
-        result: DispatchResult,
+        cycle: _Cycle,
     ) -> Notification | None:
         """Every open incident firing, every resolved one ended; None without Alertmanager."""
         options = self.alert_options
@@ -282,6 +290,8 @@ class Notifier:
         for escalation in escalations:
             spec = am.firing(escalation, context, now, options)
             before = state.alerted.get(escalation.fingerprint)
+            if cycle.early and before is not None and before.labels == spec.labels:
+                continue  # Alertmanager has it, until well after this cycle's full dispatch
             if before is not None and before.labels != spec.labels:
                 # New labels are a new alert to Alertmanager: end the old one (a level change).
                 specs.append(am.resolved(before.labels, before.starts_at, now, options))
@@ -295,7 +305,7 @@ class Notifier:
                 specs.append(am.resolved(sent.labels, sent.starts_at, now, options))
         if not specs:
             return None
-        result.alerts += len(specs)
+        cycle.result.alerts += len(specs)
         return alerts_notice(specs, context, now)
 
     # --- delivering ----------------------------------------------------------------------------
@@ -331,6 +341,39 @@ class Notifier:
                 cycle.down.add(sink.name)
                 cycle.result.lost += 1
                 log.error("notification_lost", sink=sink.name, key=message.key)
+
+    def _deliver_then_spool(self, message: Notification, now: datetime, cycle: _Cycle) -> None:
+        """Firing alerts only: they restate every open incident, and the next cycle restates
+        them again, so a crash mid-send loses nothing and the write-ahead (an fsync of every
+        alert, every cycle) is skipped. What a peer does not take is spooled all the same."""
+        for sink in self._sinks_for(message):
+            if sink.name in cycle.down:
+                outcome = _Outcome(error="sink down earlier this cycle")
+            else:
+                outcome = self._send_with_retries(sink, message)
+            if outcome.error is None:
+                cycle.result.sent += 1
+                continue
+            if not outcome.rejected:
+                cycle.down.add(sink.name)
+            entry = SpoolEntry(
+                sink=sink.name,
+                message=message,
+                spooled_at=now,
+                attempts=1,
+                rejections=int(outcome.rejected),
+                last_error=outcome.error,
+            )
+            try:
+                self.spool.put(entry)
+            except StorageError as exc:
+                cycle.result.lost += 1
+                log.error("notification_lost", sink=sink.name, key=message.key, error=str(exc))
+                continue
+            cycle.result.spooled += 1
+            log.warning(
+                "notification_spooled", sink=sink.name, key=message.key, error=outcome.error
+            )
 
     def _deliver_staged(self, path: Path, entry: SpoolEntry, cycle: _Cycle) -> None:
         sink = next(s for s in self.sinks if s.name == entry.sink)
@@ -398,6 +441,11 @@ class Notifier:
             self.spool.update(path, entry)
             if not outcome.rejected:
                 cycle.down.add(sink.name)
+
+
+def _ends_an_alert(message: Notification) -> bool:
+    """Resolutions are sent once: they go through the write-ahead outbox."""
+    return any(alert.ends_at <= message.created_at for alert in message.alerts)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,12 @@ class _Behaviour:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A sender that hangs up mid-answer (Alertmanager stopped while notifying) is not news.
+        return
+
+
 class WebhookReceiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -62,7 +68,7 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

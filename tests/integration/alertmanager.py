@@ -28,7 +28,7 @@ PROMTOOL_PACKAGE = "prometheus"
 CONFIG = """\
 route:
   receiver: hook
-  group_by: [cluster, alertname, fingerprint]
+  group_by: [{group_by}]
   group_wait: 50ms
   group_interval: 100ms
   repeat_interval: 1h
@@ -73,6 +73,7 @@ class Alertmanager:
         *,
         cluster_port: int | None = None,
         peers: tuple[int, ...] = (),
+        group_by: str = "cluster, alertname, fingerprint",
     ) -> None:
         self.binary = binary
         self.directory = directory
@@ -81,7 +82,7 @@ class Alertmanager:
         self.peers = peers
         directory.mkdir(parents=True, exist_ok=True)
         self.config = directory / "alertmanager.yml"
-        self.config.write_text(CONFIG.format(url=receiver_url))
+        self.config.write_text(CONFIG.format(url=receiver_url, group_by=group_by))
         self._process: subprocess.Popen[bytes] | None = None
 
     @property

@@ -49,6 +49,7 @@ class RecordingNotifier:
         *,
         resolved: list[Incident],
         context: NotificationContext,
+        early: bool = False,
     ) -> DispatchResult:
         self.calls.append((escalations, resolved))
         return DispatchResult()

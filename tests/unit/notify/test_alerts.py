@@ -198,3 +198,17 @@ def test_only_alertmanager_sinks_get_alerts_and_no_empty_update_is_sent(tmp_path
     sink = RecordingAlertSink()
     result = _notifier(tmp_path, sink).dispatch([], resolved=[], context=CTX, now=NOW)
     assert sink.sent == [] and result.sent == 0
+
+
+def test_the_early_dispatch_posts_only_alerts_alertmanager_lacks(tmp_path: Path) -> None:
+    sink = RecordingAlertSink()
+    notifier = _notifier(tmp_path, sink)
+    ledger, update = update_ledger(Ledger(), [finding("api")], now=NOW)
+    notifier.dispatch(escalate(update, catalog=CATALOG, now=NOW), resolved=[], context=CTX, now=NOW)
+    later = NOW + timedelta(minutes=15)
+    _, update = update_ledger(ledger, [finding("api"), finding("db")], now=later)
+    escalations = escalate(update, catalog=CATALOG, now=later)
+    early = notifier.dispatch(escalations, resolved=[], context=CTX, now=later, early=True)
+    assert early.alerts == 1 and [a.labels["object"] for a in sink.sent[-1]] == ["db"]
+    full = notifier.dispatch(escalations, resolved=[], context=CTX, now=later)
+    assert full.alerts == 2  # the full dispatch of the cycle refreshes every open incident
