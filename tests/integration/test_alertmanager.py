@@ -389,3 +389,19 @@ def test_the_assembled_monitor_alerts_and_refreshes_its_watchdog(
     assert WATCHDOG in names
     assert "K8sMonitorCrashLoopBackOff" in names, names
     assert report.notifications["alerts"] >= 1 and report.notifications["pending"] == 0
+
+
+def test_a_cluster_name_with_quotes_still_matches_its_silences(
+    tmp_path: Path, alertmanager: Alertmanager, cluster: str
+) -> None:
+    odd = f'{cluster} "eu\\west"'
+    with WebhookReceiver() as slack:
+        world = World(
+            _notifier(tmp_path, odd, [alertmanager.url], slack_webhook_url=slack.url), odd
+        )
+        muted = crashloop("pay", "api")
+        alertmanager.silence({"fingerprint": muted.fingerprint, "cluster": odd})
+        with capture_logs() as logs:
+            result = world.tick([muted])
+        assert result.silenced == 1 and slack.received == []
+        assert not any(e["event"] == "silences_unknown_notifying_anyway" for e in logs)
