@@ -163,20 +163,21 @@ class Notifier:
             return self._plan(escalations, resolved, context, now, state, cycle.result, muted)
 
         ahead = [m for m in unsent if _ends_an_alert(m)]
+        direct = [m for m in unsent if not _ends_an_alert(m)]
         try:
             self._retry_spool(cycle)
-            # Write-ahead: the outbox is on disk before anything is sent.
+            # Write-ahead: resolutions are in the outbox before they are sent.
             staged_alerts = [pair for m in ahead for pair in self._stage(m, now)]
         except StorageError as exc:
             return self._without_outbox(exc, unsent, plan, state, now, cycle)
         for path, entry in staged_alerts:
             self._deliver_staged(path, entry, cycle)
-        for message in unsent:
-            if message not in ahead:
-                self._deliver_then_spool(message, now, cycle)
+        for message in direct:
+            self._deliver_then_spool(message, now, cycle)
         # Alertmanager has this cycle's alerts now, so it can say which of them are silenced.
         messages = plan()
         try:
+            # Write-ahead: the outbox and the dedup state are on disk before anything is sent.
             staged = [self._stage(message, now) for message in messages]
             state.prune(now)
             self.state_store.save(state)

@@ -129,6 +129,13 @@ class Alertmanager:
                 time.sleep(0.05)
         raise RuntimeError("alertmanager did not become ready")
 
+    def kill(self) -> None:
+        """SIGKILL: no final snapshot of its notification log, as in a node crash."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+        self._process = None
+
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
