@@ -29,8 +29,8 @@ CONFIG = """\
 route:
   receiver: hook
   group_by: [{group_by}]
-  group_wait: 50ms
-  group_interval: 100ms
+  group_wait: {group_wait}
+  group_interval: {group_interval}
   repeat_interval: 1h
 receivers:
   - name: hook
@@ -74,6 +74,8 @@ class Alertmanager:
         cluster_port: int | None = None,
         peers: tuple[int, ...] = (),
         group_by: str = "cluster, alertname, fingerprint",
+        group_wait: str = "50ms",
+        group_interval: str = "100ms",
     ) -> None:
         self.binary = binary
         self.directory = directory
@@ -82,7 +84,14 @@ class Alertmanager:
         self.peers = peers
         directory.mkdir(parents=True, exist_ok=True)
         self.config = directory / "alertmanager.yml"
-        self.config.write_text(CONFIG.format(url=receiver_url, group_by=group_by))
+        self.config.write_text(
+            CONFIG.format(
+                url=receiver_url,
+                group_by=group_by,
+                group_wait=group_wait,
+                group_interval=group_interval,
+            )
+        )
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
