@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
+import urllib.parse
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -128,6 +130,13 @@ class Settings(BaseSettings):
     slack_webhook_url: SecretStr | None = None
     webhook_url: SecretStr | None = None
     notify_timeout_seconds: float = Field(10.0, gt=0.0, le=120.0)
+    alertmanager_urls: CommaList = Field(default_factory=list)
+    alertmanager_bearer_token_file: Path | None = None
+    alertmanager_username: str | None = None
+    alertmanager_password_file: Path | None = None
+    alertmanager_ca_file: Path | None = None
+    alertmanager_generator_url: str | None = None
+    heartbeat_url: SecretStr | None = None
 
     # --- model -----------------------------------------------------------------------------
     llm_provider: LLMProvider = LLMProvider.AUTO
@@ -145,7 +154,13 @@ class Settings(BaseSettings):
 
     # --- validators ------------------------------------------------------------------------
 
-    @field_validator("critical_keywords", "namespace_include", "namespace_exclude", mode="before")
+    @field_validator(
+        "critical_keywords",
+        "namespace_include",
+        "namespace_exclude",
+        "alertmanager_urls",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -188,7 +203,13 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "kubeconfig", "services_file", "session_encryption_key_file", "bedrock_api_key_file"
+        "kubeconfig",
+        "services_file",
+        "session_encryption_key_file",
+        "alertmanager_bearer_token_file",
+        "alertmanager_password_file",
+        "alertmanager_ca_file",
+        "bedrock_api_key_file",
     )
     @classmethod
     def _readable_file(cls, value: Path | None) -> Path | None:
@@ -196,14 +217,48 @@ class Settings(BaseSettings):
             _require_readable_file(value)
         return value
 
-    @field_validator("anthropic_base_url")
+    @field_validator("alertmanager_bearer_token_file", "alertmanager_password_file")
+    @classmethod
+    def _secret_file_not_empty(cls, value: Path | None) -> Path | None:
+        if value is not None and not read_secret_file(value):
+            raise ValueError(f"{str(value)!r} is empty")
+        return value
+
+    @field_validator("alertmanager_ca_file")
+    @classmethod
+    def _ca_file_loads(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            try:
+                ssl.create_default_context(cafile=str(value))
+            except (ssl.SSLError, OSError) as exc:
+                raise ValueError(f"{str(value)!r} holds no PEM certificate: {exc}") from exc
+        return value
+
+    @field_validator("alertmanager_urls")
+    @classmethod
+    def _alertmanager_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{url!r} is not an http:// or https:// URL")
+            if parts.username or parts.password:
+                raise ValueError(
+                    "credentials in the URL would end up in logs; use "
+                    "ALERTMANAGER_USERNAME with ALERTMANAGER_PASSWORD_FILE, "
+                    "or ALERTMANAGER_BEARER_TOKEN_FILE"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("the same URL appears twice")
+        return value
+
+    @field_validator("anthropic_base_url", "alertmanager_generator_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("expected an http:// or https:// URL")
         return value
 
-    @field_validator("slack_webhook_url", "webhook_url")
+    @field_validator("slack_webhook_url", "webhook_url", "heartbeat_url")
     @classmethod
     def _http_secret_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
@@ -276,6 +331,15 @@ class Settings(BaseSettings):
     def _consistent(self) -> Settings:
         if self.llm_provider is LLMProvider.ANTHROPIC and self.anthropic_api_key is None:
             raise ValueError("LLM_PROVIDER=anthropic needs ANTHROPIC_API_KEY")
+        if (self.alertmanager_username is None) != (self.alertmanager_password_file is None):
+            raise ValueError(
+                "ALERTMANAGER_USERNAME and ALERTMANAGER_PASSWORD_FILE go together (basic auth)"
+            )
+        if self.alertmanager_username is not None and self.alertmanager_bearer_token_file:
+            raise ValueError(
+                "set either ALERTMANAGER_BEARER_TOKEN_FILE or basic auth "
+                "(ALERTMANAGER_USERNAME, ALERTMANAGER_PASSWORD_FILE), not both"
+            )
         return self
 
     # --- derived values --------------------------------------------------------------------
@@ -302,7 +366,7 @@ class Settings(BaseSettings):
 
 
 def read_secret_file(path: Path) -> str:
-    """A key kept in a file (a mounted Secret): its text without surrounding whitespace."""
+    """A key, token or password kept in a file (a mounted Secret): its text, trimmed."""
     try:
         return path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
@@ -383,10 +447,15 @@ def _as_configuration_error(exc: ValidationError) -> ConfigurationError:
     return ConfigurationError(env_name(field), f"{shown}: {message}")
 
 
+_URL_CREDENTIALS = re.compile(r"//[^/@\s]+@")
+
+
 def _shown_value(field: str, value: Any) -> str:
     if field in SECRET_FIELDS:
         return "value hidden (secret)"
     text = value if isinstance(value, str) else repr(value)
+    # A URL's user:password would otherwise be printed back (ALERTMANAGER_URLS refuses them).
+    text = _URL_CREDENTIALS.sub("//[REDACTED]@", text)
     if len(text) > 80:
         text = text[:77] + "..."
     return f"got {text!r}"

@@ -60,7 +60,12 @@ class Dispatcher(Protocol):
         *,
         resolved: list[Incident],
         context: NotificationContext,
+        early: bool = False,
     ) -> DispatchResult: ...
+
+
+class Beat(Protocol):
+    def beat(self, ok: bool) -> None: ...
 
 
 @dataclass
@@ -77,6 +82,8 @@ class CycleStages:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # Error text comes from exceptions (SDK, apiserver, OS): redacted before the report keeps it.
     redactor: Redactor = field(default_factory=Redactor)
+    # The dead-man's switch (heartbeat URL, Watchdog alert); it never blocks the cycle.
+    heartbeat: Beat | None = None
 
 
 class CycleRunner:
@@ -100,9 +107,18 @@ class CycleRunner:
         ledger = self._load_ledger()
         cycle = ledger.cycle + 1
         with bound_cycle(cycle, settings.session_id, settings.mode):
-            report = self._run_cycle(cycle, ledger)
+            try:
+                report = self._run_cycle(cycle, ledger)
+            except BaseException:
+                self._beat(ok=False)
+                raise
             self._finish(report)
+            self._beat(ok=report.outcome is not Outcome.FAILED)
         return report
+
+    def _beat(self, *, ok: bool) -> None:
+        if self._stages.heartbeat is not None:
+            self._stages.heartbeat.beat(ok)
 
     # --- the pipeline ------------------------------------------------------------------------
 
@@ -181,7 +197,9 @@ class CycleRunner:
             if e.sev in URGENT
         ]
         if urgent:
-            s.notifier.dispatch(urgent, resolved=[], context=self._context(update.cycle, None))
+            s.notifier.dispatch(
+                urgent, resolved=[], context=self._context(update.cycle, None), early=True
+            )
 
     def _converse(
         self,
@@ -251,6 +269,8 @@ class CycleRunner:
 
     def _escalate_model_alert(self, report: CycleReport, alert: str, now: datetime) -> None:
         """Sent once, on the cycle the provider was disabled; a restart re-enables it."""
+        if self._stages.metrics is not None:
+            self._stages.metrics.observe_llm_disabled()
         finding = model_disabled_finding(self._stages.settings.cluster_name, alert)
         _, update = update_ledger(Ledger(cycle=report.cycle - 1), [finding], now=now)
         report.escalations.extend(self._escalate_monitor_incidents(update, now))

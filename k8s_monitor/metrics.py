@@ -64,6 +64,7 @@ TOKEN_KINDS: Mapping[str, str] = MappingProxyType(
 )
 
 OPEN_STATUSES = ("new", "recurring", "flapping")
+LLM_FAILURE_KINDS = ("fallback", "disabled")
 HEALTH_STATES = ("healthy", "degraded", "critical", "unknown")
 UNKNOWN = "unknown"
 
@@ -209,6 +210,25 @@ class Metrics:
             ["sink", "outcome"],
             registry=r,
         )
+        self.notifications_pending = Gauge(
+            f"{PREFIX}_notifications_pending",
+            "Notifications waiting in the spool for a sink to take them (after the last cycle).",
+            registry=r,
+        )
+        self.cycle_interval = Gauge(
+            f"{PREFIX}_cycle_interval_seconds",
+            "Configured time between cycles (MONITORING_INTERVAL_MINUTES), for alert rules.",
+            registry=r,
+        )
+        self.llm_failures = Counter(
+            f"{PREFIX}_llm_failures",
+            "Model failures: fallback (a cycle answered from the deterministic report) and "
+            "disabled (spend limit or auth: the provider is off until restart).",
+            ["kind"],
+            registry=r,
+        )
+        for kind in LLM_FAILURE_KINDS:
+            self.llm_failures.labels(kind=kind)
         self.errors = Counter(
             f"{PREFIX}_errors", "Errors caught by a stage, by type.", ["stage", "type"], registry=r
         )
@@ -239,6 +259,10 @@ class Metrics:
             self.escalations.inc(len(report.escalations))
             if report.pruned:
                 self.prunes.inc()
+            if report.analysis_source == "fallback":
+                self.llm_failures.labels(kind="fallback").inc()
+            if "pending" in report.notifications:
+                self.notifications_pending.set(report.notifications["pending"])
             if report.outcome is Outcome.FAILED:
                 # A failed cycle saw nothing: keep the last known findings and context rather
                 # than report an empty, healthy-looking cluster.
@@ -251,6 +275,9 @@ class Metrics:
     def observe_notification(self, sink: str, outcome: str, count: int = 1) -> None:
         if count > 0:
             self.notifications.labels(sink=sink, outcome=outcome).inc(count)
+
+    def observe_llm_disabled(self) -> None:
+        self.llm_failures.labels(kind="disabled").inc()
 
     def observe_error(self, stage: str, error_type: str) -> None:
         self.errors.labels(stage=stage, type=error_type).inc()

@@ -22,7 +22,7 @@ from k8s_monitor.config import Settings
 from k8s_monitor.converse import build_conversation
 from k8s_monitor.cycle import CycleRunner, CycleStages, SnapshotSource
 from k8s_monitor.metrics import Metrics
-from k8s_monitor.notify import build_notifier
+from k8s_monitor.notify import Heartbeat, build_heartbeat, build_notifier
 from k8s_monitor.notify.notifier import PENDING_DIR
 from k8s_monitor.redaction import Redactor
 from k8s_monitor.sessions import SessionManager
@@ -37,6 +37,7 @@ class Monitor:
     metrics: Metrics
     sessions: SessionManager
     _resources: ExitStack = field(default_factory=ExitStack)
+    heartbeat: Heartbeat | None = None
 
     def close(self) -> None:
         self._resources.close()
@@ -61,6 +62,7 @@ def assemble(
         catalog = load_catalog(settings.services_file)
     redactor = Redactor.from_settings(settings)
     metrics = Metrics()
+    metrics.cycle_interval.set(settings.interval_seconds)
     sessions = SessionManager.from_settings(settings, on_event=metrics.observe_session_event)
     resources = ExitStack()
     try:
@@ -77,6 +79,11 @@ def assemble(
             source = collector
         conversation = build_conversation(settings, sessions)
         resources.callback(conversation.close)
+        heartbeat = build_heartbeat(
+            settings, on_error=lambda kind: metrics.observe_error("heartbeat", kind)
+        )
+        if heartbeat is not None:
+            resources.callback(heartbeat.close)
         stages = CycleStages(
             settings=settings,
             source=source,
@@ -86,11 +93,12 @@ def assemble(
             notifier=build_notifier(settings),
             metrics=metrics,
             redactor=redactor,
+            heartbeat=heartbeat,
         )
     except BaseException:
         resources.close()
         raise
-    return Monitor(settings, CycleRunner(stages), metrics, sessions, resources)
+    return Monitor(settings, CycleRunner(stages), metrics, sessions, resources, heartbeat)
 
 
 def _remove_stale_temps(settings: Settings) -> None:

@@ -88,6 +88,7 @@ class Escalation(Struct, kw_only=True):
     service: str
     owner: str | None = None
     channel: str | None = None
+    runbook_url: str | None = None
     why: list[str] = []
 
     @property
@@ -164,6 +165,7 @@ def _decide(
         service=service.name,
         owner=service.owner,
         channel=service.channel,
+        runbook_url=service.runbook_url,
         why=why,
     )
 

@@ -19,6 +19,7 @@ File shape::
         startup_grace: 2m
         owner: team-payments
         channel: "#payments-oncall"
+        runbook_url: https://wiki.example.com/payments   # an Alertmanager annotation
         known_issues:
           - pattern: "HighRestarts"          # regex on "<reason> <message>"
             reason: "leak fixed in 2.4, rollout pending"
@@ -118,6 +119,7 @@ class Service(BaseModel):
     startup_grace: timedelta = DEFAULT_STARTUP_GRACE
     owner: str | None = None
     channel: str | None = None
+    runbook_url: str | None = Field(default=None, pattern=r"^https?://")
     known_issues: tuple[KnownIssue, ...] = ()
 
     @field_validator("namespaces", mode="before")

@@ -30,8 +30,17 @@ class Notified(Struct, kw_only=True):
     resolved: bool = False  # a resolved notice went out since
 
 
+class Alerted(Struct, kw_only=True):
+    """The labels an incident's alert was last sent to Alertmanager with."""
+
+    labels: dict[str, str]
+    starts_at: datetime
+    at: datetime  # when it was last sent
+
+
 class DedupState(Struct, kw_only=True):
     notified: dict[str, Notified] = field(default_factory=dict)
+    alerted: dict[str, Alerted] = field(default_factory=dict)
 
     def should_notify(
         self,
@@ -86,6 +95,10 @@ class DedupState(Struct, kw_only=True):
         for fingerprint, seen in list(self.notified.items()):
             if seen.resolved and now - seen.at >= RESOLVED_MEMORY:
                 del self.notified[fingerprint]
+        # An alert not refreshed for this long has expired in Alertmanager (its endsAt passed).
+        for fingerprint, sent in list(self.alerted.items()):
+            if now - sent.at >= RESOLVED_MEMORY:
+                del self.alerted[fingerprint]
 
 
 class DedupStore:

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 from msgspec import Struct
+from msgspec import field as struct_field
 
 from k8s_monitor.analysis.escalation import Escalation
 from k8s_monitor.analysis.incidents import Incident
@@ -27,6 +28,10 @@ class Kind(StrEnum):
     ALERT = "alert"
     DIGEST = "digest"
     RESOLVED = "resolved"
+    ALERTS = "alerts"  # Alertmanager alerts: the state of every open incident, each cycle
+
+
+CHAT_KINDS = frozenset({Kind.ALERT, Kind.DIGEST, Kind.RESOLVED})
 
 
 class NotificationContext(Struct, kw_only=True):
@@ -50,6 +55,16 @@ class Item(Struct, kw_only=True):
     evidence: dict[str, Any] = {}
 
 
+class AlertSpec(Struct, kw_only=True, omit_defaults=True):
+    """One alert as Alertmanager's ``POST /api/v2/alerts`` takes it (field names are its own)."""
+
+    labels: dict[str, str]
+    annotations: dict[str, str] = {}
+    starts_at: datetime = struct_field(name="startsAt")
+    ends_at: datetime = struct_field(name="endsAt")
+    generator_url: str = struct_field(default="", name="generatorURL")
+
+
 class Notification(Struct, kw_only=True):
     key: str  # idempotency key: sent as a header, stable across retries
     kind: Kind
@@ -61,6 +76,7 @@ class Notification(Struct, kw_only=True):
     items: list[Item]
     summary: str | None = None
     actions: list[str] = []
+    alerts: list[AlertSpec] = []  # Kind.ALERTS only
 
     @property
     def sev_label(self) -> str:
@@ -164,6 +180,24 @@ def resolved_notice(
         created_at=created,
         title=f"resolved: {len(items)} incident(s)",
         items=items,
+    )
+
+
+def alerts_notice(
+    alerts: list[AlertSpec], context: NotificationContext, created: datetime
+) -> Notification:
+    """Alerts for Alertmanager, spooled and retried like any notification."""
+    parts = [f"{a.labels.get('fingerprint', '')}:{a.ends_at.isoformat()}" for a in alerts]
+    return Notification(
+        key=_key(Kind.ALERTS, context, created, parts),
+        kind=Kind.ALERTS,
+        sev=4,
+        cluster=context.cluster,
+        cycle=context.cycle,
+        created_at=created,
+        title=f"{len(alerts)} alert(s) for Alertmanager",
+        items=[],
+        alerts=alerts,
     )
 
 

@@ -7,6 +7,7 @@ the request, and never logged, printed or put into an error message.
 from __future__ import annotations
 
 import http.client
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,7 +18,13 @@ import structlog
 
 from k8s_monitor import __version__
 from k8s_monitor.errors import ConfigurationError, NotificationError
-from k8s_monitor.notify.messages import Notification, slack_payload, webhook_payload
+from k8s_monitor.notify.messages import (
+    CHAT_KINDS,
+    Kind,
+    Notification,
+    slack_payload,
+    webhook_payload,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -30,6 +37,7 @@ class DeliveryRejectedError(NotificationError):
 
 class Sink(Protocol):
     name: str
+    kinds: frozenset[Kind]  # the notifications this sink takes
 
     def send(self, message: Notification) -> None:
         """Deliver or raise ``NotificationError``."""
@@ -40,6 +48,7 @@ class LogSink:
     """Every notification as one structured log line; cannot fail."""
 
     name = "log"
+    kinds = CHAT_KINDS
 
     def send(self, message: Notification) -> None:
         log.info(
@@ -56,6 +65,8 @@ class LogSink:
 
 class HttpSink:
     """POST a rendered notification as JSON, with the idempotency key as a header."""
+
+    kinds = CHAT_KINDS
 
     def __init__(
         self,
@@ -83,16 +94,39 @@ class HttpSink:
                 IDEMPOTENCY_HEADER: message.key,
             },
         )
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
-                response.read()
-        except urllib.error.HTTPError as exc:
-            retryable = exc.code >= 500 or exc.code in (408, 425, 429)
-            error = NotificationError if retryable else DeliveryRejectedError
-            raise error(f"{self.name}: HTTP {exc.code}") from None
-        except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-            # ``from None``: the chained exception would carry the URL into tracebacks.
-            raise NotificationError(f"{self.name}: {type(exc).__name__}: {_reason(exc)}") from None
+        open_request(self.name, request, self._timeout)
+
+
+def open_request(
+    name: str,
+    request: urllib.request.Request,
+    timeout: float,
+    context: ssl.SSLContext | None = None,
+) -> bytes:
+    """The response body; ``NotificationError`` (retry) or ``DeliveryRejectedError`` (4xx)."""
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
+            body: bytes = response.read()
+            return body
+    except urllib.error.HTTPError as exc:
+        retryable = exc.code >= 500 or exc.code in (408, 425, 429)
+        error = NotificationError if retryable else DeliveryRejectedError
+        raise error(f"{name}: HTTP {exc.code}{_detail(exc)}") from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        # ``from None``: the chained exception would carry the URL into tracebacks.
+        raise NotificationError(f"{name}: {type(exc).__name__}: {_reason(exc)}") from None
+
+
+def _detail(exc: urllib.error.HTTPError) -> str:
+    """The first line of a JSON error body (Alertmanager says which label it refused)."""
+    if "json" not in (exc.headers.get("Content-Type") or ""):
+        return ""
+    try:
+        text = exc.read(300).decode("utf-8", "replace")
+    except OSError:
+        return ""
+    line = " ".join(text.split())
+    return f": {line[:200]}" if line else ""
 
 
 def _reason(exc: BaseException) -> str:

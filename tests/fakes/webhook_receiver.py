@@ -1,4 +1,4 @@
-"""A loopback HTTP receiver standing in for Slack and generic webhooks.
+"""A loopback HTTP receiver standing in for Slack, generic webhooks and heartbeat URLs.
 
 Records every request (path, headers, JSON body) and can be told to fail: the next N requests,
 or every request until told otherwise, with a chosen status code. Binds 127.0.0.1 on port 0.
@@ -29,6 +29,12 @@ class _Behaviour:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A sender that hangs up mid-answer (Alertmanager stopped while notifying) is not news.
+        return
+
+
 class WebhookReceiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -50,10 +56,19 @@ class WebhookReceiver:
                 self.end_headers()
                 self.wfile.write(b"ok")
 
+            def do_GET(self) -> None:  # heartbeat pings
+                status = receiver._decide()
+                if status == 200:
+                    receiver.received.append(Received(self.path, dict(self.headers.items()), None))
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

@@ -88,6 +88,16 @@ CASES: list[tuple[str, str, dict[str, str]]] = [
     ("slack_webhook_url", "not a url", {}),
     ("webhook_url", "ftp://example.com/hook", {}),
     ("notify_timeout_seconds", "0", {}),
+    ("alertmanager_urls", "ftp://alertmanager:9093", {}),
+    ("alertmanager_urls", "alertmanager:9093", {}),
+    ("alertmanager_urls", "http://user:hunter2@alertmanager:9093", {}),
+    ("alertmanager_bearer_token_file", MISSING, {}),
+    ("alertmanager_bearer_token_file", "{tmp}/empty-token", {}),
+    ("alertmanager_username", "k8s-monitor", {}),  # without ALERTMANAGER_PASSWORD_FILE
+    ("alertmanager_password_file", MISSING, {}),
+    ("alertmanager_ca_file", "{tmp}/a-file", {}),
+    ("alertmanager_generator_url", "grafana/d/k8s", {}),
+    ("heartbeat_url", "hc-ping.com/uuid", {}),
     ("llm_provider", "gpt", {}),
     ("llm_provider", "anthropic", {}),  # without ANTHROPIC_API_KEY
     ("anthropic_model", "", {}),
@@ -107,6 +117,7 @@ def _prepare(tmp: Path) -> None:
     (tmp / "a-file").write_text("not a directory\n")
     (tmp / "empty-file").write_text("\n")
     (tmp / "bad-keys").write_text("this is not a fernet key\n")
+    (tmp / "empty-token").write_text("\n")
     (tmp / "garbage-kubeconfig").write_text(": : not yaml [\n")
     (tmp / "services-malformed.yaml").write_text("services: [name: {unclosed\n")
     (tmp / "kubeconfig").write_text(
@@ -159,6 +170,7 @@ def test_invalid_setting_exits_2_naming_it(
     err = capsys.readouterr().err
     assert code == EXIT_CONFIG, err
     assert name.upper() in err, err
+    assert "hunter2" not in err  # credentials in a URL are not printed back
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1, err
     assert elapsed < 2.0

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from k8s_monitor.analysis.escalation import MODEL_DISABLED, MONITOR_BLIND, Escalation
 from k8s_monitor.analysis.incidents import Incident
 from k8s_monitor.analysis.ledger import LedgerStore
@@ -47,6 +49,7 @@ class RecordingNotifier:
         *,
         resolved: list[Incident],
         context: NotificationContext,
+        early: bool = False,
     ) -> DispatchResult:
         self.calls.append((escalations, resolved))
         return DispatchResult()
@@ -59,7 +62,7 @@ class RecordingNotifier:
 
 
 def _runner(
-    tmp_path: Path, conversation: Any = None
+    tmp_path: Path, conversation: Any = None, heartbeat: Any = None
 ) -> tuple[CycleRunner, FlakySource, RecordingNotifier]:
     settings = load_settings(
         session_dir=tmp_path / "s",
@@ -75,6 +78,7 @@ def _runner(
         ledger_store=LedgerStore(tmp_path / "ledger.json"),
         conversation=conversation or build_conversation(settings, SessionManager(tmp_path / "s")),
         notifier=notifier,
+        heartbeat=heartbeat,
     )
     return CycleRunner(stages), source, notifier
 
@@ -142,3 +146,35 @@ def test_an_error_carrying_a_secret_is_redacted_in_the_report(tmp_path: Path) ->
     assert "[REDACTED:" in report.error
     written = next((tmp_path / "r").glob("cycle-*.json")).read_text()
     assert "Pr0xyPassw0rd" not in written
+
+
+@dataclass
+class RecordingBeat:
+    beats: list[bool] = field(default_factory=list)
+
+    def beat(self, ok: bool) -> None:
+        self.beats.append(ok)
+
+
+def test_heartbeat_after_every_cycle_fail_after_a_failed_one(tmp_path: Path) -> None:
+    beat = RecordingBeat()
+    runner, source, _ = _runner(tmp_path, heartbeat=beat)
+    runner.run()
+    source.down = True
+    runner.run()
+    source.down = False
+    runner.run()
+    assert beat.beats == [True, False, True]
+
+
+def test_a_crashing_cycle_beats_fail_and_still_raises(tmp_path: Path) -> None:
+    beat = RecordingBeat()
+    runner, source, _ = _runner(tmp_path, heartbeat=beat)
+
+    def crash(*, now: datetime, since: datetime | None) -> ClusterSnapshot:
+        raise RuntimeError("bug")
+
+    source.collect = crash  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="bug"):  # it still reaches the daemon's job boundary
+        runner.run()
+    assert beat.beats == [False]

@@ -26,7 +26,7 @@ from k8s_monitor.notify import (
     RetryPolicy,
     build_notifier,
 )
-from k8s_monitor.notify.messages import Notification, alert, slack_payload
+from k8s_monitor.notify.messages import CHAT_KINDS, Notification, alert, slack_payload
 from k8s_monitor.notify.notifier import MAX_REJECTIONS, SINK_HOLD
 from k8s_monitor.notify.sinks import slack_sink, webhook_sink
 from tests.fakes.webhook_receiver import WebhookReceiver
@@ -312,6 +312,7 @@ class _DiesAfterSending:
     """Delivers, then the process 'dies' before the notifier can record the delivery."""
 
     name = "webhook"
+    kinds = CHAT_KINDS
 
     def __init__(self, url: str) -> None:
         self._inner = webhook_sink(url, timeout=5)
