@@ -86,6 +86,11 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("horizontalpodautoscalers", "autoscaling", "v2", s.HorizontalPodAutoscaler, "hpas"),
     Resource("poddisruptionbudgets", "policy", "v1", s.PodDisruptionBudget, "pdbs"),
     Resource("resourcequotas", "", "v1", s.ResourceQuota, "resource_quotas"),
+    Resource("services", "", "v1", s.Service, "services"),
+    Resource("endpointslices", "discovery.k8s.io", "v1", s.EndpointSlice, "endpoint_slices"),
+    Resource(
+        "storageclasses", "storage.k8s.io", "v1", s.StorageClass, "storage_classes", namespaced=False
+    ),
     NODE_METRICS,
     POD_METRICS,
 )

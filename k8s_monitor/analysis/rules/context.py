@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
+from k8s_monitor.analysis.findings import CauseRef, Finding, ObjectRef, Severity
 from k8s_monitor.analysis.owners import OwnerIndex
 from k8s_monitor.analysis.services import ServiceCatalog
 from k8s_monitor.cluster.snapshot import ClusterSnapshot, Condition, Event, LogTail, Pod
@@ -147,6 +147,7 @@ def make_finding(
     message: str,
     evidence: dict[str, Any],
     objects: tuple[ObjectRef, ...] | None = None,
+    caused_by: CauseRef | None = None,
 ) -> Finding:
     return Finding(
         subject=subject,
@@ -155,4 +156,5 @@ def make_finding(
         message=message,
         objects=objects if objects is not None else (subject,),
         evidence={k: v for k, v in evidence.items() if v is not None},
+        caused_by=caused_by,
     )
