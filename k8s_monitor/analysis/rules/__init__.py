@@ -20,9 +20,14 @@ read from the objects, compared with the injectable ``now``):
     ContainerCannotRun,
     InitContainerFailed         KubeContainerWaiting                 none: failure states only
     PodNotReady                 KubePodNotReady                      startup grace (default 5m)
-    Unschedulable               KubePodNotReady (Pending)            startup grace
+    Unschedulable               KubePodNotReady (Pending)            startup grace; none when no
+                                                                     node can ever fit or the
+                                                                     autoscaler refuses
+    FailedCreatePodSandBox      -                                    startup grace (CNI out of IPs)
     FailedMount                 KubePodNotReady (ContainerCreating)  event < 1h, pod unready
-    Evicted, PodFailed          -                                    warning < 1h, then info
+    Evicted                     -                                    warning; info once the owner
+                                                                     is gone (debris)
+    PodFailed                   -                                    none
     Terminating                 -                                    5m past deletion
     DeploymentUnavailable       KubeDeploymentReplicasMismatch       grace on Available/pods
     RolloutStuck                KubeDeploymentRolloutStuck,          progressDeadlineSeconds;
@@ -34,12 +39,18 @@ read from the objects, compared with the injectable ``now``):
     JobNotCompleted             KubeJobNotCompleted                  12h
     HPAMaxedOut                 KubeHpaMaxedOut                      15m (ScalingLimited)
     HPAReplicasMismatch         KubeHpaReplicasMismatch              15m (AbleToScale/Active)
+    FailedCreate                KubeDeploymentReplicasMismatch       event < 1h, still short
+    ServiceNoReadyEndpoints,
+    ServiceSelectsNoPods        -                                    startup grace
+    CronJobNotScheduling        -                                    a missed run + 5m
     PDBNotEnoughHealthyPods     KubePdbNotEnoughHealthyPods          none
+    PDBBlocksDisruption         -                                    none (0 allowed while healthy)
     PVCPending, PVCLost,
     PVFailed                    KubePersistentVolumeErrors           grace for Pending
     NodeNotReady                KubeNodeNotReady, KubeNodeUnreachable  2m
     NodePressure                KubeNodePressure                     none: current status only
-    NodeUnschedulable           -                                    warning after 24h cordoned
+    NodeUnschedulable           -                                    warning unless seen cordoned
+                                                                     < 1h ago
     KubeletTooManyPods          KubeletTooManyPods                   none (>= 95% of capacity)
     QuotaExceeded               KubeQuotaExceeded / FullyUsed        none (>= 100%)
     CollectionGap               -                                    none
@@ -56,8 +67,10 @@ from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
 from k8s_monitor.analysis.rules.autoscaling import autoscaling_findings
 from k8s_monitor.analysis.rules.collection import collection_findings
 from k8s_monitor.analysis.rules.context import RuleContext
+from k8s_monitor.analysis.rules.controllers import controller_findings
 from k8s_monitor.analysis.rules.events import event_findings
 from k8s_monitor.analysis.rules.jobs import job_findings
+from k8s_monitor.analysis.rules.network import service_findings
 from k8s_monitor.analysis.rules.nodes import node_findings
 from k8s_monitor.analysis.rules.pods import pod_findings
 from k8s_monitor.analysis.rules.policy import policy_findings
@@ -76,6 +89,8 @@ AREAS: tuple[Callable[[RuleContext], list[Finding]], ...] = (
     pod_findings,
     node_findings,
     workload_findings,
+    controller_findings,
+    service_findings,
     job_findings,
     storage_findings,
     autoscaling_findings,
@@ -142,6 +157,7 @@ def _grouped(root: ObjectRef, members: list[Finding]) -> Finding:
     if root.kind in BATCH_KINDS and severity is Severity.CRITICAL:
         # A failing batch run waits for its next attempt; a service that is down does not.
         severity = Severity.WARNING
+    causes = [f.caused_by for f in members if f.caused_by is not None]
     return Finding(
         subject=root,
         reason=worst.reason,
@@ -149,6 +165,7 @@ def _grouped(root: ObjectRef, members: list[Finding]) -> Finding:
         message=message,
         objects=tuple(pods),
         evidence=evidence,
+        caused_by=worst.caused_by or (causes[0] if causes else None),
     )
 
 
@@ -164,7 +181,9 @@ def _merge_duplicates(findings: list[Finding]) -> list[Finding]:
             (seen, finding) if seen.severity.rank >= finding.severity.rank else (finding, seen)
         )
         objects = tuple(sorted({*first.objects, *second.objects}))
-        merged[finding.fingerprint] = msgspec.structs.replace(first, objects=objects)
+        merged[finding.fingerprint] = msgspec.structs.replace(
+            first, objects=objects, caused_by=first.caused_by or second.caused_by
+        )
     return list(merged.values())
 
 

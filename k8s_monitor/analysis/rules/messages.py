@@ -16,7 +16,7 @@ from k8s_monitor.analysis.findings import CauseRef
 
 MAX_NAME = 253
 
-_NAME = r"[A-Za-z0-9][A-Za-z0-9._:/-]*"
+_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _QUOTA = re.compile(rf"exceeded quota: (?P<name>{_NAME})")
 _WEBHOOK_CALL = re.compile(rf"failed calling webhook \"(?P<name>{_NAME})\"")
 _WEBHOOK_DENIED = re.compile(rf"admission webhook \"(?P<name>{_NAME})\" denied the request")
@@ -27,7 +27,8 @@ _SERVICE_ACCOUNT = re.compile(
 )
 _POD_SECURITY = re.compile(r"violates PodSecurity \"(?P<level>[^\"]{1,60})\"")
 _CONFIG_KEY = re.compile(
-    rf"couldn't find key (?P<key>{_NAME}) in (?P<kind>ConfigMap|Secret) (?P<ns>{_NAME})/(?P<name>{_NAME})"
+    rf"couldn't find key (?P<key>{_NAME}) in "
+    rf"(?P<kind>ConfigMap|Secret) (?P<ns>{_NAME})/(?P<name>{_NAME})"
 )
 _CONFIG_MISSING = re.compile(rf"(?P<kind>configmap|secret)s? \"(?P<name>{_NAME})\" not found", re.I)
 _STORAGE_CLASS = re.compile(rf"storageclass\.storage\.k8s\.io \"(?P<name>{_NAME})\" not found")
@@ -87,8 +88,22 @@ def config_cause(message: str, namespace: str) -> CauseRef | None:
         )
     if match := _CONFIG_MISSING.search(message):
         kind = "ConfigMap" if match["kind"].lower() == "configmap" else "Secret"
-        return CauseRef(kind=kind, namespace=namespace, name=_clip(match["name"]), reason="NotFound")
+        return CauseRef(
+            kind=kind, namespace=namespace, name=_clip(match["name"]), reason="NotFound"
+        )
     return None
+
+
+_VOLUME = re.compile(rf"(?:for|of) volume \"(?P<name>{_NAME})\"")
+
+
+def volume_cause(message: str) -> CauseRef | None:
+    """The PersistentVolume an attach failure names (another node holds it, or the API refused)."""
+    match = _VOLUME.search(message)
+    if match is None or "Attach" not in message:
+        return None
+    reason = "MultiAttach" if "Multi-Attach" in message else "AttachFailed"
+    return CauseRef(kind="PersistentVolume", namespace="", name=_clip(match["name"]), reason=reason)
 
 
 def missing_storage_class(message: str) -> str | None:
@@ -125,6 +140,8 @@ TRANSIENT_TAINTS = (
     "karpenter.sh/disruption",
     "DeletionCandidateOfClusterAutoscaler",
 )
+
+
 @dataclass(frozen=True)
 class SchedulingVerdict:
     """The scheduler's reasons, split into constraints no node meets and passing shortages."""

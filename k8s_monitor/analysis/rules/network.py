@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from k8s_monitor.analysis.findings import CauseRef, Finding, ObjectRef, Severity
 from k8s_monitor.analysis.rules.context import RuleContext, condition, make_finding, ref
-from k8s_monitor.cluster.snapshot import EndpointSlice, Pod, Service
+from k8s_monitor.cluster.snapshot import EndpointSlice, ObjectMeta, Pod, Service
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MAX_LISTED = 20
@@ -48,13 +48,20 @@ def _ready_endpoints(slices: list[EndpointSlice]) -> int:
 def _scaled_to_zero(service: Service, ctx: RuleContext) -> bool:
     """A workload the selector covers is at zero replicas on purpose."""
     namespace, selector = service.metadata.namespace, service.spec.selector
-    for workload in (*ctx.snapshot.deployments, *ctx.snapshot.statefulsets):
-        if workload.metadata.namespace != namespace or workload.spec.replicas != 0:
-            continue
-        labels = {**workload.metadata.labels, **workload.spec.selector.match_labels}
-        if _selects(selector, labels):
-            return True
-    return False
+    workloads: list[tuple[ObjectMeta, int | None, dict[str, str]]] = [
+        (d.metadata, d.spec.replicas, d.spec.selector.match_labels)
+        for d in ctx.snapshot.deployments
+    ]
+    workloads += [
+        (s.metadata, s.spec.replicas, s.spec.selector.match_labels)
+        for s in ctx.snapshot.statefulsets
+    ]
+    return any(
+        meta.namespace == namespace
+        and replicas == 0
+        and _selects(selector, {**meta.labels, **match_labels})
+        for meta, replicas, match_labels in workloads
+    )
 
 
 def _selector_text(selector: dict[str, str]) -> str:
