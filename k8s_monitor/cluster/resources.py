@@ -89,7 +89,12 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("services", "", "v1", s.Service, "services"),
     Resource("endpointslices", "discovery.k8s.io", "v1", s.EndpointSlice, "endpoint_slices"),
     Resource(
-        "storageclasses", "storage.k8s.io", "v1", s.StorageClass, "storage_classes", namespaced=False
+        "storageclasses",
+        "storage.k8s.io",
+        "v1",
+        s.StorageClass,
+        "storage_classes",
+        namespaced=False,
     ),
     NODE_METRICS,
     POD_METRICS,

@@ -456,7 +456,6 @@ class StorageClass(_K8s):
 class ServiceSpec(_K8s):
     selector: dict[str, str] = {}
     type: str = ""
-    cluster_ip: str = ""
 
 
 class Service(_K8s):
@@ -477,7 +476,8 @@ class Endpoint(_K8s):
 
 
 class EndpointSlice(_K8s):
-    """A discovery.k8s.io/v1 EndpointSlice; its Service is the ``kubernetes.io/service-name`` label."""
+    """A discovery.k8s.io/v1 EndpointSlice; the ``kubernetes.io/service-name`` label names its
+    Service."""
 
     metadata: ObjectMeta = field(default_factory=ObjectMeta)
     address_type: str = ""

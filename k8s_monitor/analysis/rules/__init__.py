@@ -2,8 +2,8 @@
 
 Rules live by area (pods, nodes, workloads, jobs, storage, autoscaling, policy, collection), one
 small function per check. This module runs them, groups pod findings under the workload that
-owns the pods, applies the services catalog (service name, known issues) and sorts the result
-so the same snapshot always yields the same list.
+owns the pods, applies the services catalog (service name, critical kube-system components,
+known issues) and sorts the result so the same snapshot always yields the same list.
 
 Pod findings under a Job or CronJob are capped at warning: a failing batch run waits for its
 next attempt, a service that is down does not.
@@ -100,6 +100,24 @@ AREAS: tuple[Callable[[RuleContext], list[Finding]], ...] = (
 )
 MAX_LISTED_PODS = 20
 BATCH_KINDS = frozenset({"Job", "CronJob"})
+# What "degraded" means for a critical kube-system component: it serves less than it should.
+DEGRADED_REASONS = frozenset(
+    {
+        "DaemonSetUnavailable",
+        "DeploymentUnavailable",
+        "FailedCreate",
+        "FailedCreatePodSandBox",
+        "FailedMount",
+        "HighRestarts",
+        "OOMKilled",
+        "PodNotReady",
+        "RolloutStuck",
+        "ServiceNoReadyEndpoints",
+        "ServiceSelectsNoPods",
+        "StatefulSetUnavailable",
+        "Unschedulable",
+    }
+)
 
 
 def analyze(
@@ -219,6 +237,12 @@ def _apply_catalog(
     if service.name not in (DEFAULT_SERVICE_NAME, SYSTEM_SERVICE_NAME):
         evidence["service"] = service.name
     severity = finding.severity
+    subject = finding.subject
+    if finding.reason in DEGRADED_REASONS and catalog.is_critical_component(
+        subject.namespace, subject.name
+    ):
+        evidence["critical_component"] = True
+        severity = Severity.CRITICAL
     known = service.known_issue_for(finding)
     if known is not None:
         # Known issues stay visible in reports but are never escalated past log-only.

@@ -180,8 +180,6 @@ def test_completed_job_pods_are_silent() -> None:
 def _evicted(
     name: str, owner: tuple[str, str], node: str, since: str = "09:50"
 ) -> dict[str, object]:
-    name: str, owner: tuple[str, str], node: str, since: str = "09:50"
-) -> dict[str, object]:
     return pod(
         name,
         owner=owner,

@@ -46,6 +46,9 @@ def test_collects_every_resource_kind(make_collector: MakeCollector) -> None:
             "pdbs",
             "resource_quotas",
             "namespaces",
+            "services",
+            "endpoint_slices",
+            "storage_classes",
         )
     }
     assert counts == dict.fromkeys(counts, 1) | {"nodes": 2, "namespaces": 3}
