@@ -13,6 +13,7 @@ from typing import Literal
 from k8s_monitor.errors import ConfigurationError
 from k8s_monitor.sim.dsl import (
     ChangeIn,
+    CordonIn,
     CrashLoopIn,
     EventIn,
     EvictIn,
@@ -23,8 +24,10 @@ from k8s_monitor.sim.dsl import (
     PendingIn,
     RollbackIn,
     RolloutIn,
+    SandboxErrorIn,
     ScaleIn,
     ScenarioIn,
+    ServiceSelectorIn,
     WorkloadIn,
 )
 
@@ -38,15 +41,26 @@ class Revision:
     since: float
     generation: int  # bumped by a restart-style fix: same image, new pod template
     pull_error: str | None = None
+    config_error: str | None = None  # its pods wait in CreateContainerConfigError
+    create_error: str | None = None  # the apiserver refuses its pods (FailedCreate)
 
     @property
     def template_key(self) -> str:
         return f"{self.image}#{self.generation}"
 
+    @property
+    def broken(self) -> bool:
+        """A rollout to this revision cannot complete: its pods never become ready."""
+        return (
+            self.pull_error is not None
+            or self.config_error is not None
+            or self.create_error is not None
+        )
+
 
 @dataclass
 class Fault:
-    kind: Literal["crashloop", "pending"]
+    kind: Literal["crashloop", "pending", "sandbox"]
     revision: int
     since: float
     end: float | None = None
@@ -55,6 +69,8 @@ class Fault:
     message: str = ""
     log: str = ""
     container: str = ""
+    autoscaler: str | None = None  # who refused to add a node for pending pods
+    autoscaler_message: str = ""
 
 
 @dataclass
@@ -84,6 +100,7 @@ class WorkloadState:
     job_failure: JobFailure | None = None
     scaled_at: float | None = None
     evictions: list[Eviction] = field(default_factory=list)
+    service_selector: dict[str, str] | None = None  # None: the workload's own labels
 
     @property
     def current(self) -> Revision:
@@ -91,7 +108,7 @@ class WorkloadState:
 
     def last_good(self) -> Revision | None:
         for revision in reversed(self.revisions[:-1]):
-            if revision.pull_error is None:
+            if not revision.broken:
                 return revision
         return None
 
@@ -109,6 +126,7 @@ class NodeState:
     spec: NodeIn
     created: float
     conditions: dict[str, NodeCondition]
+    cordoned_at: float | None = None
 
 
 @dataclass
@@ -253,6 +271,15 @@ def apply_change(world: World, change: ChangeIn, at: float, step_seconds: float)
     if change.evict is not None:
         _evict(world, change.evict, at)
         handled += 1
+    if change.sandbox_error is not None:
+        _sandbox_error(world, change.sandbox_error, at)
+        handled += 1
+    if change.cordon is not None:
+        _cordon(world, change.cordon, at)
+        handled += 1
+    if change.service_selector is not None:
+        _service_selector(world, change.service_selector, at)
+        handled += 1
     if handled != 1:
         raise ConfigurationError("scenario", f"each change needs exactly one key, got {handled}")
 
@@ -281,8 +308,8 @@ def _heal(world: World, change: HealIn, at: float) -> None:
     workload.job_failure = None
     workload.evictions = []  # someone deleted the Failed pods
     current = workload.current
-    if change.restart or current.pull_error is not None:
-        good = current if current.pull_error is None else workload.last_good() or current
+    if change.restart or current.broken:
+        good = current if not current.broken else workload.last_good() or current
         workload.revisions.append(
             Revision(len(workload.revisions) + 1, good.image, at, good.generation + 1)
         )
@@ -336,6 +363,8 @@ def _rollout(world: World, change: RolloutIn, at: float) -> None:
             at,
             workload.current.generation,
             change.pull_error,
+            change.config_error,
+            change.create_error,
         )
     )
 
@@ -369,7 +398,37 @@ def _pending(world: World, change: PendingIn, at: float) -> None:
         revision=workload.current.number,
         since=at,
         message=change.message.format(nodes=workers),
+        autoscaler=change.autoscaler,
+        autoscaler_message=change.autoscaler_message.format(nodes=workers),
     )
+
+
+def _sandbox_error(world: World, change: SandboxErrorIn, at: float) -> None:
+    """The workload's pods are recreated and the CNI cannot give them a network."""
+    workload = world.workload(change.workload)
+    current = workload.current
+    workload.revisions.append(
+        Revision(len(workload.revisions) + 1, current.image, at, current.generation + 1)
+    )
+    workload.fault = Fault(
+        kind="sandbox", revision=workload.current.number, since=at, message=change.message
+    )
+
+
+def _cordon(world: World, change: CordonIn, at: float) -> None:
+    if change.node not in world.nodes:
+        raise ConfigurationError("scenario", f"unknown node {change.node!r}")
+    world.nodes[change.node].cordoned_at = at
+
+
+def _service_selector(world: World, change: ServiceSelectorIn, at: float) -> None:
+    workload = world.workload(change.workload)
+    if workload.spec.port is None or workload.spec.kind not in ("Deployment", "StatefulSet"):
+        raise ConfigurationError(
+            "scenario",
+            f"{change.workload!r} has no Service (a Deployment or StatefulSet with a port)",
+        )
+    workload.service_selector = dict(change.selector)
 
 
 def _event(world: World, change: EventIn, at: float) -> None:

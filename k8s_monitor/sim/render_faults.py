@@ -1,0 +1,155 @@
+"""Pod and controller states the failure-mode scenarios add, rendered as a real cluster shows them.
+
+Kept apart from ``render.py``: a pod waiting in CreateContainerConfigError, a pod stuck in
+ContainerCreating because the CNI has no IP for it, a ReplicaSet the apiserver refuses (quota,
+webhook, missing PriorityClass or ServiceAccount), a pending pod the autoscaler will not help.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from k8s_monitor.sim import objects as o
+from k8s_monitor.sim.view import ContainerLogs
+from k8s_monitor.sim.world import WorkloadState
+
+if TYPE_CHECKING:
+    from k8s_monitor.sim.render import Renderer, _Pod
+
+JSON = dict[str, Any]
+
+# Pod states this module renders (``_Pod.state``).
+STATES = frozenset({"configerror", "sandbox"})
+SANDBOX_RETRY_SECONDS = 30
+
+
+def pod_status(renderer: Renderer, pod: _Pod, container: str, node: str | None) -> JSON:
+    """A scheduled pod whose container never starts: Pending, the container waiting."""
+    created = renderer.at(pod.created)
+    since = renderer.at(pod.since)
+    if pod.state == "configerror":
+        waiting = {
+            "reason": "CreateContainerConfigError",
+            "message": pod.message or "couldn't find key in ConfigMap",
+        }
+    else:
+        waiting = {"reason": "ContainerCreating"}
+    host_ip = o.node_ip(node or "")
+    not_ready = f"containers with unready status: [{container}]"
+    status: JSON = {
+        "phase": "Pending",
+        "conditions": [
+            o.condition(
+                "PodReadyToStartContainers",
+                "False" if pod.state == "sandbox" else "True",
+                created,
+                probe_time=True,
+            ),
+            o.condition("Initialized", "True", created, probe_time=True),
+            o.condition("Ready", "False", since, "ContainersNotReady", not_ready, probe_time=True),
+            o.condition(
+                "ContainersReady", "False", since, "ContainersNotReady", not_ready, probe_time=True
+            ),
+            o.condition("PodScheduled", "True", created, probe_time=True),
+        ],
+        "hostIP": host_ip,
+        "hostIPs": [{"ip": host_ip}],
+        "startTime": o.ts(created),
+        "containerStatuses": [
+            {
+                "name": container,
+                "image": pod.image,
+                "imageID": "",
+                "ready": False,
+                "restartCount": 0,
+                "started": False,
+                "state": {"waiting": waiting},
+                "lastState": {},
+            }
+        ],
+        "qosClass": "Burstable",
+    }
+    if pod.state == "configerror":
+        ip = o.pod_ip(pod.workload.spec.namespace, pod.name)
+        status["podIP"], status["podIPs"] = ip, [{"ip": ip}]
+    return status
+
+
+def pod_events(renderer: Renderer, pod: _Pod, uid: str, container: str, node: str | None) -> None:
+    namespace = pod.workload.spec.namespace
+    key = (namespace, pod.name, container)
+    renderer.out.logs[key] = ContainerLogs(current=None, waiting_reason=pod.state)
+    attempts = max(1, int((renderer.now_offset - pod.since) // SANDBOX_RETRY_SECONDS))
+    if pod.state == "configerror":
+        renderer._event(
+            "Pod", namespace, pod.name, uid, "Failed", f"Error: {pod.message}", "Warning",
+            pod.since + 2, renderer.now_offset - 10, attempts, "kubelet", host=node,
+            field_path=f"spec.containers{{{container}}}",
+        )  # fmt: skip
+        return
+    fault = pod.workload.fault
+    text = (fault.message if fault else "").replace("{sandbox}", o.name_suffix(64, uid, "sb"))
+    renderer._event(
+        "Pod", namespace, pod.name, uid, "FailedCreatePodSandBox", text, "Warning",
+        pod.since + 3, renderer.now_offset - 8, attempts, "kubelet", host=node,
+    )  # fmt: skip
+
+
+def autoscaler_event(renderer: Renderer, pod: _Pod, uid: str) -> None:
+    """The autoscaler's answer to a pending pod: cluster autoscaler or Karpenter."""
+    fault = pod.fault
+    if fault is None or fault.autoscaler is None:
+        return
+    namespace = pod.workload.spec.namespace
+    if fault.autoscaler == "cluster-autoscaler":
+        reason, component = "NotTriggerScaleUp", "cluster-autoscaler"
+    else:
+        reason, component = "FailedScheduling", "karpenter"
+    renderer._event(
+        "Pod", namespace, pod.name, uid, reason, fault.autoscaler_message, "Normal"
+        if reason == "NotTriggerScaleUp" else "Warning",
+        pod.since + 10, renderer.now_offset - 12,
+        max(1, int((renderer.now_offset - pod.since) // 10)), component,
+    )  # fmt: skip
+
+
+def refused_replicaset(
+    renderer: Renderer, workload: WorkloadState, rs_names: dict[str, str]
+) -> None:
+    """The ReplicaSet controller's FailedCreate events for a revision the apiserver refuses."""
+    current = workload.current
+    if current.create_error is None:
+        return
+    spec = workload.spec
+    rs_name = rs_names.get(current.template_key)
+    if rs_name is None:
+        return
+    attempts = max(1, int((renderer.now_offset - current.since) // 60))
+    renderer._event(
+        "ReplicaSet", spec.namespace, rs_name, o.make_uid("ReplicaSet", spec.namespace, rs_name),
+        "FailedCreate", f"Error creating: {current.create_error}", "Warning",
+        current.since + 1, renderer.now_offset - 15, attempts, "replicaset-controller",
+        api_version="apps/v1",
+    )  # fmt: skip
+
+
+def replica_failure(workload: WorkloadState, since: datetime) -> JSON | None:
+    """The Deployment condition that says its new ReplicaSet cannot create pods."""
+    error = workload.current.create_error
+    if error is None:
+        return None
+    return o.condition("ReplicaFailure", "True", since, "FailedCreate", error[:1000], update=since)
+
+
+def cordon(node_spec: JSON, cordoned: datetime | None) -> None:
+    """``kubectl cordon``: unschedulable, and the node controller's NoSchedule taint (dated)."""
+    if cordoned is None:
+        return
+    node_spec["unschedulable"] = True
+    taint = {
+        "key": "node.kubernetes.io/unschedulable",
+        "effect": "NoSchedule",
+        "timeAdded": o.ts(cordoned + timedelta(seconds=1)),
+    }
+    node_spec["taints"] = [*node_spec.get("taints", []), taint]
