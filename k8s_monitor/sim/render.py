@@ -25,6 +25,8 @@ EVENT_TTL_SECONDS = 3600.0
 PROGRESS_DEADLINE_SECONDS = 600
 _SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 _UNSCHEDULABLE = "0/1 nodes are available: 1 Insufficient memory."
+# Pod states whose details (message, log, autoscaler answer) come from the workload's fault.
+_FAULTED_STATES = frozenset({"crashloop", "recovered", "pending", "sandbox"})
 
 
 @dataclass
@@ -315,7 +317,7 @@ class Renderer:
                     node=None,
                     state=state,
                     since=max(since, created),
-                    fault=workload.fault if state in ("crashloop", "recovered") else None,
+                    fault=workload.fault if state in _FAULTED_STATES else None,
                     pull_error=revision.pull_error,
                     message=revision.config_error or "",
                 )
@@ -563,7 +565,7 @@ class Renderer:
             )
             state, since = self._pod_state(workload, revision)
             created = max(revision.since, workload.created) + index * 20
-            fault = workload.fault if state in ("crashloop", "recovered") else None
+            fault = workload.fault if state in _FAULTED_STATES else None
             if spec.volume and render_storage.class_missing(self, workload):
                 state, since = "pending", created
                 fault = Fault(
@@ -667,7 +669,7 @@ class Renderer:
                 node=node,
                 state=state,
                 since=max(since, created),
-                fault=workload.fault if state in ("crashloop", "recovered") else None,
+                fault=workload.fault if state in _FAULTED_STATES else None,
                 pull_error=revision.pull_error,
             )
             if self._emit_pod(pod):

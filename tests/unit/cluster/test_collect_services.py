@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from k8s_monitor.analysis.rules import analyze
+from tests.unit.cluster import objects as o
 from tests.unit.cluster.conftest import MakeCollector
 from tests.unit.cluster.fake_api import FakeState
 
@@ -48,3 +49,20 @@ def test_forbidden_slices_alone_fall_back_to_the_pods(
     service = [f for f in findings if f.subject.kind == "Service"]
     assert [f.reason for f in service] == ["ServiceNoReadyEndpoints"]
     assert service[0].evidence["source"] == "pods"
+
+
+def test_the_autoscalers_normal_refusals_are_collected_with_the_warnings(
+    make_collector: MakeCollector, state: FakeState
+) -> None:
+    refusal = o.event(
+        "ca-1",
+        "web",
+        type_="Normal",
+        message="pod didn't trigger scale-up: 2 max node group size reached",
+    )
+    refusal["reason"] = "NotTriggerScaleUp"
+    state.lists["/api/v1/events"].append(refusal)
+    snap = make_collector().collect(now=NOW)
+    # The fake ignores field selectors, as some servers do: the collector filters anyway.
+    names = sorted(e.metadata.name for e in snap.events)
+    assert names == ["ca-1", "e1", "e4"]
