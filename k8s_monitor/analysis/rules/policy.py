@@ -42,8 +42,10 @@ def check_pdb_blocks_disruption(pdb: PodDisruptionBudget, ctx: RuleContext) -> l
     status = pdb.status
     if status.expected_pods == 0 or status.disruptions_allowed > 0:
         return []
-    if status.current_healthy < status.desired_healthy:
-        return []  # unhealthy pods are the problem: PDBNotEnoughHealthyPods says so
+    if status.current_healthy < status.expected_pods:
+        # Some pod is down: that pod is the problem (and PDBNotEnoughHealthyPods may say so),
+        # not the budget, which would allow a disruption once the pod is back.
+        return []
     meta = pdb.metadata
     spec = pdb.spec
     setting = (
