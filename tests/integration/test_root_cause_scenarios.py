@@ -28,7 +28,7 @@ SCENARIOS = root_cause_scenarios()
 TARGET = 0.9
 
 
-def _collect_and_analyze(sim: SimServer, tmp_path: Path) -> list[Finding]:
+def _collect_and_analyze(sim: SimServer, tmp_path: Path, *, complete: bool = True) -> list[Finding]:
     kubeconfig = sim.write_kubeconfig(tmp_path / "kubeconfig")
     settings = Settings(kubeconfig=kubeconfig, _env_file=None)
     options = dataclasses.replace(CollectOptions.from_settings(settings), log_tail_max_containers=2)
@@ -37,7 +37,7 @@ def _collect_and_analyze(sim: SimServer, tmp_path: Path) -> list[Finding]:
         snapshot = collector.collect(now=datetime.now(UTC))
     finally:
         collector.close()
-    assert snapshot.gaps == []
+    assert (snapshot.gaps == []) is complete
     return analyze(snapshot, now=snapshot.collected_at)
 
 
@@ -70,3 +70,29 @@ def test_root_causes_are_named(tmp_path: Path) -> None:
     named = len(SCENARIOS) - len(missed)
     print(f"root causes named: {named}/{len(SCENARIOS)}")
     assert named / len(SCENARIOS) >= TARGET, missed
+
+
+def test_forbidden_services_and_slices_leave_a_gap_and_the_rest_of_the_findings(
+    tmp_path: Path,
+) -> None:
+    scenario = load_scenario("vpc-cni-ip-exhaustion")
+    with SimServer(scenario) as sim:
+        sim.goto(1)
+        sim.faults.set(resource="services", status=403)
+        sim.faults.set(resource="endpointslices.discovery.k8s.io", status=403)
+        findings = _collect_and_analyze(sim, tmp_path, complete=False)
+    gaps = {f.subject.name for f in findings if f.reason == "CollectionGap"}
+    assert gaps == {"services", "endpointslices.discovery.k8s.io"}
+    assert not [f for f in findings if f.subject.kind == "Service"]  # unseen, not "healthy"
+    sandbox = [f for f in findings if f.reason == "FailedCreatePodSandBox"]
+    assert sandbox and sandbox[0].caused_by is not None
+
+
+def test_forbidden_slices_alone_judge_services_by_their_pods(tmp_path: Path) -> None:
+    with SimServer(load_scenario("vpc-cni-ip-exhaustion")) as sim:
+        sim.goto(1)
+        sim.faults.set(resource="endpointslices", status=403)
+        findings = _collect_and_analyze(sim, tmp_path, complete=False)
+    (frontend,) = [f for f in findings if f.subject.kind == "Service"]
+    assert frontend.reason == "ServiceNoReadyEndpoints" and frontend.subject.name == "frontend"
+    assert frontend.evidence["source"] == "pods"
