@@ -35,7 +35,9 @@ Other changes: ``scale`` (replicas), ``pending`` (pods recreated and Unschedulab
 with the cluster autoscaler's or Karpenter's refusal), ``event`` (any event on any object),
 ``job_fail`` (a Job or the CronJob's latest run fails), ``evict`` (the kubelet evicts pods of a
 Deployment from a node; they stay Failed until a ``heal``), ``sandbox_error`` (pods recreated and
-stuck in ContainerCreating: the CNI cannot set up their network), ``cordon`` (a node marked
+stuck in ContainerCreating: the CNI cannot set up their network), ``attach_error`` (a
+StatefulSet's pods recreated and stuck in ContainerCreating: their volume will not attach;
+``{volume}`` in the message is the claim's volume), ``cordon`` (a node marked
 unschedulable), ``service_selector`` (a workload's Service selects other labels). A ``rollout``
 may carry ``config_error`` (its pods fail CreateContainerConfigError) or ``create_error`` (its new
 ReplicaSet is refused by the apiserver: FailedCreate, ReplicaFailure; the old one keeps serving).
@@ -184,6 +186,14 @@ class SandboxErrorIn(_In):
     )
 
 
+class AttachErrorIn(_In):
+    workload: str  # a StatefulSet with a volume: its pods are recreated and cannot attach it
+    message: str = (
+        'Multi-Attach error for volume "{volume}" Volume is already exclusively attached to one '
+        "node and can't be attached to another"
+    )
+
+
 class CordonIn(_In):
     node: str
 
@@ -237,6 +247,7 @@ class ChangeIn(_In):
     job_fail: JobFailIn | None = None
     evict: EvictIn | None = None
     sandbox_error: SandboxErrorIn | None = None
+    attach_error: AttachErrorIn | None = None
     cordon: CordonIn | None = None
     service_selector: ServiceSelectorIn | None = None
 

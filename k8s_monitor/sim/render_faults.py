@@ -1,7 +1,8 @@
 """Pod and controller states the failure-mode scenarios add, rendered as a real cluster shows them.
 
 Kept apart from ``render.py``: a pod waiting in CreateContainerConfigError, a pod stuck in
-ContainerCreating because the CNI has no IP for it, a ReplicaSet the apiserver refuses (quota,
+ContainerCreating because the CNI has no IP for it or its volume will not attach, a ReplicaSet
+the apiserver refuses (quota,
 webhook, missing PriorityClass or ServiceAccount), a pending pod the autoscaler will not help.
 """
 
@@ -90,10 +91,23 @@ def pod_events(renderer: Renderer, pod: _Pod, uid: str, container: str, node: st
         return
     fault = pod.workload.fault
     text = (fault.message if fault else "").replace("{sandbox}", o.name_suffix(64, uid, "sb"))
+    reason = fault.event_reason if fault else "FailedCreatePodSandBox"
+    if reason == "FailedAttachVolume":
+        text = text.replace("{volume}", _claimed_volume(pod))
+        component = "attachdetach-controller"
+    else:
+        component = "kubelet"
     renderer._event(
-        "Pod", namespace, pod.name, uid, "FailedCreatePodSandBox", text, "Warning",
-        pod.since + 3, renderer.now_offset - 8, attempts, "kubelet", host=node,
+        "Pod", namespace, pod.name, uid, reason, text, "Warning",
+        pod.since + 3, renderer.now_offset - 8, attempts, component, host=node,
     )  # fmt: skip
+
+
+def _claimed_volume(pod: _Pod) -> str:
+    """The volume bound to the pod's first claim (``<template>-<pod>``), as render.py names it."""
+    spec = pod.workload.spec
+    claim = f"data-{pod.name}"
+    return f"pvc-{o.make_uid('PVC', spec.namespace, claim)}"
 
 
 def autoscaler_event(renderer: Renderer, pod: _Pod, uid: str) -> None:

@@ -12,6 +12,7 @@ from typing import Literal
 
 from k8s_monitor.errors import ConfigurationError
 from k8s_monitor.sim.dsl import (
+    AttachErrorIn,
     ChangeIn,
     CordonIn,
     CrashLoopIn,
@@ -71,6 +72,7 @@ class Fault:
     container: str = ""
     autoscaler: str | None = None  # who refused to add a node for pending pods
     autoscaler_message: str = ""
+    event_reason: str = "FailedCreatePodSandBox"  # what kubelet reports for a "sandbox" fault
 
 
 @dataclass
@@ -274,6 +276,9 @@ def apply_change(world: World, change: ChangeIn, at: float, step_seconds: float)
     if change.sandbox_error is not None:
         _sandbox_error(world, change.sandbox_error, at)
         handled += 1
+    if change.attach_error is not None:
+        _attach_error(world, change.attach_error, at)
+        handled += 1
     if change.cordon is not None:
         _cordon(world, change.cordon, at)
         handled += 1
@@ -412,6 +417,26 @@ def _sandbox_error(world: World, change: SandboxErrorIn, at: float) -> None:
     )
     workload.fault = Fault(
         kind="sandbox", revision=workload.current.number, since=at, message=change.message
+    )
+
+
+def _attach_error(world: World, change: AttachErrorIn, at: float) -> None:
+    """A StatefulSet's pods are recreated and kubelet cannot attach their volume."""
+    workload = world.workload(change.workload)
+    if workload.spec.kind != "StatefulSet" or not workload.spec.volume:
+        raise ConfigurationError(
+            "scenario", f"attach_error needs a StatefulSet with a volume: {change.workload}"
+        )
+    current = workload.current
+    workload.revisions.append(
+        Revision(len(workload.revisions) + 1, current.image, at, current.generation + 1)
+    )
+    workload.fault = Fault(
+        kind="sandbox",
+        revision=workload.current.number,
+        since=at,
+        message=change.message,
+        event_reason="FailedAttachVolume",
     )
 
 

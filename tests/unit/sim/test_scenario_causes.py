@@ -180,3 +180,23 @@ def test_new_kinds_are_served_on_their_rest_paths(tmp_path: Path) -> None:
     assert by_name.status == 200 and by_name.json()["provisioner"] == "ebs.csi.aws.com"
     groups = {g["name"] for g in discovery["groups"]}
     assert {"discovery.k8s.io", "storage.k8s.io"} <= groups
+
+
+def test_attach_error_names_the_claims_volume(tmp_path: Path) -> None:
+    text = BASE.replace(
+        "replicas: 0, volume: 8Gi,\n     storage_class: fast-ssd}", "replicas: 1, volume: 8Gi}"
+    )
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text + "      - attach_error: {workload: app/db}\n")
+    scenario = load_scenario(path, start=FIXED_START)
+    view = scenario.view(1, FIXED_START + timedelta(seconds=900))
+    (pod,) = [p for p in items(view, "pods") if p["metadata"]["name"] == "db-0"]
+    assert _waiting(pod) == "ContainerCreating" and pod["spec"]["nodeName"]
+    (claim,) = items(view, "persistentvolumeclaims")
+    (event,) = [e for e in items(view, "events") if e["reason"] == "FailedAttachVolume"]
+    assert f'for volume "{claim["spec"]["volumeName"]}"' in event["message"]
+    assert event["source"]["component"] == "attachdetach-controller"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BASE + "      - attach_error: {workload: app/web}\n")
+    with pytest.raises(ConfigurationError, match="StatefulSet with a volume"):
+        load_scenario(bad)
