@@ -58,6 +58,7 @@ read from the objects, compared with the injectable ``now``):
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
@@ -175,7 +176,11 @@ def _grouped(root: ObjectRef, members: list[Finding]) -> Finding:
     if root.kind in BATCH_KINDS and severity is Severity.CRITICAL:
         # A failing batch run waits for its next attempt; a service that is down does not.
         severity = Severity.WARNING
-    causes = [f.caused_by for f in members if f.caused_by is not None]
+    # The cause most members share (evictions: the node most of them left).
+    causes = Counter(f.caused_by for f in members if f.caused_by is not None)
+    nodes = Counter(str(f.evidence["node"]) for f in members if f.evidence.get("node"))
+    if len(nodes) > 1:
+        evidence["nodes"] = dict(sorted(nodes.items()))
     return Finding(
         subject=root,
         reason=worst.reason,
@@ -183,7 +188,7 @@ def _grouped(root: ObjectRef, members: list[Finding]) -> Finding:
         message=message,
         objects=tuple(pods),
         evidence=evidence,
-        caused_by=worst.caused_by or (causes[0] if causes else None),
+        caused_by=causes.most_common(1)[0][0] if causes else None,
     )
 
 

@@ -216,6 +216,16 @@ def test_evictions_stay_warnings_while_the_owner_lives_and_name_the_node() -> No
     assert (evicted.caused_by.kind, evicted.caused_by.name) == ("Node", "node-7")
 
 
+def test_evictions_group_per_owner_and_blame_the_node_most_left() -> None:
+    pods = [
+        _evicted(f"web-5d4c3b2a1-{suffix}", RS_OWNER, node)
+        for suffix, node in (("aaaaa", "node-7"), ("bbbbb", "node-7"), ("ccccc", "node-2"))
+    ]
+    (evicted,) = [f for f in run(_rs("web-5d4c3b2a1", 3), *pods) if f.reason == "Evicted"]
+    assert evicted.evidence["nodes"] == {"node-2": 1, "node-7": 2}
+    assert evicted.caused_by is not None and evicted.caused_by.name == "node-7"
+
+
 def test_evictions_of_a_gone_or_retired_owner_are_debris() -> None:
     gone = _evicted("api-6f5e4d3c2-bbbbb", ("ReplicaSet", "api-6f5e4d3c2"), "node-1")
     retired = _evicted("web-5d4c3b2a1-ccccc", RS_OWNER, "node-1")
