@@ -21,7 +21,7 @@ from k8s_monitor.analysis.rules.context import (
     ref,
 )
 from k8s_monitor.analysis.rules.messages import failed_create_cause
-from k8s_monitor.cluster.snapshot import Deployment, Event, ObjectMeta, ReplicaSet
+from k8s_monitor.cluster.snapshot import DaemonSet, Deployment, Event, ReplicaSet, StatefulSet
 
 FAILED_CREATE = frozenset({"FailedCreate"})
 CONTROLLER_KINDS = ("ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob")
@@ -38,7 +38,7 @@ class _Refusal:
     exists: bool
 
 
-def _controller_meta(kind: str, namespace: str, name: str, ctx: RuleContext) -> ObjectMeta | None:
+def _controller(kind: str, namespace: str, name: str, ctx: RuleContext) -> Any | None:
     lists: dict[str, list[Any]] = {
         "ReplicaSet": ctx.snapshot.replicasets,
         "StatefulSet": ctx.snapshot.statefulsets,
@@ -46,26 +46,24 @@ def _controller_meta(kind: str, namespace: str, name: str, ctx: RuleContext) -> 
         "Job": ctx.snapshot.jobs,
         "CronJob": ctx.snapshot.cronjobs,
     }
-    for item in lists[kind]:
-        meta: ObjectMeta = item.metadata
-        if meta.namespace == namespace and meta.name == name:
-            return meta
-    return None
+    return next(
+        (
+            item
+            for item in lists[kind]
+            if item.metadata.namespace == namespace and item.metadata.name == name
+        ),
+        None,
+    )
 
 
-def _still_short(kind: str, meta: ObjectMeta, ctx: RuleContext) -> bool:
+def _still_short(controller: Any) -> bool:
     """The controller still lacks pods: an old refusal followed by success is history."""
-    if kind == "ReplicaSet":
-        rs = next(r for r in ctx.snapshot.replicasets if r.metadata is meta)
-        wanted = 1 if rs.spec.replicas is None else rs.spec.replicas
-        return rs.status.replicas < wanted
-    if kind == "StatefulSet":
-        sts = next(s for s in ctx.snapshot.statefulsets if s.metadata is meta)
-        wanted = 1 if sts.spec.replicas is None else sts.spec.replicas
-        return sts.status.replicas < wanted
-    if kind == "DaemonSet":
-        ds = next(d for d in ctx.snapshot.daemonsets if d.metadata is meta)
-        return ds.status.current_number_scheduled < ds.status.desired_number_scheduled
+    if isinstance(controller, ReplicaSet | StatefulSet):
+        wanted = 1 if controller.spec.replicas is None else controller.spec.replicas
+        return controller.status.replicas < wanted
+    if isinstance(controller, DaemonSet):
+        status = controller.status
+        return status.current_number_scheduled < status.desired_number_scheduled
     return True  # Jobs and CronJobs: a refused run stays news for the event window
 
 
@@ -81,13 +79,14 @@ def _refusals(ctx: RuleContext) -> list[_Refusal]:
         ]
         if not events:
             continue
-        meta = _controller_meta(kind, namespace, name, ctx)
+        obj = _controller(kind, namespace, name, ctx)
         controller = ref(kind, namespace, name)
-        if meta is None:
+        if obj is None:
             # An event about an object the snapshot does not hold: still news, said so.
             found.append(_Refusal(controller, controller, events, exists=False))
-        elif _still_short(kind, meta, ctx):
-            found.append(_Refusal(controller, ctx.owners.root_of(kind, meta), events, exists=True))
+        elif _still_short(obj):
+            root = ctx.owners.root_of(kind, obj.metadata)
+            found.append(_Refusal(controller, root, events, exists=True))
     return found
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from k8s_monitor.analysis.findings import CauseRef, Finding, ObjectRef, Severity
-from k8s_monitor.analysis.rules.context import RuleContext, condition, make_finding, ref
+from k8s_monitor.analysis.rules.context import RuleContext, make_finding, pod_ready, ref
 from k8s_monitor.cluster.snapshot import EndpointSlice, ObjectMeta, Pod, Service
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -24,11 +24,6 @@ def _unread(ctx: RuleContext, resource: str, group: str = "") -> bool:
 
 def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return all(labels.get(key) == value for key, value in selector.items())
-
-
-def _ready(pod: Pod) -> bool:
-    ready = condition(pod.status.conditions, "Ready")
-    return ready is not None and ready.status == "True"
 
 
 def _slices_by_service(slices: list[EndpointSlice]) -> dict[tuple[str, str], list[EndpointSlice]]:
@@ -86,7 +81,7 @@ def check_service(
         and p.status.phase not in ("Succeeded", "Failed")
         and p.metadata.deletion_timestamp is None
     ]
-    if not slices and any(_ready(p) for p in selected):
+    if not slices and any(pod_ready(p) for p in selected):
         return []
     subject = ref("Service", meta.namespace, meta.name)
     grace = ctx.startup_grace(meta.namespace, meta.labels)

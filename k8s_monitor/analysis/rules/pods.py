@@ -18,6 +18,7 @@ from k8s_monitor.analysis.rules.context import (
     event_evidence,
     iso,
     make_finding,
+    pod_ready,
     ref,
 )
 from k8s_monitor.analysis.rules.messages import (
@@ -403,7 +404,7 @@ def _owner_gone(pod: Pod, ctx: RuleContext) -> bool:
 
 def check_sandbox_failed(pod: Pod, ctx: RuleContext) -> list[Finding]:
     """The runtime cannot create the pod's sandbox, most often: the CNI has no IP to give."""
-    if pod.status.phase != "Pending" or _pod_ready(pod):
+    if pod.status.phase != "Pending" or pod_ready(pod):
         return []
     meta = pod.metadata
     events = ctx.recent_events("Pod", meta.namespace, meta.name, SANDBOX_EVENTS)
@@ -453,7 +454,7 @@ def check_sandbox_failed(pod: Pod, ctx: RuleContext) -> list[Finding]:
 
 def check_failed_mount(pod: Pod, ctx: RuleContext) -> list[Finding]:
     """Volumes that will not mount keep the pod in ContainerCreating."""
-    if pod.status.phase not in ("Pending", "Running") or _pod_ready(pod):
+    if pod.status.phase not in ("Pending", "Running") or pod_ready(pod):
         return []
     events = ctx.recent_events("Pod", pod.metadata.namespace, pod.metadata.name, MOUNT_EVENTS)
     if not events:
@@ -484,7 +485,7 @@ def check_terminating(pod: Pod, ctx: RuleContext) -> list[Finding]:
 
 def check_not_ready(pod: Pod, ctx: RuleContext) -> list[Finding]:
     """Not ready for longer than the startup grace, with no more specific explanation."""
-    if pod.status.phase not in ("Pending", "Running", "Unknown") or _pod_ready(pod):
+    if pod.status.phase not in ("Pending", "Running", "Unknown") or pod_ready(pod):
         return []
     statuses = pod.status.container_statuses
     if (
@@ -525,11 +526,6 @@ def check_not_ready(pod: Pod, ctx: RuleContext) -> list[Finding]:
     return [make_finding(_pod_ref(pod), "PodNotReady", Severity.WARNING, message, evidence)]
 
 
-def _pod_ready(pod: Pod) -> bool:
-    ready = condition(pod.status.conditions, "Ready")
-    return ready is not None and ready.status == "True"
-
-
 SPECIFIC_CHECKS: tuple[Callable[[Pod, RuleContext], list[Finding]], ...] = (
     check_waiting_containers,
     check_cannot_run,
@@ -553,7 +549,7 @@ def _quietly_healthy(pod: Pod, ctx: RuleContext) -> bool:
 
     Most pods of a cluster look like this; skipping them keeps large clusters cheap.
     """
-    if pod.status.phase != "Running" or not _pod_ready(pod):
+    if pod.status.phase != "Running" or not pod_ready(pod):
         return False
     # Sidecars are init containers that keep running; one of them may be backing off.
     if any(s.state.waiting is not None for s in pod.status.init_container_statuses):
