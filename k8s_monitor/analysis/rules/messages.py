@@ -56,11 +56,14 @@ def failed_create_cause(message: str, namespace: str) -> CauseRef | None:
         )
     if match := _WEBHOOK_DENIED.search(message):
         return CauseRef(
-            kind="AdmissionWebhook", namespace="", name=_clip(match["name"]), reason="Denied"
+            kind="AdmissionWebhook", namespace="", name=_clip(match["name"]), reason="WebhookDenied"
         )
     if match := _WEBHOOK_CALL.search(message):
         return CauseRef(
-            kind="AdmissionWebhook", namespace="", name=_clip(match["name"]), reason="Unreachable"
+            kind="AdmissionWebhook",
+            namespace="",
+            name=_clip(match["name"]),
+            reason="WebhookUnavailable",
         )
     if match := _PRIORITY_CLASS.search(message):
         return CauseRef(
@@ -84,7 +87,7 @@ def config_cause(message: str, namespace: str) -> CauseRef | None:
             kind=match["kind"],
             namespace=_clip(match["ns"]),
             name=_clip(match["name"]),
-            reason=f"KeyNotFound:{_clip(match['key'])}",
+            reason="KeyNotFound",  # the key itself is in the finding's message
         )
     if match := _CONFIG_MISSING.search(message):
         kind = "ConfigMap" if match["kind"].lower() == "configmap" else "Secret"

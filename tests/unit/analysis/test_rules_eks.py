@@ -129,7 +129,7 @@ def test_refused_with_nothing_serving_is_critical_and_names_the_webhook() -> Non
         kind="AdmissionWebhook",
         namespace="",
         name="validate.kyverno.svc-fail",
-        reason="Unreachable",
+        reason="WebhookUnavailable",
     )
 
 
@@ -480,7 +480,7 @@ def test_config_error_names_the_configmap_key() -> None:
     )
     cause = only(run(broken), "CreateContainerConfigError").caused_by
     assert cause == CauseRef(
-        kind="ConfigMap", namespace="shop", name="web-config", reason="KeyNotFound:DB_HOST"
+        kind="ConfigMap", namespace="shop", name="web-config", reason="KeyNotFound"
     )
 
 

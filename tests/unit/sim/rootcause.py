@@ -2,7 +2,7 @@
 
 A scenario's step is rendered, decoded as the collector would (every kind the simulator
 serves) and analyzed; the cause counts as named when a finding at warning or above blames it
-(``caused_by``) or is about it and blames nothing else.
+(``caused_by``, with the same reason) or is about it, has that reason and blames nothing else.
 """
 
 from __future__ import annotations
@@ -48,14 +48,15 @@ def findings_at(scenario: Scenario, step: int, start: datetime) -> list[Finding]
 
 
 def blames(finding: Finding, expected: RootCauseIn) -> bool:
-    key = (expected.kind, expected.namespace, expected.name)
+    """The finding names ``expected`` (kind, namespace, name and reason) as its cause."""
+    key = (expected.kind, expected.namespace, expected.name, expected.reason)
     if finding.severity is Severity.INFO:
         return False
     cause = finding.caused_by
     if cause is not None:
-        return (cause.kind, cause.namespace, cause.name) == key
+        return (cause.kind, cause.namespace, cause.name, cause.reason) == key
     subject = finding.subject
-    return (subject.kind, subject.namespace, subject.name) == key
+    return (subject.kind, subject.namespace, subject.name, finding.reason) == key
 
 
 def score(name: str, start: datetime) -> Outcome:
