@@ -37,10 +37,12 @@ with the cluster autoscaler's or Karpenter's refusal), ``event`` (any event on a
 Deployment from a node; they stay Failed until a ``heal``), ``sandbox_error`` (pods recreated and
 stuck in ContainerCreating: the CNI cannot set up their network), ``attach_error`` (a
 StatefulSet's pods recreated and stuck in ContainerCreating: their volume will not attach;
-``{volume}`` in the message is the claim's volume), ``cordon`` (a node marked
-unschedulable), ``service_selector`` (a workload's Service selects other labels). A ``rollout``
-may carry ``config_error`` (its pods fail CreateContainerConfigError) or ``create_error`` (its new
-ReplicaSet is refused by the apiserver: FailedCreate, ReplicaFailure; the old one keeps serving).
+``{volume}`` in the message is the claim's volume), ``cronjob_refused`` (every Job a CronJob
+creates from then on is refused, e.g. by a full ``count/jobs.batch`` quota), ``cordon`` (a
+node marked unschedulable), ``service_selector`` (a workload's Service selects other labels).
+A ``rollout`` may carry ``config_error`` (its pods fail CreateContainerConfigError) or
+``create_error`` (its new ReplicaSet is refused by the apiserver: FailedCreate, ReplicaFailure;
+the old one keeps serving).
 ``{time}`` in a log is replaced by the time the fault began.
 
 Workloads with a port get a Service (and EndpointSlice) of their name. ``storage_classes`` lists
@@ -194,6 +196,14 @@ class AttachErrorIn(_In):
     )
 
 
+class CronJobRefusedIn(_In):
+    workload: str  # a CronJob: from now on the apiserver refuses the Jobs it creates
+    message: str = (
+        "exceeded quota: job-quota, requested: count/jobs.batch=1, used: count/jobs.batch=30, "
+        "limited: count/jobs.batch=30"
+    )
+
+
 class CordonIn(_In):
     node: str
 
@@ -249,6 +259,7 @@ class ChangeIn(_In):
     sandbox_error: SandboxErrorIn | None = None
     attach_error: AttachErrorIn | None = None
     cordon: CordonIn | None = None
+    cronjob_refused: CronJobRefusedIn | None = None
     service_selector: ServiceSelectorIn | None = None
 
 

@@ -722,9 +722,10 @@ class Renderer:
         runs = [last_run - k * period for k in (2, 1, 0)]
         owner = o.owner_ref("batch/v1", "CronJob", spec.name, uid)
         last_success: float | None = None
+        refused_from = render_faults.runs_refused_from(self, workload)
         for run in runs:
             offset = self.now_offset - (now_epoch - run)
-            if offset < workload.created:
+            if offset < workload.created or run >= refused_from:
                 continue
             name = f"{spec.name}-{int(run // 60)}"
             failed = (
@@ -736,9 +737,12 @@ class Renderer:
             self._job(workload, owner, name, moment, offset, failed=failed)
             if not failed:
                 last_success = run
+        scheduled = runs[-1] if runs[-1] < refused_from else refused_from - 1
+        scheduled = math.floor(scheduled / period) * period
         status: JSON = {
-            "lastScheduleTime": o.ts(datetime.fromtimestamp(runs[-1], tz=self.now.tzinfo))
+            "lastScheduleTime": o.ts(datetime.fromtimestamp(scheduled, tz=self.now.tzinfo))
         }
+        render_faults.refused_runs(self, workload, uid, refused_from, period)
         if last_success is not None:
             status["lastSuccessfulTime"] = o.ts(
                 datetime.fromtimestamp(last_success + 40, tz=self.now.tzinfo)

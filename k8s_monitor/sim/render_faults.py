@@ -1,13 +1,14 @@
 """Pod and controller states the failure-mode scenarios add, rendered as a real cluster shows them.
 
 Kept apart from ``render.py``: a pod waiting in CreateContainerConfigError, a pod stuck in
-ContainerCreating because the CNI has no IP for it or its volume will not attach, a ReplicaSet
-the apiserver refuses (quota,
+ContainerCreating because the CNI has no IP for it or its volume will not attach, a CronJob
+whose Jobs the apiserver refuses, a ReplicaSet the apiserver refuses (quota,
 webhook, missing PriorityClass or ServiceAccount), a pending pod the autoscaler will not help.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -154,6 +155,38 @@ def replica_failure(workload: WorkloadState, since: datetime) -> JSON | None:
     if error is None:
         return None
     return o.condition("ReplicaFailure", "True", since, "FailedCreate", error[:1000], update=since)
+
+
+def runs_refused_from(renderer: Renderer, workload: WorkloadState) -> float:
+    """The epoch second from which the apiserver refuses the CronJob's Jobs (inf: never)."""
+    refusal = workload.job_refusal
+    if refusal is None or refusal.since > renderer.now_offset:
+        return math.inf
+    return renderer.at(refusal.since).timestamp()
+
+
+def refused_runs(
+    renderer: Renderer, workload: WorkloadState, uid: str, refused_from: float, period: float
+) -> None:
+    """The CronJob controller's FailedCreate events, one per refused run (counted)."""
+    refusal = workload.job_refusal
+    if refusal is None or math.isinf(refused_from):
+        return
+    spec = workload.spec
+    now_epoch = renderer.now.timestamp()
+    first = math.ceil(refused_from / period) * period
+    if first > now_epoch:
+        return
+    count = int((now_epoch - first) // period) + 1
+    latest = math.floor(now_epoch / period) * period
+    name = f"{spec.name}-{int(latest // 60)}"
+    since = renderer.now_offset - (now_epoch - first)
+    renderer._event(
+        "CronJob", spec.namespace, spec.name, uid, "FailedCreate",
+        f'Error creating job: jobs.batch "{name}" is forbidden: {refusal.message}', "Warning",
+        since, renderer.now_offset - (now_epoch - latest), count, "cronjob-controller",
+        api_version="batch/v1",
+    )  # fmt: skip
 
 
 def cordon(node_spec: JSON, cordoned: datetime | None) -> None:

@@ -16,6 +16,7 @@ from k8s_monitor.sim.dsl import (
     ChangeIn,
     CordonIn,
     CrashLoopIn,
+    CronJobRefusedIn,
     EventIn,
     EvictIn,
     HealIn,
@@ -83,6 +84,14 @@ class JobFailure:
 
 
 @dataclass
+class JobRefusal:
+    """The apiserver refuses every Job the CronJob creates from ``since`` on (a full quota)."""
+
+    since: float
+    message: str
+
+
+@dataclass
 class Eviction:
     revision: int
     node: str
@@ -103,6 +112,7 @@ class WorkloadState:
     scaled_at: float | None = None
     evictions: list[Eviction] = field(default_factory=list)
     service_selector: dict[str, str] | None = None  # None: the workload's own labels
+    job_refusal: JobRefusal | None = None
 
     @property
     def current(self) -> Revision:
@@ -282,6 +292,9 @@ def apply_change(world: World, change: ChangeIn, at: float, step_seconds: float)
     if change.cordon is not None:
         _cordon(world, change.cordon, at)
         handled += 1
+    if change.cronjob_refused is not None:
+        _cronjob_refused(world, change.cronjob_refused, at)
+        handled += 1
     if change.service_selector is not None:
         _service_selector(world, change.service_selector, at)
         handled += 1
@@ -438,6 +451,13 @@ def _attach_error(world: World, change: AttachErrorIn, at: float) -> None:
         message=change.message,
         event_reason="FailedAttachVolume",
     )
+
+
+def _cronjob_refused(world: World, change: CronJobRefusedIn, at: float) -> None:
+    workload = world.workload(change.workload)
+    if workload.spec.kind != "CronJob":
+        raise ConfigurationError("scenario", f"cronjob_refused needs a CronJob: {change.workload}")
+    workload.job_refusal = JobRefusal(at, change.message)
 
 
 def _cordon(world: World, change: CordonIn, at: float) -> None:

@@ -151,7 +151,8 @@ def _finding(refusal: _Refusal, ctx: RuleContext) -> Finding:
     batch = root.kind in ("Job", "CronJob")
     severity = Severity.CRITICAL if available == 0 and not batch else Severity.WARNING
     what = f"{controller.kind.lower()} {controller.name}"
-    message = f"{what} cannot create pods: {latest.message[:300]}"
+    made = "jobs" if controller.kind == "CronJob" else "pods"
+    message = f"{what} cannot create {made}: {latest.message[:300]}"
     evidence: dict[str, Any] = {
         "controller": str(controller),
         "available": available,

@@ -25,6 +25,7 @@ from k8s_monitor.analysis.rules.context import (
     ref,
 )
 from k8s_monitor.analysis.rules.cron import CronError, parse_schedule
+from k8s_monitor.analysis.rules.messages import failed_create_cause
 from k8s_monitor.cluster.snapshot import CronJob, Job, Pod
 
 NOT_COMPLETED_AFTER = timedelta(hours=12)
@@ -245,8 +246,14 @@ def check_cronjob_schedule(cron: CronJob, ctx: RuleContext) -> list[Finding]:
         "concurrency_policy": spec.concurrency_policy or None,
         "events": event_evidence(events) or None,
     }
+    refused = [e for e in events if e.reason == "FailedCreate"]
+    cause = failed_create_cause(refused[-1].message, meta.namespace) if refused else None
     subject = ref("CronJob", meta.namespace, meta.name)
-    return [make_finding(subject, "CronJobNotScheduling", Severity.WARNING, message, evidence)]
+    return [
+        make_finding(
+            subject, "CronJobNotScheduling", Severity.WARNING, message, evidence, caused_by=cause
+        )
+    ]
 
 
 def job_findings(ctx: RuleContext) -> list[Finding]:

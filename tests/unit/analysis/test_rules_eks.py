@@ -637,3 +637,21 @@ def test_degraded_kube_system_components_are_critical_by_default() -> None:
     assert aws.evidence["critical_component"] is True
     relaxed = parse_catalog("defaults: {critical_components: []}")
     assert {f.severity for f in run(daemonset("aws-node"), catalog=relaxed)} == {Severity.WARNING}
+
+
+def test_cronjob_whose_jobs_are_refused_names_the_quota() -> None:
+    refusal = event(
+        "CronJob",
+        "report",
+        "FailedCreate",
+        'Error creating job: jobs.batch "report-28590" is forbidden: exceeded quota: job-quota,'
+        " requested: count/jobs.batch=1, used: count/jobs.batch=30, limited: count/jobs.batch=30",
+        component="cronjob-controller",
+    )
+    findings = run(cronjob("*/15 * * * *", "09:15"), refusal)
+    quota = CauseRef(
+        kind="ResourceQuota", namespace="shop", name="job-quota", reason="QuotaExceeded"
+    )
+    assert only(findings, "CronJobNotScheduling").caused_by == quota
+    refused = only(findings, "FailedCreate")
+    assert refused.caused_by == quota and "cannot create jobs" in refused.message

@@ -200,3 +200,29 @@ def test_attach_error_names_the_claims_volume(tmp_path: Path) -> None:
     bad.write_text(BASE + "      - attach_error: {workload: app/web}\n")
     with pytest.raises(ConfigurationError, match="StatefulSet with a volume"):
         load_scenario(bad)
+
+
+def test_cronjob_refused_stops_new_runs_and_records_failed_create(tmp_path: Path) -> None:
+    text = BASE.replace(
+        "workloads:\n",
+        'workloads:\n  - {kind: CronJob, namespace: app, name: sync, image: "s:1",'
+        ' schedule: "*/5 * * * *", port: null}\n',
+    )
+    path = tmp_path / "scenario.yaml"
+    path.write_text(
+        text + "      - cronjob_refused: {workload: app/sync}\n        lead_seconds: 1200\n"
+    )
+    scenario = load_scenario(path, start=FIXED_START)
+    now = FIXED_START + timedelta(seconds=900)
+    view = scenario.view(1, now)
+    (cron,) = items(view, "cronjobs")
+    last = cron["status"]["lastScheduleTime"]
+    assert last <= (now - timedelta(seconds=1200)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert not [j for j in items(view, "jobs") if j["metadata"]["creationTimestamp"] > last]
+    (event,) = [e for e in items(view, "events") if e["reason"] == "FailedCreate"]
+    assert event["involvedObject"]["kind"] == "CronJob" and event["count"] >= 3
+    assert "exceeded quota: job-quota" in event["message"]
+    with pytest.raises(ConfigurationError, match="needs a CronJob"):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(BASE + "      - cronjob_refused: {workload: app/web}\n")
+        load_scenario(bad)
