@@ -332,11 +332,7 @@ class Renderer:
                     workload, revision, rs_name, rs_uid, uid, pod_labels, count, ready
                 ),
             )
-            if revision.create_error is not None and key == current.template_key:
-                # Scaled up by the rollout, but every pod it creates is refused.
-                self.out.objects["replicasets"][-1]["spec"]["replicas"] = max(
-                    1, math.ceil(workload.replicas * 0.25)
-                )
+            render_faults.scale_refused(self.out.objects["replicasets"][-1], workload, revision)
         self._deployment_events(workload, rs_names)
         render_faults.refused_replicaset(self, workload, rs_names)
         self._past_fault_events(workload)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from k8s_monitor.sim import objects as o
 from k8s_monitor.sim.view import ContainerLogs
-from k8s_monitor.sim.world import WorkloadState
+from k8s_monitor.sim.world import Revision, WorkloadState
 
 if TYPE_CHECKING:
     from k8s_monitor.sim.render import Renderer, _Pod
@@ -147,6 +147,14 @@ def refused_replicaset(
         current.since + 1, renderer.now_offset - 15, attempts, "replicaset-controller",
         api_version="apps/v1",
     )  # fmt: skip
+
+
+def scale_refused(replicaset: JSON, workload: WorkloadState, revision: Revision) -> None:
+    """The rollout scales the new ReplicaSet up (its surge) even though each pod is refused."""
+    current = workload.current
+    if revision.create_error is None or revision.template_key != current.template_key:
+        return
+    replicaset["spec"]["replicas"] = max(1, math.ceil(workload.replicas * 0.25))
 
 
 def replica_failure(workload: WorkloadState, since: datetime) -> JSON | None:
