@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from k8s_monitor.analysis.findings import CauseRef, Finding, ObjectRef, Severity
@@ -63,6 +64,30 @@ class RuleContext:
             pods_by_node=dict(pods_by_node),
             pods_by_root=dict(pods_by_root),
         )
+
+    @cached_property
+    def live_controllers(self) -> dict[str, frozenset[tuple[str, str]]]:
+        """(namespace, name) of the controllers that still own pods, by kind.
+
+        A kind the snapshot holds nothing of is absent (unknown, not "none alive"); a ReplicaSet
+        scaled to zero is a retired revision and does not count as alive.
+        """
+        snapshot = self.snapshot
+        found: dict[str, frozenset[tuple[str, str]]] = {}
+        if snapshot.replicasets:
+            found["ReplicaSet"] = frozenset(
+                (r.metadata.namespace, r.metadata.name)
+                for r in snapshot.replicasets
+                if r.spec.replicas != 0
+            )
+        for kind, metas in (
+            ("StatefulSet", [s.metadata for s in snapshot.statefulsets]),
+            ("DaemonSet", [d.metadata for d in snapshot.daemonsets]),
+            ("Job", [j.metadata for j in snapshot.jobs]),
+        ):
+            if metas:
+                found[kind] = frozenset((m.namespace, m.name) for m in metas)
+        return found
 
     def startup_grace(self, namespace: str, labels: dict[str, str]) -> timedelta:
         return self.catalog.match(namespace, labels).startup_grace

@@ -40,23 +40,21 @@ def _ready_endpoints(slices: list[EndpointSlice]) -> int:
     return sum(1 for s in slices for e in s.endpoints if e.conditions.ready is not False)
 
 
-def _scaled_to_zero(service: Service, ctx: RuleContext) -> bool:
-    """A workload the selector covers is at zero replicas on purpose."""
-    namespace, selector = service.metadata.namespace, service.spec.selector
-    workloads: list[tuple[ObjectMeta, int | None, dict[str, str]]] = [
+def _scaled_to_zero(ctx: RuleContext) -> list[tuple[str, dict[str, str]]]:
+    """(namespace, labels) of the Deployments and StatefulSets at zero replicas on purpose."""
+    metas: list[tuple[ObjectMeta, int | None, dict[str, str]]] = [
         (d.metadata, d.spec.replicas, d.spec.selector.match_labels)
         for d in ctx.snapshot.deployments
     ]
-    workloads += [
+    metas += [
         (s.metadata, s.spec.replicas, s.spec.selector.match_labels)
         for s in ctx.snapshot.statefulsets
     ]
-    return any(
-        meta.namespace == namespace
-        and replicas == 0
-        and _selects(selector, {**meta.labels, **match_labels})
-        for meta, replicas, match_labels in workloads
-    )
+    return [
+        (meta.namespace, {**meta.labels, **match_labels})
+        for meta, replicas, match_labels in metas
+        if replicas == 0
+    ]
 
 
 def _selector_text(selector: dict[str, str]) -> str:
@@ -68,6 +66,7 @@ def check_service(
     pods: list[Pod],
     slices: list[EndpointSlice] | None,
     ctx: RuleContext,
+    idle: list[tuple[str, dict[str, str]]],
 ) -> list[Finding]:
     meta, selector = service.metadata, service.spec.selector
     if not selector or service.spec.type == "ExternalName":
@@ -86,7 +85,10 @@ def check_service(
     subject = ref("Service", meta.namespace, meta.name)
     grace = ctx.startup_grace(meta.namespace, meta.labels)
     if not selected:
-        if _scaled_to_zero(service, ctx) or not ctx.older_than(meta.creation_timestamp, grace):
+        scaled_down = any(
+            ns == meta.namespace and _selects(selector, labels) for ns, labels in idle
+        )
+        if scaled_down or not ctx.older_than(meta.creation_timestamp, grace):
             return []
         message = (
             f"service {meta.name} selects no pod ({_selector_text(selector)}): every request"
@@ -141,6 +143,7 @@ def service_findings(ctx: RuleContext) -> list[Finding]:
     pods_by_namespace: dict[str, list[Pod]] = defaultdict(list)
     for pod in snapshot.pods:
         pods_by_namespace[pod.metadata.namespace].append(pod)
+    idle = _scaled_to_zero(ctx)
     found: list[Finding] = []
     for service in snapshot.services:
         meta = service.metadata
@@ -149,5 +152,6 @@ def service_findings(ctx: RuleContext) -> list[Finding]:
             pods_by_namespace.get(meta.namespace, []),
             slices.get((meta.namespace, meta.name)),
             ctx,
+            idle,
         )
     return found

@@ -28,7 +28,7 @@ from k8s_monitor.analysis.rules.messages import (
     scheduling_verdict,
     volume_cause,
 )
-from k8s_monitor.cluster.snapshot import ContainerStatus, Event, ObjectMeta, Pod, StateTerminated
+from k8s_monitor.cluster.snapshot import ContainerStatus, Event, Pod, StateTerminated
 
 # Waiting reasons that only follow a real failure: flagged without waiting out a grace period.
 MAIN_WAITING: dict[str, tuple[str, Severity]] = {
@@ -380,26 +380,8 @@ def _owner_gone(pod: Pod, ctx: RuleContext) -> bool:
     owner = pod.metadata.controller_ref()
     if owner is None:
         return False
-    namespace = pod.metadata.namespace
-    if owner.kind == "ReplicaSet" and ctx.snapshot.replicasets:
-        rs = next(
-            (
-                r
-                for r in ctx.snapshot.replicasets
-                if r.metadata.namespace == namespace and r.metadata.name == owner.name
-            ),
-            None,
-        )
-        return rs is None or rs.spec.replicas == 0
-    metas: dict[str, list[ObjectMeta]] = {
-        "StatefulSet": [s.metadata for s in ctx.snapshot.statefulsets],
-        "DaemonSet": [d.metadata for d in ctx.snapshot.daemonsets],
-        "Job": [j.metadata for j in ctx.snapshot.jobs],
-    }
-    known = metas.get(owner.kind)
-    if not known:
-        return False
-    return not any(m.namespace == namespace and m.name == owner.name for m in known)
+    alive = ctx.live_controllers.get(owner.kind)
+    return alive is not None and (pod.metadata.namespace, owner.name) not in alive
 
 
 def check_sandbox_failed(pod: Pod, ctx: RuleContext) -> list[Finding]:
