@@ -655,3 +655,12 @@ def test_cronjob_whose_jobs_are_refused_names_the_quota() -> None:
     assert only(findings, "CronJobNotScheduling").caused_by == quota
     refused = only(findings, "FailedCreate")
     assert refused.caused_by == quota and "cannot create jobs" in refused.message
+
+
+def test_sandbox_failures_show_from_events_alone_when_pods_were_not_read() -> None:
+    gap = CollectionGap(resource="pods", api_group="", reason="forbidden", status=403)
+    from k8s_monitor.analysis.rules import analyze
+
+    snap = snapshot(event("Pod", "web-1", "FailedCreatePodSandBox", CNI_MESSAGE), gaps=[gap])
+    findings = analyze(snap, now=datetime(2024, 5, 14, 10, tzinfo=UTC))
+    assert only(findings, "FailedCreatePodSandBox").evidence["source"] == "events"
