@@ -10,6 +10,8 @@ File shape::
       priority: P2
       system_priority: P1
       startup_grace: 5m
+      critical_components: [coredns, kube-dns, aws-node, kube-proxy, ebs-csi-controller,
+                            ebs-csi-node]   # kube-system workloads whose trouble is critical
     services:
       - name: payments
         namespaces: [payments]   # and/or
@@ -57,6 +59,18 @@ SYSTEM_NAMESPACES = frozenset(
     }
 )
 DEFAULT_STARTUP_GRACE = timedelta(minutes=5)
+# kube-system workloads (and the DNS Service) every pod depends on: DNS, pod networking, service
+# routing, volume attachment. Any one of them degraded breaks many workloads at once, so their
+# warnings are critical by default.
+CRITICAL_COMPONENTS_NAMESPACE = "kube-system"
+CRITICAL_COMPONENTS = (
+    "aws-node",
+    "coredns",
+    "ebs-csi-controller",
+    "ebs-csi-node",
+    "kube-dns",
+    "kube-proxy",
+)
 DEFAULT_SERVICE_NAME = "default"
 SYSTEM_SERVICE_NAME = "system"
 
@@ -150,6 +164,7 @@ class Defaults(BaseModel):
     system_priority: Priority = Priority.P1
     system_namespaces: tuple[str, ...] = tuple(sorted(SYSTEM_NAMESPACES))
     startup_grace: timedelta = DEFAULT_STARTUP_GRACE
+    critical_components: tuple[str, ...] = CRITICAL_COMPONENTS
 
     @field_validator("startup_grace", mode="before")
     @classmethod
@@ -182,6 +197,12 @@ class ServiceCatalog(BaseModel):
             if service.matches(namespace, labels):
                 return service
         return self._fallback(namespace)
+
+    def is_critical_component(self, namespace: str, name: str) -> bool:
+        """A kube-system component whose degradation is critical (``critical_components``)."""
+        return (
+            namespace == CRITICAL_COMPONENTS_NAMESPACE and name in self.defaults.critical_components
+        )
 
     def by_name(self, name: str) -> Service | None:
         return next((s for s in self.services if s.name == name), None)

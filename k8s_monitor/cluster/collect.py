@@ -333,6 +333,8 @@ class Collector:
             query.append(("continue", token))
         if resource is res.EVENTS:
             query.append(("fieldSelector", f"type={_WARNING}"))
+        elif resource.field_selector:
+            query.append(("fieldSelector", resource.field_selector))
         if resource.label_selector and self._options.label_selector:
             query.append(("labelSelector", self._options.label_selector))
         return query
@@ -344,6 +346,8 @@ class Collector:
             return lambda ns: _namespace_wanted(ns, include, exclude)
         if resource is res.EVENTS:
             return lambda ev: ev.metadata.namespace not in exclude and _recent_warning(ev, cutoff)
+        if resource is res.SCALE_UP_EVENTS:
+            return lambda ev: ev.metadata.namespace not in exclude and _recent_scale_up(ev, cutoff)
         if resource.namespaced and exclude:
             return lambda item: item.metadata.namespace not in exclude
         return _keep_all
@@ -466,6 +470,14 @@ def _namespace_wanted(ns: Namespace, include: frozenset[str], exclude: frozenset
 def _recent_warning(event: Event, cutoff: datetime) -> bool:
     # The field selector already asks for Warnings; a server that ignores it is filtered here.
     if event.type != _WARNING:
+        return False
+    seen = event.seen_at
+    return seen is None or _comparable(seen) >= _comparable(cutoff)
+
+
+def _recent_scale_up(event: Event, cutoff: datetime) -> bool:
+    # A server that ignores the field selector sends every event: keep only what was asked for.
+    if event.reason != res.SCALE_UP_EVENTS.field_selector.partition("=")[2]:
         return False
     seen = event.seen_at
     return seen is None or _comparable(seen) >= _comparable(cutoff)

@@ -24,6 +24,7 @@ class Resource:
     namespaced: bool = True
     label_selector: bool = False  # LABEL_SELECTOR applies (workload objects, not infrastructure)
     optional_api: bool = False  # a 404 means "not served here" (metrics.k8s.io), not a gap
+    field_selector: str = ""  # narrows the list server-side (events of one reason)
 
     @property
     def api_prefix(self) -> str:
@@ -50,6 +51,11 @@ class Resource:
 PODS = Resource("pods", "", "v1", s.Pod, "pods", label_selector=True)
 NODES = Resource("nodes", "", "v1", s.Node, "nodes", namespaced=False)
 EVENTS = Resource("events", "", "v1", s.Event, "events")
+# Warning events are listed above; the cluster autoscaler says why it will not add a node in a
+# Normal event, the one Normal event a rule needs.
+SCALE_UP_EVENTS = Resource(
+    "events", "", "v1", s.Event, "events", field_selector="reason=NotTriggerScaleUp"
+)
 NAMESPACES = Resource("namespaces", "", "v1", s.Namespace, "namespaces", namespaced=False)
 NODE_METRICS = Resource(
     "nodes",
@@ -74,6 +80,7 @@ RESOURCES: tuple[Resource, ...] = (
     PODS,
     NODES,
     EVENTS,
+    SCALE_UP_EVENTS,
     NAMESPACES,
     Resource("deployments", "apps", "v1", s.Deployment, "deployments", label_selector=True),
     Resource("replicasets", "apps", "v1", s.ReplicaSet, "replicasets", label_selector=True),
@@ -86,6 +93,16 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("horizontalpodautoscalers", "autoscaling", "v2", s.HorizontalPodAutoscaler, "hpas"),
     Resource("poddisruptionbudgets", "policy", "v1", s.PodDisruptionBudget, "pdbs"),
     Resource("resourcequotas", "", "v1", s.ResourceQuota, "resource_quotas"),
+    Resource("services", "", "v1", s.Service, "services"),
+    Resource("endpointslices", "discovery.k8s.io", "v1", s.EndpointSlice, "endpoint_slices"),
+    Resource(
+        "storageclasses",
+        "storage.k8s.io",
+        "v1",
+        s.StorageClass,
+        "storage_classes",
+        namespaced=False,
+    ),
     NODE_METRICS,
     POD_METRICS,
 )

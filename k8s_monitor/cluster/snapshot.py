@@ -330,6 +330,9 @@ class Job(_K8s):
 class CronJobSpec(_K8s):
     schedule: str = ""
     suspend: bool = False
+    time_zone: str | None = None
+    starting_deadline_seconds: int | None = None
+    concurrency_policy: str = ""
 
 
 class CronJobStatus(_K8s):
@@ -441,6 +444,46 @@ class Namespace(_K8s):
     status: NamespaceStatus = field(default_factory=NamespaceStatus)
 
 
+class StorageClass(_K8s):
+    metadata: ObjectMeta = field(default_factory=ObjectMeta)
+    provisioner: str = ""
+    volume_binding_mode: str = ""
+
+
+# --- services ----------------------------------------------------------------------------------
+
+
+class ServiceSpec(_K8s):
+    selector: dict[str, str] = {}
+    type: str = ""
+
+
+class Service(_K8s):
+    metadata: ObjectMeta = field(default_factory=ObjectMeta)
+    spec: ServiceSpec = field(default_factory=ServiceSpec)
+
+
+class EndpointConditions(_K8s):
+    ready: bool | None = None  # None: unknown, which consumers treat as ready
+    serving: bool | None = None
+    terminating: bool | None = None
+
+
+class Endpoint(_K8s):
+    conditions: EndpointConditions = field(default_factory=EndpointConditions)
+    target_ref: ObjectReference | None = None
+    node_name: str = ""
+
+
+class EndpointSlice(_K8s):
+    """A discovery.k8s.io/v1 EndpointSlice; the ``kubernetes.io/service-name`` label names its
+    Service."""
+
+    metadata: ObjectMeta = field(default_factory=ObjectMeta)
+    address_type: str = ""
+    endpoints: tuple[Endpoint, ...] = ()
+
+
 # --- metrics.k8s.io --------------------------------------------------------------------------
 
 
@@ -504,6 +547,9 @@ class ClusterSnapshot(Struct, kw_only=True):
     pdbs: list[PodDisruptionBudget] = []
     resource_quotas: list[ResourceQuota] = []
     namespaces: list[Namespace] = []
+    services: list[Service] = []
+    endpoint_slices: list[EndpointSlice] = []
+    storage_classes: list[StorageClass] = []
     node_metrics: list[NodeMetrics] | None = None  # None: metrics.k8s.io is not served
     pod_metrics: list[PodMetrics] | None = None
     log_tails: list[LogTail] = []
@@ -533,6 +579,9 @@ KINDS: dict[str, tuple[type[_K8s], str]] = {
     "PodDisruptionBudget": (PodDisruptionBudget, "pdbs"),
     "ResourceQuota": (ResourceQuota, "resource_quotas"),
     "Namespace": (Namespace, "namespaces"),
+    "Service": (Service, "services"),
+    "EndpointSlice": (EndpointSlice, "endpoint_slices"),
+    "StorageClass": (StorageClass, "storage_classes"),
     "NodeMetrics": (NodeMetrics, "node_metrics"),
     "PodMetrics": (PodMetrics, "pod_metrics"),
 }

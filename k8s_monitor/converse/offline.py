@@ -7,7 +7,7 @@ the escalation stage's own deterministic job) and it labels itself as such in th
 
 from __future__ import annotations
 
-from k8s_monitor.analysis.findings import Severity
+from k8s_monitor.analysis.findings import Finding, Severity
 from k8s_monitor.analysis.incidents import Incident
 from k8s_monitor.converse.answer import ClusterHealth, CycleAnalysis
 from k8s_monitor.converse.context import CycleContext
@@ -56,7 +56,7 @@ def _summary(context: CycleContext, open_incidents: list[Incident], reason: str)
     ]
     if open_incidents:
         worst = open_incidents[0].finding
-        parts.append(f"Most severe: {worst.reason} on {worst.subject}.")
+        parts.append(f"Most severe: {worst.reason} on {worst.subject}{_cause(worst)}.")
     if context.snapshot.gaps:
         parts.append(f"Partial view: {len(context.snapshot.gaps)} resource(s) could not be read.")
     parts.append(f"(Deterministic analysis of cycle {context.cycle}: {reason}.)")
@@ -65,4 +65,16 @@ def _summary(context: CycleContext, open_incidents: list[Incident], reason: str)
 
 def _action(incident: Incident) -> str:
     finding = incident.finding
+    cause = finding.caused_by
+    if cause is not None:
+        # Fix the cause, not the symptom: the cause leads the line.
+        return (
+            f"Investigate {cause.ref} ({cause.reason}), the cause of"
+            f" {finding.reason} on {finding.subject}: {finding.message}"
+        )
     return f"Investigate {finding.reason} on {finding.subject}: {finding.message}"
+
+
+def _cause(finding: Finding) -> str:
+    cause = finding.caused_by
+    return f", caused by {cause.ref} ({cause.reason})" if cause is not None else ""

@@ -59,6 +59,7 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     Resource("persistentvolumes", "persistentvolume", "PersistentVolume", "", "v1", False, ("pv",)),
     Resource("resourcequotas", "resourcequota", "ResourceQuota", "", "v1", True, ("quota",)),
+    Resource("services", "service", "Service", "", "v1", True, ("svc",), categories=("all",)),
     Resource(
         "deployments",
         "deployment",
@@ -105,6 +106,10 @@ RESOURCES: tuple[Resource, ...] = (
         "v1",
         True,
         ("pdb",),
+    ),
+    Resource("endpointslices", "endpointslice", "EndpointSlice", "discovery.k8s.io", "v1", True),
+    Resource(
+        "storageclasses", "storageclass", "StorageClass", "storage.k8s.io", "v1", False, ("sc",)
     ),
     Resource("nodes", "", "NodeMetrics", "metrics.k8s.io", "v1beta1", False, key="metrics:nodes"),
     Resource("pods", "", "PodMetrics", "metrics.k8s.io", "v1beta1", True, key="metrics:pods"),

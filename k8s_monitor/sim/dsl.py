@@ -31,10 +31,25 @@ Unknown keys are errors, so a typo fails loudly instead of silently simulating s
           - heal: {workload: shop/checkout}          # restart: false keeps the pods
           - rollback: {workload: shop/checkout}
 
-Other changes: ``scale`` (replicas), ``pending`` (pods recreated and Unschedulable), ``event``
-(any event on any object), ``job_fail`` (a Job or the CronJob's latest run fails), ``evict``
-(the kubelet evicts pods of a Deployment from a node; they stay Failed until a ``heal``).
+Other changes: ``scale`` (replicas), ``pending`` (pods recreated and Unschedulable, optionally
+with the cluster autoscaler's or Karpenter's refusal), ``event`` (any event on any object),
+``job_fail`` (a Job or the CronJob's latest run fails), ``evict`` (the kubelet evicts pods of a
+Deployment from a node; they stay Failed until a ``heal``), ``sandbox_error`` (pods recreated and
+stuck in ContainerCreating: the CNI cannot set up their network), ``attach_error`` (a
+StatefulSet's pods recreated and stuck in ContainerCreating: their volume will not attach;
+``{volume}`` in the message is the claim's volume), ``cronjob_refused`` (every Job a CronJob
+creates from then on is refused, e.g. by a full ``count/jobs.batch`` quota), ``cordon`` (a
+node marked unschedulable), ``service_selector`` (a workload's Service selects other labels).
+A ``rollout`` may carry ``config_error`` (its pods fail CreateContainerConfigError) or
+``create_error`` (its new ReplicaSet is refused by the apiserver: FailedCreate, ReplicaFailure;
+the old one keeps serving).
 ``{time}`` in a log is replaced by the time the fault began.
+
+Workloads with a port get a Service (and EndpointSlice) of their name. ``storage_classes`` lists
+the StorageClasses the cluster has; a StatefulSet whose ``storage_class`` is not among them gets
+Pending claims and Pending pods. ``sources`` cites the published incident a scenario follows and
+``expect.root_cause`` names the object a monitor should blame (``kind``, ``namespace``, ``name``,
+``reason``), for scoring.
 """
 
 from __future__ import annotations
@@ -99,6 +114,7 @@ class WorkloadIn(_In):
     secret_env: dict[str, str] = field(default_factory=dict)  # NAME: "secret/key" (valueFrom)
     age_days: float = 7.0
     service_account: str = "default"
+    storage_class: str = "gp3"  # StatefulSet volumes
 
 
 class QuotaIn(_In):
@@ -139,6 +155,8 @@ class RolloutIn(_In):
     workload: str
     image: str
     pull_error: str | None = None  # set: the new image cannot be pulled (ImagePullBackOff)
+    config_error: str | None = None  # set: new pods wait in CreateContainerConfigError
+    create_error: str | None = None  # set: the apiserver refuses the new ReplicaSet's pods
 
 
 class RollbackIn(_In):
@@ -156,6 +174,43 @@ class PendingIn(_In):
         "0/{nodes} nodes are available: {nodes} Insufficient memory. preemption: "
         "0/{nodes} nodes are available: {nodes} No preemption victims found for incoming pod."
     )
+    # Who answers for new capacity, and what it said (a NotTriggerScaleUp or Karpenter event).
+    autoscaler: Literal["cluster-autoscaler", "karpenter"] | None = None
+    autoscaler_message: str = "pod didn't trigger scale-up: {nodes} max node group size reached"
+
+
+class SandboxErrorIn(_In):
+    workload: str
+    message: str = (
+        "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network "
+        'for sandbox "{sandbox}": plugin type="aws-cni" name="aws-cni" failed (add): add cmd: '
+        "failed to assign an IP address to container"
+    )
+
+
+class AttachErrorIn(_In):
+    workload: str  # a StatefulSet with a volume: its pods are recreated and cannot attach it
+    message: str = (
+        'Multi-Attach error for volume "{volume}" Volume is already exclusively attached to one '
+        "node and can't be attached to another"
+    )
+
+
+class CronJobRefusedIn(_In):
+    workload: str  # a CronJob: from now on the apiserver refuses the Jobs it creates
+    message: str = (
+        "exceeded quota: job-quota, requested: count/jobs.batch=1, used: count/jobs.batch=30, "
+        "limited: count/jobs.batch=30"
+    )
+
+
+class CordonIn(_In):
+    node: str
+
+
+class ServiceSelectorIn(_In):
+    workload: str  # its Service (same name) now selects these labels
+    selector: dict[str, str]
 
 
 class EventIn(_In, kw_only=True):
@@ -201,6 +256,11 @@ class ChangeIn(_In):
     event: EventIn | None = None
     job_fail: JobFailIn | None = None
     evict: EvictIn | None = None
+    sandbox_error: SandboxErrorIn | None = None
+    attach_error: AttachErrorIn | None = None
+    cordon: CordonIn | None = None
+    cronjob_refused: CronJobRefusedIn | None = None
+    service_selector: ServiceSelectorIn | None = None
 
 
 class StepIn(_In):
@@ -209,9 +269,22 @@ class StepIn(_In):
     changes: list[ChangeIn] = field(default_factory=list)
 
 
+class RootCauseIn(_In):
+    kind: str
+    name: str
+    reason: str
+    namespace: str = ""  # "" for cluster-scoped objects
+
+
+class ExpectIn(_In):
+    root_cause: RootCauseIn
+
+
 class ScenarioIn(_In):
     name: str
     description: str = ""
+    sources: list[str] = field(default_factory=list)  # published incidents this one follows
+    expect: ExpectIn | None = None
     clock: ClockIn = field(default_factory=ClockIn)
     version: VersionIn = field(default_factory=VersionIn)
     metrics: bool = True
@@ -219,4 +292,5 @@ class ScenarioIn(_In):
     nodes: list[NodeIn] = field(default_factory=list)
     workloads: list[WorkloadIn] = field(default_factory=list)
     quotas: list[QuotaIn] = field(default_factory=list)
+    storage_classes: list[str] = field(default_factory=lambda: ["gp2", "gp3"])
     steps: list[StepIn] = field(default_factory=list)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from k8s_monitor.sim import objects as o
+from k8s_monitor.sim import render_faults, render_network, render_storage
 from k8s_monitor.sim.dsl import ScenarioIn, WorkloadIn
 from k8s_monitor.sim.view import ContainerLogs, ListCollection, StaticView
 from k8s_monitor.sim.world import DAY, Fault, NodeState, Revision, WorkloadState, World
@@ -24,6 +25,8 @@ EVENT_TTL_SECONDS = 3600.0
 PROGRESS_DEADLINE_SECONDS = 600
 _SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 _UNSCHEDULABLE = "0/1 nodes are available: 1 Insufficient memory."
+# Pod states whose details (message, log, autoscaler answer) come from the workload's fault.
+_FAULTED_STATES = frozenset({"crashloop", "recovered", "pending", "sandbox"})
 
 
 @dataclass
@@ -92,6 +95,8 @@ class Renderer:
             self._node(node)
         for workload in self.world.workloads.values():
             self._workload(workload)
+        render_network.services(self)
+        render_storage.storage_classes(self)
         self._timeline_events()
         self._quotas()
         if self.spec.metrics:
@@ -177,6 +182,8 @@ class Renderer:
         node_spec: JSON = {"providerID": f"aws:///{spec.zone}/{instance_id}"}
         if taints:
             node_spec["taints"] = taints
+        cordoned = node.cordoned_at
+        render_faults.cordon(node_spec, self.at(cordoned) if cordoned is not None else None)
         self.out.add(
             "nodes",
             {
@@ -258,10 +265,12 @@ class Renderer:
     def _pod_state(self, workload: WorkloadState, revision: Revision) -> tuple[str, float]:
         if revision.pull_error is not None:
             return "imagepull", revision.since
+        if revision.config_error is not None:
+            return "configerror", revision.since
         fault = workload.fault
         if fault is not None and fault.revision == revision.number:
-            if fault.kind == "pending":
-                return "pending", fault.since
+            if fault.kind in ("pending", "sandbox"):
+                return fault.kind, fault.since
             if fault.end is not None:
                 return "recovered", fault.since
             return "crashloop", fault.since
@@ -308,8 +317,9 @@ class Renderer:
                     node=None,
                     state=state,
                     since=max(since, created),
-                    fault=workload.fault if state in ("crashloop", "recovered") else None,
+                    fault=workload.fault if state in _FAULTED_STATES else None,
                     pull_error=revision.pull_error,
+                    message=revision.config_error or "",
                 )
                 if self._emit_pod(pod):
                     ready += 1
@@ -322,7 +332,9 @@ class Renderer:
                     workload, revision, rs_name, rs_uid, uid, pod_labels, count, ready
                 ),
             )
+            render_faults.scale_refused(self.out.objects["replicasets"][-1], workload, revision)
         self._deployment_events(workload, rs_names)
+        render_faults.refused_replicaset(self, workload, rs_names)
         self._past_fault_events(workload)
         self._evicted_pods(workload)
         self.out.add(
@@ -410,9 +422,11 @@ class Renderer:
         replicas = workload.replicas
         updated = (
             min(replicas, max(1, math.ceil(replicas * 0.25) + math.floor(replicas * 0.25)))
-            if current.pull_error is not None and workload.last_good() is not None
+            if current.broken and workload.last_good() is not None
             else replicas
         )
+        if current.create_error is not None:
+            updated = 0
         max_unavailable = math.floor(replicas * 0.25)
         unavailable = max(0, replicas - ready)
         change_at = self.at(max(current.since, workload.created))
@@ -438,7 +452,7 @@ class Renderer:
             )
         rs_name = rs_names[current.template_key]
         elapsed = self.now_offset - current.since
-        if current.pull_error is not None and elapsed > PROGRESS_DEADLINE_SECONDS:
+        if current.broken and elapsed > PROGRESS_DEADLINE_SECONDS:
             deadline = self.at(current.since + PROGRESS_DEADLINE_SECONDS)
             progressing = o.condition(
                 "Progressing",
@@ -448,7 +462,7 @@ class Renderer:
                 f'ReplicaSet "{rs_name}" has timed out progressing.',
                 update=deadline,
             )
-        elif current.pull_error is not None:
+        elif current.broken:
             progressing = o.condition(
                 "Progressing",
                 "True",
@@ -475,6 +489,9 @@ class Renderer:
             "availableReplicas": ready,
             "conditions": [available, progressing],
         }
+        failure = render_faults.replica_failure(workload, self.at(current.since + 1))
+        if failure is not None:
+            status["conditions"].append(failure)
         if unavailable:
             status["unavailableReplicas"] = unavailable
         if not ready:
@@ -537,13 +554,22 @@ class Renderer:
         ready = 0
         for index in range(workload.replicas):
             # RollingUpdate goes from the highest ordinal down and stops at the first failure.
-            on_current = current.pull_error is None or index == workload.replicas - 1
+            on_current = not current.broken or index == workload.replicas - 1
             revision = current if on_current else good
             revision_hash = (
                 f"{spec.name}-{o.name_suffix(10, spec.namespace, spec.name, revision.template_key)}"
             )
             state, since = self._pod_state(workload, revision)
             created = max(revision.since, workload.created) + index * 20
+            fault = workload.fault if state in _FAULTED_STATES else None
+            if spec.volume and render_storage.class_missing(self, workload):
+                state, since = "pending", created
+                fault = Fault(
+                    "pending",
+                    revision.number,
+                    created,
+                    message=render_storage.unbound_message(self),
+                )
             pod = _Pod(
                 workload=workload,
                 name=f"{spec.name}-{index}",
@@ -559,7 +585,7 @@ class Renderer:
                 node=None,
                 state=state,
                 since=max(since, created),
-                fault=workload.fault if state in ("crashloop", "recovered") else None,
+                fault=fault,
                 pull_error=revision.pull_error,
             )
             if self._emit_pod(pod):
@@ -574,7 +600,7 @@ class Renderer:
             "replicas": workload.replicas,
             "readyReplicas": ready,
             "currentReplicas": workload.replicas,
-            "updatedReplicas": 1 if current.pull_error else workload.replicas,
+            "updatedReplicas": 1 if current.broken else workload.replicas,
             "availableReplicas": ready,
             "currentRevision": current_hash,
             "updateRevision": current_hash,
@@ -618,7 +644,7 @@ class Renderer:
         ready = 0
         nodes = self._all_nodes
         for index, node in enumerate(nodes):
-            on_current = current.pull_error is None or index == 0
+            on_current = not current.broken or index == 0
             revision = current if on_current else good
             key = revision.template_key
             state, since = self._pod_state(workload, revision)
@@ -639,7 +665,7 @@ class Renderer:
                 node=node,
                 state=state,
                 since=max(since, created),
-                fault=workload.fault if state in ("crashloop", "recovered") else None,
+                fault=workload.fault if state in _FAULTED_STATES else None,
                 pull_error=revision.pull_error,
             )
             if self._emit_pod(pod):
@@ -651,7 +677,7 @@ class Renderer:
             "desiredNumberScheduled": desired,
             "numberReady": ready,
             "observedGeneration": current.number,
-            "updatedNumberScheduled": 1 if current.pull_error else desired,
+            "updatedNumberScheduled": 1 if current.broken else desired,
             "numberAvailable": ready,
         }
         if desired - ready:
@@ -692,9 +718,10 @@ class Renderer:
         runs = [last_run - k * period for k in (2, 1, 0)]
         owner = o.owner_ref("batch/v1", "CronJob", spec.name, uid)
         last_success: float | None = None
+        refused_from = render_faults.runs_refused_from(self, workload)
         for run in runs:
             offset = self.now_offset - (now_epoch - run)
-            if offset < workload.created:
+            if offset < workload.created or run >= refused_from:
                 continue
             name = f"{spec.name}-{int(run // 60)}"
             failed = (
@@ -706,9 +733,12 @@ class Renderer:
             self._job(workload, owner, name, moment, offset, failed=failed)
             if not failed:
                 last_success = run
+        scheduled = runs[-1] if runs[-1] < refused_from else refused_from - 1
+        scheduled = math.floor(scheduled / period) * period
         status: JSON = {
-            "lastScheduleTime": o.ts(datetime.fromtimestamp(runs[-1], tz=self.now.tzinfo))
+            "lastScheduleTime": o.ts(datetime.fromtimestamp(scheduled, tz=self.now.tzinfo))
         }
+        render_faults.refused_runs(self, workload, uid, refused_from, period)
         if last_success is not None:
             status["lastSuccessfulTime"] = o.ts(
                 datetime.fromtimestamp(last_success + 40, tz=self.now.tzinfo)
@@ -963,6 +993,8 @@ class Renderer:
             return status, False
         if pod.state == "evicted":
             return self._evicted_status(pod, container, created), False
+        if pod.state in render_faults.STATES:
+            return render_faults.pod_status(self, pod, container, node), False
         if pod.state == "running":
             ready = node_down is None
             state = {"running": {"startedAt": o.ts(started)}}
@@ -1159,6 +1191,9 @@ class Renderer:
                 max(1, int((self.now_offset - pod.since) // 60)),
                 "default-scheduler",
             )
+            render_faults.autoscaler_event(self, pod, uid)
+        elif pod.state in render_faults.STATES:
+            render_faults.pod_events(self, pod, uid, container, node)
         elif pod.state == "evicted":
             self.out.logs[key] = ContainerLogs(current="")
             self._event(
@@ -1514,6 +1549,9 @@ class Renderer:
         )
 
     def _pvc(self, workload: WorkloadState, name: str, created_offset: float) -> None:
+        if render_storage.class_missing(self, workload):
+            render_storage.pending_claim(self, workload, name, created_offset)
+            return
         spec = workload.spec
         volume = f"pvc-{o.make_uid('PVC', spec.namespace, name)}"
         created = self.at(created_offset)
@@ -1537,7 +1575,7 @@ class Renderer:
                     "accessModes": ["ReadWriteOnce"],
                     "resources": {"requests": {"storage": size}},
                     "volumeName": volume,
-                    "storageClassName": "gp3",
+                    "storageClassName": spec.storage_class,
                     "volumeMode": "Filesystem",
                 },
                 "status": {
@@ -1570,7 +1608,7 @@ class Renderer:
                         "apiVersion": "v1",
                     },
                     "persistentVolumeReclaimPolicy": "Delete",
-                    "storageClassName": "gp3",
+                    "storageClassName": spec.storage_class,
                     "volumeMode": "Filesystem",
                     "csi": {
                         "driver": "ebs.csi.aws.com",
@@ -1657,6 +1695,9 @@ _RESOURCES_ALWAYS = (
     "resourcequotas",
     "horizontalpodautoscalers",
     "poddisruptionbudgets",
+    "services",
+    "endpointslices",
+    "storageclasses",
 )
 
 
@@ -1667,10 +1708,14 @@ def _replica_counts(replicas: int, revisions: list[Revision]) -> dict[str, int]:
     keeps most pods on the last good template.
     """
     current = revisions[-1]
-    good = next((r for r in reversed(revisions[:-1]) if r.pull_error is None), None)
+    good = next((r for r in reversed(revisions[:-1]) if not r.broken), None)
     counts = {r.template_key: 0 for r in revisions[-10:]}
     new_count = replicas
-    if current.pull_error is not None and good is not None:
+    if current.create_error is not None and good is not None:
+        # The apiserver refuses the new pods: the old ReplicaSet keeps every replica.
+        counts[good.template_key] = replicas
+        new_count = 0
+    elif current.broken and good is not None:
         surge = math.ceil(replicas * 0.25)
         unavailable = math.floor(replicas * 0.25)
         new_count = min(replicas, max(1, surge + unavailable))

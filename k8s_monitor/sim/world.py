@@ -12,8 +12,11 @@ from typing import Literal
 
 from k8s_monitor.errors import ConfigurationError
 from k8s_monitor.sim.dsl import (
+    AttachErrorIn,
     ChangeIn,
+    CordonIn,
     CrashLoopIn,
+    CronJobRefusedIn,
     EventIn,
     EvictIn,
     HealIn,
@@ -23,8 +26,10 @@ from k8s_monitor.sim.dsl import (
     PendingIn,
     RollbackIn,
     RolloutIn,
+    SandboxErrorIn,
     ScaleIn,
     ScenarioIn,
+    ServiceSelectorIn,
     WorkloadIn,
 )
 
@@ -38,15 +43,26 @@ class Revision:
     since: float
     generation: int  # bumped by a restart-style fix: same image, new pod template
     pull_error: str | None = None
+    config_error: str | None = None  # its pods wait in CreateContainerConfigError
+    create_error: str | None = None  # the apiserver refuses its pods (FailedCreate)
 
     @property
     def template_key(self) -> str:
         return f"{self.image}#{self.generation}"
 
+    @property
+    def broken(self) -> bool:
+        """A rollout to this revision cannot complete: its pods never become ready."""
+        return (
+            self.pull_error is not None
+            or self.config_error is not None
+            or self.create_error is not None
+        )
+
 
 @dataclass
 class Fault:
-    kind: Literal["crashloop", "pending"]
+    kind: Literal["crashloop", "pending", "sandbox"]
     revision: int
     since: float
     end: float | None = None
@@ -55,6 +71,9 @@ class Fault:
     message: str = ""
     log: str = ""
     container: str = ""
+    autoscaler: str | None = None  # who refused to add a node for pending pods
+    autoscaler_message: str = ""
+    event_reason: str = "FailedCreatePodSandBox"  # what kubelet reports for a "sandbox" fault
 
 
 @dataclass
@@ -62,6 +81,14 @@ class JobFailure:
     since: float
     exit_code: int
     log: str
+
+
+@dataclass
+class JobRefusal:
+    """The apiserver refuses every Job the CronJob creates from ``since`` on (a full quota)."""
+
+    since: float
+    message: str
 
 
 @dataclass
@@ -84,6 +111,8 @@ class WorkloadState:
     job_failure: JobFailure | None = None
     scaled_at: float | None = None
     evictions: list[Eviction] = field(default_factory=list)
+    service_selector: dict[str, str] | None = None  # None: the workload's own labels
+    job_refusal: JobRefusal | None = None
 
     @property
     def current(self) -> Revision:
@@ -91,7 +120,7 @@ class WorkloadState:
 
     def last_good(self) -> Revision | None:
         for revision in reversed(self.revisions[:-1]):
-            if revision.pull_error is None:
+            if not revision.broken:
                 return revision
         return None
 
@@ -109,6 +138,7 @@ class NodeState:
     spec: NodeIn
     created: float
     conditions: dict[str, NodeCondition]
+    cordoned_at: float | None = None
 
 
 @dataclass
@@ -253,6 +283,21 @@ def apply_change(world: World, change: ChangeIn, at: float, step_seconds: float)
     if change.evict is not None:
         _evict(world, change.evict, at)
         handled += 1
+    if change.sandbox_error is not None:
+        _sandbox_error(world, change.sandbox_error, at)
+        handled += 1
+    if change.attach_error is not None:
+        _attach_error(world, change.attach_error, at)
+        handled += 1
+    if change.cordon is not None:
+        _cordon(world, change.cordon, at)
+        handled += 1
+    if change.cronjob_refused is not None:
+        _cronjob_refused(world, change.cronjob_refused, at)
+        handled += 1
+    if change.service_selector is not None:
+        _service_selector(world, change.service_selector, at)
+        handled += 1
     if handled != 1:
         raise ConfigurationError("scenario", f"each change needs exactly one key, got {handled}")
 
@@ -281,8 +326,8 @@ def _heal(world: World, change: HealIn, at: float) -> None:
     workload.job_failure = None
     workload.evictions = []  # someone deleted the Failed pods
     current = workload.current
-    if change.restart or current.pull_error is not None:
-        good = current if current.pull_error is None else workload.last_good() or current
+    if change.restart or current.broken:
+        good = current if not current.broken else workload.last_good() or current
         workload.revisions.append(
             Revision(len(workload.revisions) + 1, good.image, at, good.generation + 1)
         )
@@ -336,6 +381,8 @@ def _rollout(world: World, change: RolloutIn, at: float) -> None:
             at,
             workload.current.generation,
             change.pull_error,
+            change.config_error,
+            change.create_error,
         )
     )
 
@@ -369,7 +416,64 @@ def _pending(world: World, change: PendingIn, at: float) -> None:
         revision=workload.current.number,
         since=at,
         message=change.message.format(nodes=workers),
+        autoscaler=change.autoscaler,
+        autoscaler_message=change.autoscaler_message.format(nodes=workers),
     )
+
+
+def _sandbox_error(world: World, change: SandboxErrorIn, at: float) -> None:
+    """The workload's pods are recreated and the CNI cannot give them a network."""
+    workload = world.workload(change.workload)
+    current = workload.current
+    workload.revisions.append(
+        Revision(len(workload.revisions) + 1, current.image, at, current.generation + 1)
+    )
+    workload.fault = Fault(
+        kind="sandbox", revision=workload.current.number, since=at, message=change.message
+    )
+
+
+def _attach_error(world: World, change: AttachErrorIn, at: float) -> None:
+    """A StatefulSet's pods are recreated and kubelet cannot attach their volume."""
+    workload = world.workload(change.workload)
+    if workload.spec.kind != "StatefulSet" or not workload.spec.volume:
+        raise ConfigurationError(
+            "scenario", f"attach_error needs a StatefulSet with a volume: {change.workload}"
+        )
+    current = workload.current
+    workload.revisions.append(
+        Revision(len(workload.revisions) + 1, current.image, at, current.generation + 1)
+    )
+    workload.fault = Fault(
+        kind="sandbox",
+        revision=workload.current.number,
+        since=at,
+        message=change.message,
+        event_reason="FailedAttachVolume",
+    )
+
+
+def _cronjob_refused(world: World, change: CronJobRefusedIn, at: float) -> None:
+    workload = world.workload(change.workload)
+    if workload.spec.kind != "CronJob":
+        raise ConfigurationError("scenario", f"cronjob_refused needs a CronJob: {change.workload}")
+    workload.job_refusal = JobRefusal(at, change.message)
+
+
+def _cordon(world: World, change: CordonIn, at: float) -> None:
+    if change.node not in world.nodes:
+        raise ConfigurationError("scenario", f"unknown node {change.node!r}")
+    world.nodes[change.node].cordoned_at = at
+
+
+def _service_selector(world: World, change: ServiceSelectorIn, at: float) -> None:
+    workload = world.workload(change.workload)
+    if workload.spec.port is None or workload.spec.kind not in ("Deployment", "StatefulSet"):
+        raise ConfigurationError(
+            "scenario",
+            f"{change.workload!r} has no Service (a Deployment or StatefulSet with a port)",
+        )
+    workload.service_selector = dict(change.selector)
 
 
 def _event(world: World, change: EventIn, at: float) -> None:

@@ -2,8 +2,8 @@
 
 Rules live by area (pods, nodes, workloads, jobs, storage, autoscaling, policy, collection), one
 small function per check. This module runs them, groups pod findings under the workload that
-owns the pods, applies the services catalog (service name, known issues) and sorts the result
-so the same snapshot always yields the same list.
+owns the pods, applies the services catalog (service name, critical kube-system components,
+known issues) and sorts the result so the same snapshot always yields the same list.
 
 Pod findings under a Job or CronJob are capped at warning: a failing batch run waits for its
 next attempt, a service that is down does not.
@@ -20,9 +20,14 @@ read from the objects, compared with the injectable ``now``):
     ContainerCannotRun,
     InitContainerFailed         KubeContainerWaiting                 none: failure states only
     PodNotReady                 KubePodNotReady                      startup grace (default 5m)
-    Unschedulable               KubePodNotReady (Pending)            startup grace
+    Unschedulable               KubePodNotReady (Pending)            startup grace; none when no
+                                                                     node can ever fit or the
+                                                                     autoscaler refuses
+    FailedCreatePodSandBox      -                                    startup grace (CNI out of IPs)
     FailedMount                 KubePodNotReady (ContainerCreating)  event < 1h, pod unready
-    Evicted, PodFailed          -                                    warning < 1h, then info
+    Evicted                     -                                    warning; info once the owner
+                                                                     is gone (debris)
+    PodFailed                   -                                    none
     Terminating                 -                                    5m past deletion
     DeploymentUnavailable       KubeDeploymentReplicasMismatch       grace on Available/pods
     RolloutStuck                KubeDeploymentRolloutStuck,          progressDeadlineSeconds;
@@ -34,12 +39,18 @@ read from the objects, compared with the injectable ``now``):
     JobNotCompleted             KubeJobNotCompleted                  12h
     HPAMaxedOut                 KubeHpaMaxedOut                      15m (ScalingLimited)
     HPAReplicasMismatch         KubeHpaReplicasMismatch              15m (AbleToScale/Active)
+    FailedCreate                KubeDeploymentReplicasMismatch       event < 1h, still short
+    ServiceNoReadyEndpoints,
+    ServiceSelectsNoPods        -                                    startup grace
+    CronJobNotScheduling        -                                    a missed run + 5m
     PDBNotEnoughHealthyPods     KubePdbNotEnoughHealthyPods          none
+    PDBBlocksDisruption         -                                    none (0 allowed while healthy)
     PVCPending, PVCLost,
     PVFailed                    KubePersistentVolumeErrors           grace for Pending
     NodeNotReady                KubeNodeNotReady, KubeNodeUnreachable  2m
     NodePressure                KubeNodePressure                     none: current status only
-    NodeUnschedulable           -                                    warning after 24h cordoned
+    NodeUnschedulable           -                                    warning unless seen cordoned
+                                                                     < 1h ago
     KubeletTooManyPods          KubeletTooManyPods                   none (>= 95% of capacity)
     QuotaExceeded               KubeQuotaExceeded / FullyUsed        none (>= 100%)
     CollectionGap               -                                    none
@@ -47,6 +58,7 @@ read from the objects, compared with the injectable ``now``):
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
@@ -56,8 +68,10 @@ from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
 from k8s_monitor.analysis.rules.autoscaling import autoscaling_findings
 from k8s_monitor.analysis.rules.collection import collection_findings
 from k8s_monitor.analysis.rules.context import RuleContext
+from k8s_monitor.analysis.rules.controllers import controller_findings
 from k8s_monitor.analysis.rules.events import event_findings
 from k8s_monitor.analysis.rules.jobs import job_findings
+from k8s_monitor.analysis.rules.network import service_findings
 from k8s_monitor.analysis.rules.nodes import node_findings
 from k8s_monitor.analysis.rules.pods import pod_findings
 from k8s_monitor.analysis.rules.policy import policy_findings
@@ -76,6 +90,8 @@ AREAS: tuple[Callable[[RuleContext], list[Finding]], ...] = (
     pod_findings,
     node_findings,
     workload_findings,
+    controller_findings,
+    service_findings,
     job_findings,
     storage_findings,
     autoscaling_findings,
@@ -85,6 +101,24 @@ AREAS: tuple[Callable[[RuleContext], list[Finding]], ...] = (
 )
 MAX_LISTED_PODS = 20
 BATCH_KINDS = frozenset({"Job", "CronJob"})
+# What "degraded" means for a critical kube-system component: it serves less than it should.
+DEGRADED_REASONS = frozenset(
+    {
+        "DaemonSetUnavailable",
+        "DeploymentUnavailable",
+        "FailedCreate",
+        "FailedCreatePodSandBox",
+        "FailedMount",
+        "HighRestarts",
+        "OOMKilled",
+        "PodNotReady",
+        "RolloutStuck",
+        "ServiceNoReadyEndpoints",
+        "ServiceSelectsNoPods",
+        "StatefulSetUnavailable",
+        "Unschedulable",
+    }
+)
 
 
 def analyze(
@@ -142,6 +176,11 @@ def _grouped(root: ObjectRef, members: list[Finding]) -> Finding:
     if root.kind in BATCH_KINDS and severity is Severity.CRITICAL:
         # A failing batch run waits for its next attempt; a service that is down does not.
         severity = Severity.WARNING
+    # The cause most members share (evictions: the node most of them left).
+    causes = Counter(f.caused_by for f in members if f.caused_by is not None)
+    nodes = Counter(str(f.evidence["node"]) for f in members if f.evidence.get("node"))
+    if len(nodes) > 1:
+        evidence["nodes"] = dict(sorted(nodes.items()))
     return Finding(
         subject=root,
         reason=worst.reason,
@@ -149,6 +188,7 @@ def _grouped(root: ObjectRef, members: list[Finding]) -> Finding:
         message=message,
         objects=tuple(pods),
         evidence=evidence,
+        caused_by=causes.most_common(1)[0][0] if causes else None,
     )
 
 
@@ -164,7 +204,9 @@ def _merge_duplicates(findings: list[Finding]) -> list[Finding]:
             (seen, finding) if seen.severity.rank >= finding.severity.rank else (finding, seen)
         )
         objects = tuple(sorted({*first.objects, *second.objects}))
-        merged[finding.fingerprint] = msgspec.structs.replace(first, objects=objects)
+        merged[finding.fingerprint] = msgspec.structs.replace(
+            first, objects=objects, caused_by=first.caused_by or second.caused_by
+        )
     return list(merged.values())
 
 
@@ -200,6 +242,12 @@ def _apply_catalog(
     if service.name not in (DEFAULT_SERVICE_NAME, SYSTEM_SERVICE_NAME):
         evidence["service"] = service.name
     severity = finding.severity
+    subject = finding.subject
+    if finding.reason in DEGRADED_REASONS and catalog.is_critical_component(
+        subject.namespace, subject.name
+    ):
+        evidence["critical_component"] = True
+        severity = Severity.CRITICAL
     known = service.known_issue_for(finding)
     if known is not None:
         # Known issues stay visible in reports but are never escalated past log-only.

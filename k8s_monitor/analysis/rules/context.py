@@ -6,9 +6,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
-from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
+from k8s_monitor.analysis.findings import CauseRef, Finding, ObjectRef, Severity
 from k8s_monitor.analysis.owners import OwnerIndex
 from k8s_monitor.analysis.services import ServiceCatalog
 from k8s_monitor.cluster.snapshot import ClusterSnapshot, Condition, Event, LogTail, Pod
@@ -64,6 +65,30 @@ class RuleContext:
             pods_by_root=dict(pods_by_root),
         )
 
+    @cached_property
+    def live_controllers(self) -> dict[str, frozenset[tuple[str, str]]]:
+        """(namespace, name) of the controllers that still own pods, by kind.
+
+        A kind the snapshot holds nothing of is absent (unknown, not "none alive"); a ReplicaSet
+        scaled to zero is a retired revision and does not count as alive.
+        """
+        snapshot = self.snapshot
+        found: dict[str, frozenset[tuple[str, str]]] = {}
+        if snapshot.replicasets:
+            found["ReplicaSet"] = frozenset(
+                (r.metadata.namespace, r.metadata.name)
+                for r in snapshot.replicasets
+                if r.spec.replicas != 0
+            )
+        for kind, metas in (
+            ("StatefulSet", [s.metadata for s in snapshot.statefulsets]),
+            ("DaemonSet", [d.metadata for d in snapshot.daemonsets]),
+            ("Job", [j.metadata for j in snapshot.jobs]),
+        ):
+            if metas:
+                found[kind] = frozenset((m.namespace, m.name) for m in metas)
+        return found
+
     def startup_grace(self, namespace: str, labels: dict[str, str]) -> timedelta:
         return self.catalog.match(namespace, labels).startup_grace
 
@@ -118,6 +143,11 @@ def condition(conditions: Sequence[Condition], kind: str) -> Condition | None:
     return next((c for c in conditions if c.type == kind), None)
 
 
+def pod_ready(pod: Pod) -> bool:
+    ready = condition(pod.status.conditions, "Ready")
+    return ready is not None and ready.status == "True"
+
+
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
@@ -147,6 +177,7 @@ def make_finding(
     message: str,
     evidence: dict[str, Any],
     objects: tuple[ObjectRef, ...] | None = None,
+    caused_by: CauseRef | None = None,
 ) -> Finding:
     return Finding(
         subject=subject,
@@ -155,4 +186,5 @@ def make_finding(
         message=message,
         objects=objects if objects is not None else (subject,),
         evidence={k: v for k, v in evidence.items() if v is not None},
+        caused_by=caused_by,
     )

@@ -44,6 +44,7 @@ def _pod_reason(event: Event) -> str | None:
         "FailedScheduling": "Unschedulable",
         "FailedMount": "FailedMount",
         "FailedAttachVolume": "FailedMount",
+        "FailedCreatePodSandBox": "FailedCreatePodSandBox",
         "Evicted": "Evicted",
     }
     if reason in simple:

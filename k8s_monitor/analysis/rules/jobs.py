@@ -1,14 +1,19 @@
-"""Job rules: failed Jobs (grouped under their CronJob) and Jobs that never finish.
+"""Job rules: failed Jobs (grouped under their CronJob), Jobs that never finish, CronJobs that
+stopped starting runs.
 
 kubernetes-mixin equivalents: KubeJobFailed, KubeJobNotCompleted. A CronJob whose later run
-succeeded is healthy again: its older failed Job is history, not a finding.
+succeeded is healthy again: its older failed Job is history, not a finding. A CronJob whose
+schedule says a run should have started and did not (a stuck run under ``Forbid``, a controller
+that gave up after too many missed starts, every run refused by a quota) fails silently: no
+Job, no pod, nothing else to see.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
 from k8s_monitor.analysis.rules.context import (
@@ -19,9 +24,16 @@ from k8s_monitor.analysis.rules.context import (
     make_finding,
     ref,
 )
-from k8s_monitor.cluster.snapshot import Job, Pod
+from k8s_monitor.analysis.rules.cron import CronError, parse_schedule
+from k8s_monitor.analysis.rules.messages import failed_create_cause
+from k8s_monitor.cluster.snapshot import CronJob, Job, Pod
 
 NOT_COMPLETED_AFTER = timedelta(hours=12)
+# The controller starts a run within seconds; a few minutes late is a busy controller, not news.
+MISSED_RUN_GRACE = timedelta(minutes=5)
+CRONJOB_EVENTS = frozenset(
+    {"FailedCreate", "TooManyMissedTimes", "FailedNeedsStart", "MissSchedule"}
+)
 DEFAULT_BACKOFF_LIMIT = 6
 # Jobs a CronJob creates are named "<cronjob>-<scheduled time in minutes>".
 _CRONJOB_JOB_NAME = re.compile(r"^(?P<cronjob>.+)-\d{8,}$")
@@ -190,10 +202,66 @@ def check_failed_job_pods(ctx: RuleContext) -> list[Finding]:
     return found
 
 
+def _zone(name: str | None) -> tzinfo:
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC  # the apiserver validates the zone; a host without tzdata falls back
+
+
+def check_cronjob_schedule(cron: CronJob, ctx: RuleContext) -> list[Finding]:
+    """A run the schedule called for (more than a grace ago) never started."""
+    spec, status, meta = cron.spec, cron.status, cron.metadata
+    if spec.suspend or not spec.schedule:
+        return []
+    try:
+        schedule = parse_schedule(spec.schedule)
+    except CronError:
+        return []  # the apiserver rejects such schedules; nothing runs, nothing to compare
+    due = schedule.previous((ctx.now - MISSED_RUN_GRACE).astimezone(_zone(spec.time_zone)))
+    if due is None or (meta.creation_timestamp is not None and meta.creation_timestamp > due):
+        return []
+    last = status.last_schedule_time
+    if last is not None and last >= due:
+        return []
+    events = ctx.recent_events("CronJob", meta.namespace, meta.name, CRONJOB_EVENTS)
+    blocked_by = (
+        f"run {status.active[0].name} is still active and concurrencyPolicy is Forbid"
+        if status.active and spec.concurrency_policy == "Forbid"
+        else None
+    )
+    why = blocked_by or (events[-1].message[:200] if events else "no run was started")
+    message = (
+        f"cronjob {meta.name} ({spec.schedule}) missed its run due {due.isoformat()}; last run"
+        f" {last.isoformat() if last else 'never'}: {why}"
+    )
+    evidence = {
+        "schedule": spec.schedule,
+        "time_zone": spec.time_zone,
+        "due": iso(due),
+        "last_schedule_time": iso(last),
+        "active_jobs": [a.name for a in status.active] or None,
+        "concurrency_policy": spec.concurrency_policy or None,
+        "events": event_evidence(events) or None,
+    }
+    refused = [e for e in events if e.reason == "FailedCreate"]
+    cause = failed_create_cause(refused[-1].message, meta.namespace) if refused else None
+    subject = ref("CronJob", meta.namespace, meta.name)
+    return [
+        make_finding(
+            subject, "CronJobNotScheduling", Severity.WARNING, message, evidence, caused_by=cause
+        )
+    ]
+
+
 def job_findings(ctx: RuleContext) -> list[Finding]:
     found: list[Finding] = []
     for job in ctx.snapshot.jobs:
         found += check_job_failed(job, ctx)
         found += check_job_not_completed(job, ctx)
     found += check_failed_job_pods(ctx)
+    for cron in ctx.snapshot.cronjobs:
+        found += check_cronjob_schedule(cron, ctx)
     return found

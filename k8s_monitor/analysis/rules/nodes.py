@@ -20,7 +20,9 @@ NOT_READY_FOR = timedelta(minutes=2)
 PRESSURE_CONDITIONS = ("MemoryPressure", "DiskPressure", "PIDPressure")
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 TOO_MANY_PODS_RATIO = 0.95
-LONG_CORDON = timedelta(hours=24)
+# A drain (node group upgrade, Karpenter consolidation) cordons a node for minutes; longer than
+# this and the node is forgotten, or its drain is stuck (often on a disruption budget).
+FRESH_CORDON = timedelta(hours=1)
 
 
 def check_not_ready(node: Node, ctx: RuleContext) -> list[Finding]:
@@ -84,12 +86,15 @@ def check_pressure(node: Node, ctx: RuleContext) -> list[Finding]:
 
 
 def check_unschedulable(node: Node, ctx: RuleContext) -> list[Finding]:
-    """Cordoned nodes: often deliberate (a drain), so a warning only when it lasts."""
+    """Cordoned nodes: info while a cordon seen to begin < 1h ago drains; a warning otherwise.
+
+    An unknown start counts as old: a cordon nobody can date is one nobody is watching.
+    """
     if not node.spec.unschedulable:
         return []
     taint = next((t for t in node.spec.taints if t.key == "node.kubernetes.io/unschedulable"), None)
     since = taint.time_added if taint is not None else None
-    severity = Severity.WARNING if ctx.older_than(since, LONG_CORDON) and since else Severity.INFO
+    severity = Severity.INFO if ctx.within(since, FRESH_CORDON) else Severity.WARNING
     message = f"node {node.metadata.name} is cordoned (unschedulable)"
     evidence = {"since": iso(since), "pods_on_node": ctx.pods_by_node.get(node.metadata.name, 0)}
     return [

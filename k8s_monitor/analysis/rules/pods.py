@@ -11,16 +11,24 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
+from k8s_monitor.analysis.findings import CauseRef, Finding, ObjectRef, Severity
 from k8s_monitor.analysis.rules.context import (
     RuleContext,
     condition,
     event_evidence,
     iso,
     make_finding,
+    pod_ready,
     ref,
 )
-from k8s_monitor.cluster.snapshot import ContainerStatus, Pod, StateTerminated
+from k8s_monitor.analysis.rules.messages import (
+    cni_out_of_ips,
+    config_cause,
+    nodepool,
+    scheduling_verdict,
+    volume_cause,
+)
+from k8s_monitor.cluster.snapshot import ContainerStatus, Event, Pod, StateTerminated
 
 # Waiting reasons that only follow a real failure: flagged without waiting out a grace period.
 MAIN_WAITING: dict[str, tuple[str, Severity]] = {
@@ -52,6 +60,10 @@ EVICTION_NEWS = timedelta(hours=1)
 EVICTION_REASONS = frozenset({"Evicted", "Shutdown", "NodeShutdown", "Terminated"})
 MOUNT_EVENTS = frozenset({"FailedMount", "FailedAttachVolume"})
 SCHEDULING_EVENTS = frozenset({"FailedScheduling"})
+SANDBOX_EVENTS = frozenset({"FailedCreatePodSandBox"})
+# Cluster autoscaler's verdict on a pending pod; Karpenter reports through FailedScheduling.
+SCALE_UP_EVENTS = frozenset({"NotTriggerScaleUp", "FailedScheduling"})
+CNI_DAEMONSET = ref("DaemonSet", "kube-system", "aws-node")
 
 
 def _pod_ref(pod: Pod) -> ObjectRef:
@@ -102,7 +114,14 @@ def check_waiting_containers(pod: Pod, ctx: RuleContext) -> list[Finding]:
                 f" (restarts {status.restart_count}){detail}"
             )
             evidence = _container_evidence(pod, status, ctx)
-            found.append(make_finding(_pod_ref(pod), reason, severity, message, evidence))
+            cause = (
+                config_cause(waiting.message, pod.metadata.namespace)
+                if reason == "CreateContainerConfigError"
+                else None
+            )
+            found.append(
+                make_finding(_pod_ref(pod), reason, severity, message, evidence, caused_by=cause)
+            )
     return found
 
 
@@ -215,7 +234,12 @@ def check_high_restarts(pod: Pod, ctx: RuleContext) -> list[Finding]:
 
 
 def check_unschedulable(pod: Pod, ctx: RuleContext) -> list[Finding]:
-    """The scheduler found no node, for longer than the startup grace."""
+    """The scheduler found no node: at once when no node ever could, else after the grace.
+
+    A constraint no node satisfies (a selector or affinity matching no node, a taint nothing
+    tolerates, a volume pinned to another zone) or an autoscaler that refuses to add a node does
+    not pass by waiting; insufficient resources while a node is being added usually does.
+    """
     if pod.status.phase != "Pending" or pod.spec.node_name:
         return []
     scheduled = condition(pod.status.conditions, "PodScheduled")
@@ -225,21 +249,75 @@ def check_unschedulable(pod: Pod, ctx: RuleContext) -> list[Finding]:
     unschedulable = scheduled is not None and scheduled.status == "False"
     if not unschedulable and not events:
         return []
-    grace = ctx.startup_grace(pod.metadata.namespace, pod.metadata.labels)
-    if not ctx.older_than(pod.metadata.creation_timestamp, grace):
-        return []
     why = (scheduled.message if scheduled is not None else "") or (
         events[-1].message if events else ""
     )
+    verdict = scheduling_verdict(why)
+    refusal, autoscaler_cause = _autoscaler_refusal(pod, ctx)
+    grace = ctx.startup_grace(pod.metadata.namespace, pod.metadata.labels)
+    waiting_helps = not verdict.impossible and autoscaler_cause is None
+    if waiting_helps and not ctx.older_than(pod.metadata.creation_timestamp, grace):
+        return []
     message = f"pod {pod.metadata.name} cannot be scheduled: {why[:300]}"
+    if refusal is not None:
+        message += f"; autoscaler: {refusal.message[:200]}"
+    cause = autoscaler_cause
+    if "volume node affinity conflict" in verdict.permanent:
+        cause = _zone_conflict_cause(pod, ctx) or cause
     evidence = {
         "pod": pod.metadata.name,
         "condition_reason": scheduled.reason if scheduled else None,
         "condition_message": why[:500] or None,
         "pending_since": iso(pod.metadata.creation_timestamp),
+        "unsatisfiable": list(verdict.permanent) or None,
+        "shortages": list(verdict.transient) or None,
         "events": event_evidence(events) or None,
+        "autoscaler": refusal.message[:500] if refusal is not None else None,
     }
-    return [make_finding(_pod_ref(pod), "Unschedulable", Severity.WARNING, message, evidence)]
+    return [
+        make_finding(
+            _pod_ref(pod), "Unschedulable", Severity.WARNING, message, evidence, caused_by=cause
+        )
+    ]
+
+
+def _autoscaler_refusal(pod: Pod, ctx: RuleContext) -> tuple[Event | None, CauseRef | None]:
+    """Cluster autoscaler or Karpenter said it will not add a node for this pod, and why."""
+    meta = pod.metadata
+    for event in reversed(ctx.recent_events("Pod", meta.namespace, meta.name, SCALE_UP_EVENTS)):
+        source = event.reporting_component or event.source.component
+        text = event.message
+        if event.reason == "NotTriggerScaleUp" and "max node group size reached" in text:
+            cause = CauseRef(
+                kind="ClusterAutoscaler",
+                namespace="kube-system",
+                name="cluster-autoscaler",
+                reason="MaxNodeGroupSizeReached",
+            )
+            return event, cause
+        if event.reason == "NotTriggerScaleUp":
+            return event, None
+        pool = nodepool(text)
+        if source.startswith("karpenter") and pool is not None and "limit" in text:
+            cause = CauseRef(kind="NodePool", namespace="", name=pool, reason="LimitsExceeded")
+            return event, cause
+    return None, None
+
+
+def _zone_conflict_cause(pod: Pod, ctx: RuleContext) -> CauseRef | None:
+    """The bound volume pinned to another zone: a StatefulSet claim is ``<template>-<pod>``."""
+    suffix = f"-{pod.metadata.name}"
+    for pvc in ctx.snapshot.pvcs:
+        if pvc.metadata.namespace != pod.metadata.namespace or not pvc.spec.volume_name:
+            continue
+        if pvc.metadata.name.endswith(suffix):
+            return CauseRef(
+                kind="PersistentVolume",
+                namespace="",
+                name=pvc.spec.volume_name,
+                reason="VolumeNodeAffinityConflict",
+            )
+    return None
 
 
 def check_evicted(pod: Pod, ctx: RuleContext) -> list[Finding]:
@@ -270,23 +348,95 @@ def check_failed_pod(pod: Pod, ctx: RuleContext) -> list[Finding]:
 
 
 def _evicted(pod: Pod, ctx: RuleContext) -> Finding:
+    """A warning while its owner lives (the node was under pressure); info once it is debris."""
     ready = condition(pod.status.conditions, "Ready")
     when = ready.last_transition_time if ready else pod.status.start_time
-    # Evicted pods linger until garbage-collected; only fresh evictions are news.
-    severity = Severity.WARNING if ctx.within(when, EVICTION_NEWS) else Severity.INFO
-    message = f"pod {pod.metadata.name} was evicted: {pod.status.message[:300]}"
+    owner_gone = _owner_gone(pod, ctx)
+    severity = Severity.INFO if owner_gone else Severity.WARNING
+    node = pod.spec.node_name
+    message = f"pod {pod.metadata.name} was evicted from node {node or '(unknown)'}: "
+    message += pod.status.message[:300]
     evidence = {
         "pod": pod.metadata.name,
-        "node": pod.spec.node_name or None,
+        "node": node or None,
         "status_message": pod.status.message[:500],
         "evicted_at": iso(when),
+        "owner_gone": owner_gone or None,
     }
-    return make_finding(_pod_ref(pod), "Evicted", severity, message, evidence)
+    cause = (
+        CauseRef(kind="Node", namespace="", name=node, reason="NodePressure")
+        if node and not owner_gone
+        else None
+    )
+    return make_finding(_pod_ref(pod), "Evicted", severity, message, evidence, caused_by=cause)
+
+
+def _owner_gone(pod: Pod, ctx: RuleContext) -> bool:
+    """The pod's controller no longer exists, or is an old ReplicaSet scaled to zero.
+
+    Judged only when the snapshot holds objects of the owner's kind; otherwise unknown, which
+    counts as alive (a dump of pods alone must not hide evictions).
+    """
+    owner = pod.metadata.controller_ref()
+    if owner is None:
+        return False
+    alive = ctx.live_controllers.get(owner.kind)
+    return alive is not None and (pod.metadata.namespace, owner.name) not in alive
+
+
+def check_sandbox_failed(pod: Pod, ctx: RuleContext) -> list[Finding]:
+    """The runtime cannot create the pod's sandbox, most often: the CNI has no IP to give."""
+    if pod.status.phase != "Pending" or pod_ready(pod):
+        return []
+    meta = pod.metadata
+    events = ctx.recent_events("Pod", meta.namespace, meta.name, SANDBOX_EVENTS)
+    if not events:
+        return []
+    grace = ctx.startup_grace(meta.namespace, meta.labels)
+    if not ctx.older_than(meta.creation_timestamp, grace):
+        return []  # a CNI warming up on a fresh node retries within seconds
+    latest = events[-1].message
+    no_ips = cni_out_of_ips(latest)
+    node = pod.spec.node_name
+    cause: CauseRef | None = None
+    if no_ips:
+        cni_known = any(
+            d.metadata.namespace == CNI_DAEMONSET.namespace
+            and d.metadata.name == CNI_DAEMONSET.name
+            for d in ctx.snapshot.daemonsets
+        )
+        if cni_known or "aws-cni" in latest:
+            cause = CauseRef(
+                kind="DaemonSet",
+                namespace=CNI_DAEMONSET.namespace,
+                name=CNI_DAEMONSET.name,
+                reason="IPAddressesExhausted",
+            )
+        elif node:
+            cause = CauseRef(kind="Node", namespace="", name=node, reason="IPAddressesExhausted")
+    what = "no IP address is left for it" if no_ips else "its sandbox cannot be created"
+    message = f"pod {meta.name} cannot start on node {node or '(unknown)'}: {what}: {latest[:300]}"
+    evidence = {
+        "pod": meta.name,
+        "node": node or None,
+        "ip_exhaustion": no_ips or None,
+        "events": event_evidence(events),
+    }
+    return [
+        make_finding(
+            _pod_ref(pod),
+            "FailedCreatePodSandBox",
+            Severity.CRITICAL,
+            message,
+            evidence,
+            caused_by=cause,
+        )
+    ]
 
 
 def check_failed_mount(pod: Pod, ctx: RuleContext) -> list[Finding]:
     """Volumes that will not mount keep the pod in ContainerCreating."""
-    if pod.status.phase not in ("Pending", "Running") or _pod_ready(pod):
+    if pod.status.phase not in ("Pending", "Running") or pod_ready(pod):
         return []
     events = ctx.recent_events("Pod", pod.metadata.namespace, pod.metadata.name, MOUNT_EVENTS)
     if not events:
@@ -294,7 +444,10 @@ def check_failed_mount(pod: Pod, ctx: RuleContext) -> list[Finding]:
     message = f"volumes of pod {pod.metadata.name} fail to mount: {events[-1].message[:300]}"
     evidence = {"pod": pod.metadata.name, "events": event_evidence(events)}
     severity = Severity.CRITICAL if pod.status.phase == "Pending" else Severity.WARNING
-    return [make_finding(_pod_ref(pod), "FailedMount", severity, message, evidence)]
+    cause = next((c for e in reversed(events) if (c := volume_cause(e.message))), None)
+    return [
+        make_finding(_pod_ref(pod), "FailedMount", severity, message, evidence, caused_by=cause)
+    ]
 
 
 def check_terminating(pod: Pod, ctx: RuleContext) -> list[Finding]:
@@ -314,7 +467,7 @@ def check_terminating(pod: Pod, ctx: RuleContext) -> list[Finding]:
 
 def check_not_ready(pod: Pod, ctx: RuleContext) -> list[Finding]:
     """Not ready for longer than the startup grace, with no more specific explanation."""
-    if pod.status.phase not in ("Pending", "Running", "Unknown") or _pod_ready(pod):
+    if pod.status.phase not in ("Pending", "Running", "Unknown") or pod_ready(pod):
         return []
     statuses = pod.status.container_statuses
     if (
@@ -355,11 +508,6 @@ def check_not_ready(pod: Pod, ctx: RuleContext) -> list[Finding]:
     return [make_finding(_pod_ref(pod), "PodNotReady", Severity.WARNING, message, evidence)]
 
 
-def _pod_ready(pod: Pod) -> bool:
-    ready = condition(pod.status.conditions, "Ready")
-    return ready is not None and ready.status == "True"
-
-
 SPECIFIC_CHECKS: tuple[Callable[[Pod, RuleContext], list[Finding]], ...] = (
     check_waiting_containers,
     check_cannot_run,
@@ -369,6 +517,7 @@ SPECIFIC_CHECKS: tuple[Callable[[Pod, RuleContext], list[Finding]], ...] = (
     check_unschedulable,
     check_evicted,
     check_failed_mount,
+    check_sandbox_failed,
 )
 # Only when nothing more specific explains the pod.
 FALLBACK_CHECKS: tuple[Callable[[Pod, RuleContext], list[Finding]], ...] = (
@@ -382,7 +531,7 @@ def _quietly_healthy(pod: Pod, ctx: RuleContext) -> bool:
 
     Most pods of a cluster look like this; skipping them keeps large clusters cheap.
     """
-    if pod.status.phase != "Running" or not _pod_ready(pod):
+    if pod.status.phase != "Running" or not pod_ready(pod):
         return False
     # Sidecars are init containers that keep running; one of them may be backing off.
     if any(s.state.waiting is not None for s in pod.status.init_container_statuses):

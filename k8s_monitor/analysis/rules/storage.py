@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from k8s_monitor.analysis.findings import Finding, Severity
+from k8s_monitor.analysis.findings import CauseRef, Finding, Severity
 from k8s_monitor.analysis.rules.context import (
     RuleContext,
     event_evidence,
@@ -16,7 +16,8 @@ from k8s_monitor.analysis.rules.context import (
     make_finding,
     ref,
 )
-from k8s_monitor.cluster.snapshot import PersistentVolume, PersistentVolumeClaim
+from k8s_monitor.analysis.rules.messages import missing_storage_class
+from k8s_monitor.cluster.snapshot import Event, PersistentVolume, PersistentVolumeClaim
 
 STUCK_TERMINATING = timedelta(minutes=5)
 WAITING_FOR_CONSUMER = "WaitForFirstConsumer"
@@ -32,14 +33,39 @@ def check_pvc_pending(pvc: PersistentVolumeClaim, ctx: RuleContext) -> list[Find
     if events and all(e.reason == WAITING_FOR_CONSUMER for e in events):
         return []  # binding waits for the first pod on purpose
     why = events[-1].message[:300] if events else "no volume bound"
+    missing = _missing_class(pvc, events, ctx)
+    if missing is not None:
+        why = f"storage class {missing!r} does not exist"
     message = f"claim {meta.name} is Pending: {why}"
     evidence = {
         "storage_class": pvc.spec.storage_class_name,
+        "storage_class_missing": True if missing is not None else None,
         "created": iso(meta.creation_timestamp),
         "events": event_evidence(events) or None,
     }
+    cause = (
+        CauseRef(kind="StorageClass", namespace="", name=missing, reason="NotFound")
+        if missing is not None
+        else None
+    )
     subject = ref("PersistentVolumeClaim", meta.namespace, meta.name)
-    return [make_finding(subject, "PVCPending", Severity.WARNING, message, evidence)]
+    return [
+        make_finding(subject, "PVCPending", Severity.WARNING, message, evidence, caused_by=cause)
+    ]
+
+
+def _missing_class(pvc: PersistentVolumeClaim, events: list[Event], ctx: RuleContext) -> str | None:
+    """The StorageClass the claim names that does not exist, by the list or the provisioner."""
+    for event in reversed(events):
+        named = missing_storage_class(event.message)
+        if named is not None:
+            return named
+    wanted = pvc.spec.storage_class_name
+    classes = ctx.snapshot.storage_classes
+    # An empty list is not proof: a dump without StorageClasses, or the list was forbidden.
+    if not wanted or not classes:
+        return None
+    return None if any(c.metadata.name == wanted for c in classes) else wanted
 
 
 def check_pvc_lost(pvc: PersistentVolumeClaim, ctx: RuleContext) -> list[Finding]:

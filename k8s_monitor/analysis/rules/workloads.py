@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from k8s_monitor.analysis.findings import Finding, Severity
+from k8s_monitor.analysis.findings import CauseRef, Finding, Severity
 from k8s_monitor.analysis.rules.context import (
     RuleContext,
     condition,
@@ -22,6 +22,7 @@ from k8s_monitor.analysis.rules.context import (
     make_finding,
     ref,
 )
+from k8s_monitor.analysis.rules.messages import failed_create_cause
 from k8s_monitor.cluster.snapshot import (
     Condition,
     DaemonSet,
@@ -52,11 +53,12 @@ def _with_pods(
     message: str,
     evidence: dict[str, Any],
     unready: Sequence[str],
+    caused_by: CauseRef | None = None,
 ) -> Finding:
     """A finding about a workload that also names its unready pods."""
     subject = ref(kind, meta.namespace, meta.name)
     pods = (ref("Pod", meta.namespace, name) for name in unready)
-    return make_finding(subject, reason, severity, message, evidence, (subject, *pods))
+    return make_finding(subject, reason, severity, message, evidence, (subject, *pods), caused_by)
 
 
 def _severity(available: int) -> Severity:
@@ -93,8 +95,10 @@ def check_deployment_unavailable(deploy: Deployment, ctx: RuleContext) -> list[F
     if not held or not ctx.older_than(meta.creation_timestamp, grace):
         return []
     message = f"deployment {meta.name} has {status.available_replicas}/{desired} replicas available"
+    cause: CauseRef | None = None
     if failure is not None and failure.status == "True":
         message += f"; cannot create pods: {failure.message[:200]}"
+        cause = failed_create_cause(failure.message, meta.namespace)
     evidence = {
         "desired": desired,
         "available": status.available_replicas,
@@ -112,6 +116,7 @@ def check_deployment_unavailable(deploy: Deployment, ctx: RuleContext) -> list[F
             message,
             evidence,
             unready,
+            cause,
         )
     ]
 

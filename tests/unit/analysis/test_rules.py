@@ -177,27 +177,62 @@ def test_completed_job_pods_are_silent() -> None:
     assert run(done) == []
 
 
-def test_evictions_age_into_info() -> None:
-    fresh = pod(
-        "a",
+def _evicted(
+    name: str, owner: tuple[str, str], node: str, since: str = "09:50"
+) -> dict[str, object]:
+    return pod(
+        name,
+        owner=owner,
+        node=node,
         phase="Failed",
         ready=False,
-        ready_since="09:50",
+        ready_since=since,
         containers=[],
         reason="Evicted",
         message="The node was low on resource: memory.",
     )
-    stale = pod(
-        "b",
-        phase="Failed",
-        ready=False,
-        ready_since="2024-05-10T09:50:00Z",
-        containers=[],
-        reason="Evicted",
-        message="The node was low on resource: memory.",
-    )
-    severities = {f.subject.name: f.severity for f in run(fresh, stale)}
-    assert severities == {"a": Severity.WARNING, "b": Severity.INFO}
+
+
+def _rs(name: str, replicas: int) -> dict[str, object]:
+    return {
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": name,
+            "namespace": "shop",
+            "ownerReferences": [{"kind": "Deployment", "name": "web", "controller": True}],
+        },
+        "spec": {"replicas": replicas},
+    }
+
+
+def test_evictions_stay_warnings_while_the_owner_lives_and_name_the_node() -> None:
+    # Age alone no longer hides an eviction: it says the node ran out of memory.
+    old = _evicted("web-5d4c3b2a1-aaaaa", RS_OWNER, "node-7", "2024-05-10T09:50:00Z")
+    findings = run(_rs("web-5d4c3b2a1", 3), old)
+    (evicted,) = [f for f in findings if f.reason == "Evicted"]
+    assert evicted.severity is Severity.WARNING
+    assert evicted.subject == ObjectRef(kind="Deployment", namespace="shop", name="web")
+    assert evicted.caused_by is not None
+    assert (evicted.caused_by.kind, evicted.caused_by.name) == ("Node", "node-7")
+
+
+def test_evictions_group_per_owner_and_blame_the_node_most_left() -> None:
+    pods = [
+        _evicted(f"web-5d4c3b2a1-{suffix}", RS_OWNER, node)
+        for suffix, node in (("aaaaa", "node-7"), ("bbbbb", "node-7"), ("ccccc", "node-2"))
+    ]
+    (evicted,) = [f for f in run(_rs("web-5d4c3b2a1", 3), *pods) if f.reason == "Evicted"]
+    assert evicted.evidence["nodes"] == {"node-2": 1, "node-7": 2}
+    assert evicted.caused_by is not None and evicted.caused_by.name == "node-7"
+
+
+def test_evictions_of_a_gone_or_retired_owner_are_debris() -> None:
+    gone = _evicted("api-6f5e4d3c2-bbbbb", ("ReplicaSet", "api-6f5e4d3c2"), "node-1")
+    retired = _evicted("web-5d4c3b2a1-ccccc", RS_OWNER, "node-1")
+    findings = run(_rs("web-5d4c3b2a1", 0), gone, retired)
+    evicted = [f for f in findings if f.reason == "Evicted"]
+    assert evicted and {f.severity for f in evicted} == {Severity.INFO}
+    assert all(f.caused_by is None for f in evicted)
 
 
 def test_failed_mount_needs_a_recent_event_and_an_unready_pod() -> None:

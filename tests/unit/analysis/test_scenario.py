@@ -38,6 +38,9 @@ KINDS = {
     "resourcequotas": "ResourceQuota",
     "horizontalpodautoscalers": "HorizontalPodAutoscaler",
     "poddisruptionbudgets": "PodDisruptionBudget",
+    "services": "Service",
+    "endpointslices": "EndpointSlice",
+    "storageclasses": "StorageClass",
 }
 START = datetime(2024, 10, 1, 12, tzinfo=UTC)
 

@@ -60,6 +60,9 @@ def populated_state() -> FakeState:
         "/apis/autoscaling/v2/horizontalpodautoscalers": [o.hpa()],
         "/apis/policy/v1/poddisruptionbudgets": [o.pdb()],
         f"{CORE}/resourcequotas": [o.quota()],
+        f"{CORE}/services": [o.service()],
+        "/apis/discovery.k8s.io/v1/endpointslices": [o.endpointslice()],
+        "/apis/storage.k8s.io/v1/storageclasses": [o.storageclass()],
     }
     state.logs = {
         ("web", "web-1", "api", True): "".join(f"line {i}\n" for i in range(200))

@@ -336,6 +336,9 @@ def cronjob(name: str = "backup", namespace: str = "ops") -> JSON:
         "spec": {
             "schedule": "*/5 * * * *",
             "suspend": True,
+            "timeZone": "Europe/Berlin",
+            "startingDeadlineSeconds": 200,
+            "concurrencyPolicy": "Forbid",
             "jobTemplate": {"spec": {"template": {"spec": {"containers": []}}}},
         },
         "status": {
@@ -415,6 +418,67 @@ def quota(name: str = "compute", namespace: str = "default") -> JSON:
         "metadata": meta(name, namespace),
         "spec": {"hard": {"pods": "10"}},
         "status": {"hard": {"pods": "10"}, "used": {"pods": "10"}},
+    }
+
+
+def service(name: str = "api", namespace: str = "default") -> JSON:
+    return {
+        "kind": "Service",
+        "metadata": meta(name, namespace),
+        "spec": {
+            "selector": {"app": name},
+            "type": "ClusterIP",
+            "clusterIP": "172.20.14.7",
+            "clusterIPs": ["172.20.14.7"],
+            "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}],
+            "sessionAffinity": "None",
+        },
+        "status": {"loadBalancer": {}},
+    }
+
+
+def endpointslice(
+    name: str = "api-x7k2p", namespace: str = "default", service: str = "api"
+) -> JSON:
+    m = meta(name, namespace)
+    m["labels"] = {
+        "kubernetes.io/service-name": service,
+        "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+    }
+    return {
+        "kind": "EndpointSlice",
+        "apiVersion": "discovery.k8s.io/v1",
+        "metadata": m,
+        "addressType": "IPv4",
+        "endpoints": [
+            {
+                "addresses": ["10.0.1.12"],
+                "conditions": {"ready": True, "serving": True, "terminating": False},
+                "targetRef": {"kind": "Pod", "namespace": namespace, "name": "api-1", "uid": "u1"},
+                "nodeName": "node-1",
+                "zone": "us-east-1a",
+            },
+            {
+                "addresses": ["10.0.2.40"],
+                "conditions": {"ready": False, "serving": False, "terminating": False},
+                "targetRef": {"kind": "Pod", "namespace": namespace, "name": "api-2", "uid": "u2"},
+                "nodeName": "node-2",
+            },
+        ],
+        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+    }
+
+
+def storageclass(name: str = "gp3") -> JSON:
+    return {
+        "kind": "StorageClass",
+        "apiVersion": "storage.k8s.io/v1",
+        "metadata": meta(name),
+        "provisioner": "ebs.csi.aws.com",
+        "parameters": {"type": "gp3", "encrypted": "true"},
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "WaitForFirstConsumer",
+        "allowVolumeExpansion": True,
     }
 
 

@@ -46,6 +46,9 @@ def test_collects_every_resource_kind(make_collector: MakeCollector) -> None:
             "pdbs",
             "resource_quotas",
             "namespaces",
+            "services",
+            "endpoint_slices",
+            "storage_classes",
         )
     }
     assert counts == dict.fromkeys(counts, 1) | {"nodes": 2, "namespaces": 3}
@@ -149,8 +152,8 @@ def test_401_raises_auth_error(make_collector: MakeCollector, state: FakeState) 
 def test_events_are_recent_warnings_only(make_collector: MakeCollector, state: FakeState) -> None:
     snap = _collect(make_collector)
     assert sorted(e.metadata.name for e in snap.events) == ["e1", "e4"]
-    event_query = next(q for path, q in state.requests if path == f"{CORE}/events")
-    assert event_query["fieldSelector"] == ["type=Warning"]
+    selectors = {q["fieldSelector"][0] for path, q in state.requests if path == f"{CORE}/events"}
+    assert selectors == {"type=Warning", "reason=NotTriggerScaleUp"}
 
 
 def test_events_since_last_cycle(make_collector: MakeCollector) -> None:

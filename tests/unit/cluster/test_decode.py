@@ -36,6 +36,9 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("V1PodDisruptionBudgetList", "PodDisruptionBudget", o.pdb()),
     ("V1ResourceQuotaList", "ResourceQuota", o.quota()),
     ("V1NamespaceList", "Namespace", o.namespace()),
+    ("V1ServiceList", "Service", o.service()),
+    ("V1EndpointSliceList", "EndpointSlice", o.endpointslice()),
+    ("V1StorageClassList", "StorageClass", o.storageclass()),
 ]
 
 
@@ -98,6 +101,13 @@ def test_values_are_really_populated() -> None:
     event = _ours("Event", o.event("e1"))
     assert event.seen_at is not None and event.seen_at.microsecond == 123456
     assert _ours("PodDisruptionBudget", o.pdb()).spec.min_available == "50%"
+    slice_ = _ours("EndpointSlice", o.endpointslice())
+    assert [e.conditions.ready for e in slice_.endpoints] == [True, False]
+    assert slice_.endpoints[0].target_ref.name == "api-1"
+    assert _ours("Service", o.service()).spec.selector == {"app": "api"}
+    assert _ours("StorageClass", o.storageclass()).volume_binding_mode == "WaitForFirstConsumer"
+    cron = _ours("CronJob", o.cronjob())
+    assert (cron.spec.time_zone, cron.spec.concurrency_policy) == ("Europe/Berlin", "Forbid")
 
 
 def test_metrics_decode() -> None:

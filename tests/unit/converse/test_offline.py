@@ -89,3 +89,19 @@ def test_storage_failures_propagate_and_leave_the_session(tmp_path):
         with pytest.raises(error):
             conversation.converse(CycleFeed().next([finding("api", Severity.CRITICAL)]))
     assert not (tmp_path / f"{settings.session_id}.json").exists()
+
+
+def test_offline_analysis_names_the_cause_first(tmp_path):
+    from msgspec.structs import replace
+
+    from k8s_monitor.analysis.findings import CauseRef
+
+    quota = CauseRef(kind="ResourceQuota", namespace="shop", name="compute", reason="QuotaExceeded")
+    refused = replace(finding("catalog", Severity.CRITICAL, reason="FailedCreate"), caused_by=quota)
+    conversation = build_conversation(_settings(tmp_path), FileSessions(tmp_path))
+    outcome = conversation.converse(CycleFeed().next([refused, finding("web")]))
+    summary = outcome.analysis.summary
+    assert "caused by ResourceQuota/shop/compute (QuotaExceeded)" in summary
+    first = outcome.analysis.recommended_actions[0]
+    assert first.startswith("Investigate ResourceQuota/shop/compute (QuotaExceeded), the cause")
+    assert "FailedCreate on Deployment/shop/catalog" in first

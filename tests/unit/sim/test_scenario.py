@@ -206,6 +206,9 @@ _CLIENT_TYPES = {
     "CronJob": "V1CronJobList",
     "HorizontalPodAutoscaler": "V2HorizontalPodAutoscalerList",
     "PodDisruptionBudget": "V1PodDisruptionBudgetList",
+    "Service": "V1ServiceList",
+    "EndpointSlice": "V1EndpointSliceList",
+    "StorageClass": "V1StorageClassList",
 }
 
 
