@@ -42,7 +42,7 @@ from k8s_monitor.converse.engine import Asker, Meter, describe
 from k8s_monitor.converse.offline import deterministic_analysis
 from k8s_monitor.converse.prompts import SYSTEM_PROMPT
 from k8s_monitor.errors import ModelError
-from k8s_monitor.llm.accounting import load_price_table, usage_to_dict
+from k8s_monitor.llm.accounting import price_table_for, usage_to_dict
 from k8s_monitor.llm.protocol import ModelProvider
 from k8s_monitor.llm.providers import build_provider
 from k8s_monitor.llm.wire import memoized
@@ -295,7 +295,7 @@ def _conversation(
     if provider is not None:
         asker = Asker(
             provider,
-            prices=load_price_table(),
+            prices=price_table_for(settings),
             redact=redact,
             max_output_tokens=settings.llm_max_output_tokens,
             cache_ttl=None,

@@ -34,11 +34,14 @@ from k8s_monitor.cluster.resources import unobserved_kinds
 from k8s_monitor.cluster.snapshot import ClusterSnapshot
 from k8s_monitor.config import Settings
 from k8s_monitor.converse import Conversation, ConverseInput, ConverseOutcome
+from k8s_monitor.converse.answer import AnalysisSource
+from k8s_monitor.converse.offline import deterministic_analysis
+from k8s_monitor.converse.policy import CallDecision, CallGate
 from k8s_monitor.errors import ClusterError, MonitorError, StorageError
 from k8s_monitor.logs import bound_cycle
 from k8s_monitor.notify import DispatchResult, NotificationContext
 from k8s_monitor.redaction import Redactor
-from k8s_monitor.report import CycleReport, ModelUsage, Outcome, write_report
+from k8s_monitor.report import CycleReport, ModelUsage, Outcome, cache_hit_rate, write_report
 
 if TYPE_CHECKING:
     from k8s_monitor.metrics import Metrics
@@ -87,6 +90,7 @@ class CycleRunner:
         self._last_collected_at: datetime | None = None
         self._consecutive_failures = 0
         self._blind_incident: Incident | None = None
+        self._gate = CallGate(stages.settings.llm_call_policy, stages.settings.llm_heartbeat_cycles)
 
     @property
     def consecutive_failures(self) -> int:
@@ -134,7 +138,9 @@ class CycleRunner:
             return report
 
         self._notify_urgent(update, now)
-        outcome = self._converse(cycle, now, snapshot, findings, update, new_ledger)
+        decision = self._gate.decide(update)
+        report.llm_call = decision.reason.value
+        outcome = self._converse(cycle, now, snapshot, findings, update, new_ledger, decision)
         escalations = escalate(
             update, catalog=s.catalog, now=now, model_severities=_model_severities(outcome)
         )
@@ -186,6 +192,7 @@ class CycleRunner:
         findings: list[Finding],
         update: LedgerUpdate,
         ledger: Ledger,
+        decision: CallDecision,
     ) -> ConverseOutcome | None:
         data = ConverseInput(
             cycle=cycle,
@@ -195,14 +202,21 @@ class CycleRunner:
             findings=findings,
             update=update,
             ledger=ledger,
+            quiet_cycles=decision.quiet_cycles,
         )
+        if not decision.call:
+            self._gate.skipped(update)
+            return quiet_outcome(data, self._stages.conversation.mode)
         try:
-            return self._stages.conversation.converse(data)
+            outcome = self._stages.conversation.converse(data)
         except MonitorError as exc:
             # The conversation handles model failures itself; what reaches here is storage.
             log.error("converse_failed", error_type=type(exc).__name__, error=str(exc))
             self._count_error("converse", exc)
             return None
+        if outcome.source in (AnalysisSource.MODEL, AnalysisSource.OFFLINE):
+            self._gate.answered(update)
+        return outcome
 
     def _context(self, cycle: int, outcome: ConverseOutcome | None) -> NotificationContext:
         analysis = outcome.analysis if outcome is not None else None
@@ -314,6 +328,15 @@ class CycleRunner:
 # --- pure helpers ----------------------------------------------------------------------------
 
 
+def quiet_outcome(data: ConverseInput, mode: str) -> ConverseOutcome:
+    """A cycle the policy kept from the model: the deterministic analysis, at no cost."""
+    return ConverseOutcome(
+        analysis=deterministic_analysis(data, reason="no change since the model's last answer"),
+        source=AnalysisSource.QUIET,
+        mode=mode,
+    )
+
+
 def _fail(report: CycleReport, exc: BaseException, *, stage: str) -> None:
     report.outcome = Outcome.FAILED
     report.error = f"{type(exc).__name__}: {exc}"
@@ -368,6 +391,7 @@ def _fill_report(
         report.summary = analysis.summary
         report.recommended_actions = list(analysis.recommended_actions)
         report.usage = outcome.usage if outcome.usage is not None else ModelUsage()
+        report.cache_hit_rate = cache_hit_rate(report.usage)
         report.context_tokens = outcome.context_tokens
         report.context_ratio = outcome.context_ratio
         report.pruned = outcome.pruned

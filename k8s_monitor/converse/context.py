@@ -21,6 +21,8 @@ class CycleContext:
     findings: list[Finding] = field(default_factory=list)
     update: LedgerUpdate | None = None
     ledger: Ledger = field(default_factory=Ledger)
+    # Cycles since the model last answered that were quiet and not sent (LLM_CALL_POLICY).
+    quiet_cycles: tuple[int, int] | None = None
 
     @property
     def ledger_update(self) -> LedgerUpdate:

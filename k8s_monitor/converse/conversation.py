@@ -203,7 +203,7 @@ class PersistentConversation(_Base):
             history, pruned_before = self._prune(history, data, reason="preflight"), True
         full = pruned_before or self._needs_full(history, mine)
         since = _parse_time(mine.get("last_at"))
-        user = self._user_entry(data, full=full, missed=_missed(mine, data.cycle), since=since)
+        user = self._user_entry(data, full=full, missed=_missed(mine, data), since=since)
 
         if self._asker is None:
             analysis = deterministic_analysis(data, reason="offline mode, no model configured")
@@ -370,8 +370,11 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
-def _missed(mine: dict[str, Any], cycle: int) -> int:
+def _missed(mine: dict[str, Any], data: ConverseInput) -> int:
+    """Cycles since the last turn the model did not see for want of an answer (not quiet)."""
     last = mine.get("last_cycle")
-    if not isinstance(last, int) or last >= cycle:
+    if not isinstance(last, int) or last >= data.cycle:
         return 0
-    return cycle - last - 1
+    quiet = data.quiet_cycles
+    skipped = quiet[1] - quiet[0] + 1 if quiet is not None else 0
+    return max(0, data.cycle - last - 1 - skipped)

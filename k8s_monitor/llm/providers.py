@@ -32,7 +32,7 @@ from k8s_monitor.errors import (
     ModelRequestError,
     ModelRetryableError,
 )
-from k8s_monitor.llm.accounting import load_price_table, usage_from_api
+from k8s_monitor.llm.accounting import load_price_table, price_table_for, usage_from_api
 from k8s_monitor.llm.protocol import ModelProvider, ModelReply, ModelRequest
 from k8s_monitor.llm.sdk import anthropic
 from k8s_monitor.llm.wire import build_request
@@ -256,7 +256,10 @@ def build_provider(settings: Settings) -> ModelProvider | None:
         base_url=settings.anthropic_base_url,
         **common,
     )
-    return AnthropicProvider(client, model=settings.anthropic_model, name="anthropic")
+    window = price_table_for(settings).price(settings.anthropic_model).context_window
+    return AnthropicProvider(
+        client, model=settings.anthropic_model, name="anthropic", context_window=window
+    )
 
 
 def _bedrock_provider(settings: Settings, common: dict[str, Any]) -> ModelProvider:
@@ -274,4 +277,5 @@ def _bedrock_provider(settings: Settings, common: dict[str, Any]) -> ModelProvid
         raise ConfigurationError(
             "LLM_PROVIDER", f"bedrock client unavailable ({type(exc).__name__}); install boto3"
         ) from exc
-    return AnthropicProvider(client, model=model, name="bedrock")
+    window = price_table_for(settings).price(model).context_window
+    return AnthropicProvider(client, model=model, name="bedrock", context_window=window)
