@@ -35,8 +35,7 @@ from k8s_monitor.cluster.snapshot import ClusterSnapshot
 from k8s_monitor.config import Settings
 from k8s_monitor.converse import Conversation, ConverseInput, ConverseOutcome
 from k8s_monitor.converse.answer import AnalysisSource
-from k8s_monitor.converse.offline import deterministic_analysis
-from k8s_monitor.converse.policy import CallDecision, CallGate
+from k8s_monitor.converse.policy import CallDecision, CallGate, quiet_outcome
 from k8s_monitor.errors import ClusterError, MonitorError, StorageError
 from k8s_monitor.logs import bound_cycle
 from k8s_monitor.notify import DispatchResult, NotificationContext
@@ -203,6 +202,7 @@ class CycleRunner:
             update=update,
             ledger=ledger,
             quiet_cycles=decision.quiet_cycles,
+            cache_prefix=decision.cache_prefix(update),
         )
         if not decision.call:
             self._gate.skipped(update)
@@ -326,15 +326,6 @@ class CycleRunner:
 
 
 # --- pure helpers ----------------------------------------------------------------------------
-
-
-def quiet_outcome(data: ConverseInput, mode: str) -> ConverseOutcome:
-    """A cycle the policy kept from the model: the deterministic analysis, at no cost."""
-    return ConverseOutcome(
-        analysis=deterministic_analysis(data, reason="no change since the model's last answer"),
-        source=AnalysisSource.QUIET,
-        mode=mode,
-    )
 
 
 def _fail(report: CycleReport, exc: BaseException, *, stage: str) -> None:

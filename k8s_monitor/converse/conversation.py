@@ -263,7 +263,7 @@ class PersistentConversation(_Base):
         try:
             try:
                 answer = self._asker.ask(
-                    [*history, user], known=known, meter=meter, cache_history=True
+                    [*history, user], known=known, meter=meter, cache_history=data.cache_prefix
                 )
             except ContextTooLongError as exc:
                 log.warning("context_too_long", request_id=exc.request_id, reason=str(exc))
@@ -271,7 +271,7 @@ class PersistentConversation(_Base):
                 user = self._user_entry(data, full=True, missed=0)
                 retried = True
                 answer = self._asker.ask(
-                    [*history, user], known=known, meter=meter, cache_history=True
+                    [*history, user], known=known, meter=meter, cache_history=data.cache_prefix
                 )
         except ModelError as exc:
             tokens = self._estimate_history([*history, user])

@@ -21,10 +21,23 @@ import orjson
 
 from k8s_monitor.analysis.incidents import Incident, LedgerUpdate, Trend
 from k8s_monitor.config import CallPolicy
+from k8s_monitor.converse.answer import AnalysisSource
+from k8s_monitor.converse.offline import deterministic_analysis
+from k8s_monitor.converse.outcome import ConverseInput, ConverseOutcome
 
 # Evidence that moves every cycle without the incident changing (restart counters, times,
-# log tails): a crash loop restarting again is not news to the model.
-_VOLATILE_MARKERS = ("count", "_at", "time", "age", "log", "excerpt", "seen", "duration")
+# log tails), at any depth: a crash loop restarting again is not news to the model.
+_VOLATILE_MARKERS = (
+    "count",
+    "_at",
+    "time",
+    "since",
+    "age",
+    "log",
+    "excerpt",
+    "seen",
+    "duration",
+)
 
 
 class CallReason(StrEnum):
@@ -54,15 +67,25 @@ class CallDecision:
     reason: CallReason
     quiet_cycles: tuple[int, int] | None = None  # the quiet stretch the next turn folds in
 
+    def cache_prefix(self, update: LedgerUpdate) -> bool:
+        """Whether to write the history to the prompt cache this call.
+
+        A cache write costs more than plain input (1.25x or 2x) and pays only if another call
+        reads it within the TTL. Every cycle, or a change while incidents are open, brings
+        follow-up calls (resolution, worsening); a heartbeat or a first look at a quiet cluster
+        is followed by hours of silence, longer than any TTL.
+        """
+        if self.reason is CallReason.EVERY_CYCLE:
+            return True
+        if self.reason in (CallReason.HEARTBEAT, CallReason.FIRST):
+            return False
+        return bool(update.open)
+
 
 def incident_signature(incident: Incident) -> str:
     """Severity, reason, affected objects and the evidence that does not move by itself."""
     finding = incident.finding
-    material = {
-        key: value
-        for key, value in finding.evidence.items()
-        if not any(marker in key for marker in _VOLATILE_MARKERS)
-    }
+    material = _material(finding.evidence)
     payload: dict[str, Any] = {
         "severity": finding.severity.value,
         "reason": finding.reason,
@@ -71,6 +94,18 @@ def incident_signature(incident: Incident) -> str:
     }
     raw = orjson.dumps(payload, default=str, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _material(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: _material(item)
+            for key, item in value.items()
+            if not any(marker in str(key).lower() for marker in _VOLATILE_MARKERS)
+        }
+    if isinstance(value, list | tuple):
+        return [_material(item) for item in value]
+    return value
 
 
 def signatures_of(update: LedgerUpdate) -> dict[str, str]:
@@ -148,3 +183,12 @@ class CallGate:
 
     def skipped(self, update: LedgerUpdate) -> None:
         self.state = after_quiet(self.state, update.cycle)
+
+
+def quiet_outcome(data: ConverseInput, mode: str) -> ConverseOutcome:
+    """A cycle the policy kept from the model: the deterministic analysis, at no cost."""
+    return ConverseOutcome(
+        analysis=deterministic_analysis(data, reason="no change since the model's last answer"),
+        source=AnalysisSource.QUIET,
+        mode=mode,
+    )

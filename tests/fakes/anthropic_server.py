@@ -704,11 +704,19 @@ def deterministic_answer(request: dict[str, Any]) -> str:
     else:
         health = "healthy"
     critical = sorted(fp for fp, sev in severities.items() if sev == "critical")
+    # A sentence per incident, as a real model explains each one: answers grow with incidents.
+    explained = " ".join(
+        f"{subjects[fp]} ({severities.get(fp, 'resolved')}): "
+        f"{'new this cycle' if fp in new else 'resolved' if fp in resolved else 'still open'}, "
+        "check its recent changes, events and logs for the cause."
+        for fp in sorted(subjects)
+    )
     answer = {
         "overall_health": health,
         "summary": (
             f"{len(severities)} open incident(s), {len(new)} new, {len(resolved)} resolved. "
             + " ".join(f"{subjects[fp]} is critical." for fp in critical[:3])
+            + (f" {explained}" if explained else "")
         ).strip(),
         "new_fingerprints": sorted(new),
         "recurring_fingerprints": sorted(recurring),

@@ -151,3 +151,15 @@ def test_invalid_policy_settings_name_the_variable(field: str, value: str) -> No
     with pytest.raises(ConfigurationError) as caught:
         load_settings(_env_file=None, **{field: value})
     assert caught.value.setting == field.upper()
+
+
+def test_nested_times_are_not_news_but_nested_reasons_are() -> None:
+    def with_conditions(since: str, reason: str) -> Incident:
+        conditions = [{"type": "Available", "reason": reason, "since": since}]
+        return incident(evidence={"conditions": conditions})
+
+    gate = gate_after_first_answer(with_conditions("09:00", "MinimumReplicasUnavailable"))
+    later = with_conditions("09:15", "MinimumReplicasUnavailable")
+    assert gate.decide(update(2, recurring=[later])).reason is CallReason.QUIET
+    other = with_conditions("09:15", "ProgressDeadlineExceeded")
+    assert gate.decide(update(2, recurring=[other])).reason is CallReason.CHANGED
