@@ -295,6 +295,16 @@ class PersistentConversation(_Base):
             since=since,
         )
         fingerprints = sorted({i.fingerprint for i in data.ledger_update.open})
+        # What each incident is, kept in meta (never sent): compaction can still name an
+        # incident the ledger has long forgotten (it keeps resolved ones for a day).
+        named = {
+            i.fingerprint: {
+                "reason": i.finding.reason,
+                "subject": str(i.finding.subject),
+                "severity": i.finding.severity.value,
+            }
+            for i in [*data.ledger_update.open, *data.ledger_update.resolved]
+        }
         return {
             "role": "user",
             "content": text,
@@ -302,6 +312,7 @@ class PersistentConversation(_Base):
                 "cycle": data.cycle,
                 "at": data.now.isoformat(),
                 "fingerprints": fingerprints,
+                "incidents": named,
                 "kind": KIND_CYCLE_FULL if full else KIND_CYCLE_DELTA,
             },
         }
