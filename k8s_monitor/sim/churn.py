@@ -73,10 +73,11 @@ def changing_day(*, cycles: int = 96, pods: int = 500, step_seconds: float = 900
     spec.clock.step_seconds = step_seconds
     spec.clock.start = DAY_START  # reproducible times: the same day renders to the same bytes
     spec.namespaces = [*spec.namespaces, *FILLER_NAMESPACES]
-    filler = _filler_workloads(pods - _scenario_pods(spec.workloads, len(spec.nodes)))
-    spec.workloads = [*spec.workloads, *filler]
     extra_nodes = max(0, -(-pods // PODS_PER_NODE) - len(spec.nodes))
     spec.nodes = [*spec.nodes, *_filler_nodes(extra_nodes)]
+    # DaemonSets run a pod per node: count them on the final node list, so the day has ``pods``.
+    filler = _filler_workloads(pods - _scenario_pods(spec.workloads, len(spec.nodes)))
+    spec.workloads = [*spec.workloads, *filler]
     faults, fault_changes = _faults(cycles, spec.nodes[2].name)
     churn = _churn(cycles, filler)
     spec.steps = [
