@@ -90,6 +90,8 @@ class CycleRunner:
         self._consecutive_failures = 0
         self._blind_incident: Incident | None = None
         self._gate = CallGate(stages.settings.llm_call_policy, stages.settings.llm_heartbeat_cycles)
+        # The model's last suggested severities: a quiet cycle keeps them, it was not asked.
+        self._model_sevs: dict[str, Sev] = {}
 
     @property
     def consecutive_failures(self) -> int:
@@ -141,7 +143,7 @@ class CycleRunner:
         report.llm_call = decision.reason.value
         outcome = self._converse(cycle, now, snapshot, findings, update, new_ledger, decision)
         escalations = escalate(
-            update, catalog=s.catalog, now=now, model_severities=_model_severities(outcome)
+            update, catalog=s.catalog, now=now, model_severities=self._severities(outcome, update)
         )
         notifications = s.notifier.dispatch(
             escalations, resolved=update.resolved, context=self._context(cycle, outcome)
@@ -152,6 +154,15 @@ class CycleRunner:
             self._escalate_model_alert(report, outcome.alert, now)
         report.duration_seconds = time.monotonic() - started
         return report
+
+    def _severities(self, outcome: ConverseOutcome | None, update: LedgerUpdate) -> dict[str, Sev]:
+        if outcome is not None and outcome.source is AnalysisSource.QUIET:
+            still_open = {i.fingerprint for i in update.open}
+            return {fp: sev for fp, sev in self._model_sevs.items() if fp in still_open}
+        severities = _model_severities(outcome)
+        if outcome is not None and outcome.source is AnalysisSource.MODEL:
+            self._model_sevs = severities
+        return severities
 
     def _load_ledger(self) -> Ledger:
         if self._ledger is None:

@@ -18,7 +18,7 @@ from k8s_monitor.analysis.services import load_catalog
 from k8s_monitor.cluster.snapshot import ClusterSnapshot, snapshot_from_objects
 from k8s_monitor.config import load_settings
 from k8s_monitor.converse import ConverseInput, ConverseOutcome, build_conversation
-from k8s_monitor.converse.answer import AnalysisSource
+from k8s_monitor.converse.answer import AnalysisSource, EscalationSuggestion
 from k8s_monitor.cycle import CycleRunner, CycleStages
 from k8s_monitor.errors import ClusterUnreachableError
 from k8s_monitor.notify import DispatchResult, NotificationContext
@@ -234,3 +234,34 @@ def test_every_cycle_asks_every_cycle(tmp_path: Path) -> None:
     for _ in range(5):
         runner.run()
     assert [data.cycle for data in conversation.asked] == [1, 2, 3, 4, 5]
+
+
+class SuggestingConversation(CountingConversation):
+    """Answers as the model would, raising every open incident to SEV-1."""
+
+    def converse(self, data: ConverseInput) -> ConverseOutcome:
+        outcome = super().converse(data)
+        raised = [
+            {"fingerprint": i.fingerprint, "severity": "SEV-1", "reason": "customer facing"}
+            for i in data.ledger_update.open
+        ]
+        outcome.analysis = outcome.analysis.model_copy(
+            update={"escalations": [EscalationSuggestion(**r) for r in raised]}
+        )
+        outcome.source = AnalysisSource.MODEL
+        return outcome
+
+
+def test_a_quiet_cycle_keeps_the_models_last_severities(tmp_path: Path) -> None:
+    runner, conversation, _ = _policy_runner(tmp_path, ScriptedSource(down=range(2, 10)))
+    conversation.__class__ = SuggestingConversation
+    reports = [runner.run() for _ in range(4)]
+    assert [d.cycle for d in conversation.asked] == [1, 2]  # 3 and 4 are quiet
+    asked, quiet = reports[1], reports[3]
+    assert quiet.llm_call == "quiet"
+
+    def severities(report: Any) -> dict[str, str]:
+        return {e["reason"]: e["sev"] for e in report.escalations}
+
+    assert severities(asked)["NodeNotReady"] == "SEV-1"
+    assert severities(quiet) == severities(asked), "the model's word still holds"
