@@ -426,7 +426,8 @@ def run_compare(
             urgent = _urgent_change(update, catalog, item.now)
             quiet_cycles += int(not (update.new or update.resolved or update.flapping))
             if item.truth is not None:
-                truth.add(cycle, item.truth, update, deterministic_analysis(data, reason="x"))
+                report = deterministic_analysis(data, reason="scored against the script")
+                truth.add(cycle, item.truth, update, report)
             for mode, conversation in conversations.items():
                 outcome, called = _turn(conversation, gates[mode], data)
                 stats[mode].add(outcome, called=called, urgent=urgent, cycle=cycle)
