@@ -61,6 +61,13 @@ class BedrockApi(StrEnum):
     INVOKE = "invoke"  # InvokeModel at /model/{id}/invoke (versioned ids, profiles, ARNs)
 
 
+class CallPolicy(StrEnum):
+    """When a cycle asks the model (``LLM_CALL_POLICY``)."""
+
+    ON_CHANGE = "on-change"
+    EVERY_CYCLE = "every-cycle"
+
+
 class Settings(BaseSettings):
     """Runtime configuration, read from the environment and an optional ``.env`` file."""
 
@@ -151,6 +158,13 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(2, ge=0, le=10)
     cycle_message_max_tokens: int = Field(12_000, ge=500, le=200_000)
     compare_modes: bool = False
+    llm_call_policy: CallPolicy = CallPolicy.ON_CHANGE
+    llm_heartbeat_cycles: int = Field(
+        12, ge=1, le=100_000, description="on-change: ask at least every this many cycles"
+    )
+    # JSON: {"input": 3.0, "output": 15.0, "context_window": 200000, "min_cacheable_tokens":
+    # 1024} in USD per million tokens; prices a model the shipped table does not know.
+    model_price_override: str | None = None
 
     # --- validators ------------------------------------------------------------------------
 
@@ -327,6 +341,13 @@ class Settings(BaseSettings):
             raise ValueError(f"no context {value!r} in {str(kubeconfig)!r} (it has: {known})")
         return value
 
+    @field_validator("model_price_override")
+    @classmethod
+    def _price_override_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_price_override(value)
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.llm_provider is LLMProvider.ANTHROPIC and self.anthropic_api_key is None:
@@ -371,6 +392,27 @@ def read_secret_file(path: Path) -> str:
         return path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"cannot read {str(path)!r}: {type(exc).__name__}") from exc
+
+
+PRICE_OVERRIDE_FIELDS = ("input", "output", "context_window", "min_cacheable_tokens")
+
+
+def parse_price_override(text: str) -> dict[str, float]:
+    """``MODEL_PRICE_OVERRIDE``: a JSON object with exactly the price table's fields."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"expected a JSON object: {exc}") from exc
+    expected = ", ".join(PRICE_OVERRIDE_FIELDS)
+    if not isinstance(data, dict) or set(data) != set(PRICE_OVERRIDE_FIELDS):
+        raise ValueError(f"expected a JSON object with exactly the keys {expected}")
+    values: dict[str, float] = {}
+    for key in PRICE_OVERRIDE_FIELDS:
+        number = data[key]
+        if isinstance(number, bool) or not isinstance(number, int | float) or number <= 0:
+            raise ValueError(f"{key}: expected a positive number, got {number!r}")
+        values[key] = float(number)
+    return values
 
 
 def parse_fernet_keys(text: str) -> list[str]:

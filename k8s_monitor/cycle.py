@@ -34,12 +34,14 @@ from k8s_monitor.cluster.resources import unobserved_kinds
 from k8s_monitor.cluster.snapshot import ClusterSnapshot
 from k8s_monitor.config import Settings
 from k8s_monitor.converse import Conversation, ConverseInput, ConverseOutcome
+from k8s_monitor.converse.answer import AnalysisSource
+from k8s_monitor.converse.policy import CallDecision, CallGate, quiet_outcome
 from k8s_monitor.errors import ClusterError, MonitorError, StorageError
 from k8s_monitor.logs import bound_cycle
 from k8s_monitor.metrics import NOTIFICATION_SINK
 from k8s_monitor.notify import DispatchResult, NotificationContext
 from k8s_monitor.redaction import Redactor
-from k8s_monitor.report import CycleReport, ModelUsage, Outcome, write_report
+from k8s_monitor.report import CycleReport, ModelUsage, Outcome, cache_hit_rate, write_report
 
 if TYPE_CHECKING:
     from k8s_monitor.metrics import Metrics
@@ -97,6 +99,9 @@ class CycleRunner:
         # Incidents about the monitor itself (blind, model disabled): kept by the same ledger
         # rules, apart from the cluster's ledger, whose incidents a blind cycle knows nothing of.
         self._monitor_ledger = Ledger()
+        self._gate = CallGate(stages.settings.llm_call_policy, stages.settings.llm_heartbeat_cycles)
+        # The model's last suggested severities: a quiet cycle keeps them, it was not asked.
+        self._model_sevs: dict[str, Sev] = {}
 
     @property
     def consecutive_failures(self) -> int:
@@ -153,9 +158,11 @@ class CycleRunner:
             return report
 
         self._notify_urgent(update, now)
-        outcome = self._converse(cycle, now, snapshot, findings, update, new_ledger)
+        decision = self._gate.decide(update)
+        report.llm_call = decision.reason.value
+        outcome = self._converse(cycle, now, snapshot, findings, update, new_ledger, decision)
         escalations = escalate(
-            update, catalog=s.catalog, now=now, model_severities=_model_severities(outcome)
+            update, catalog=s.catalog, now=now, model_severities=self._severities(outcome, update)
         )
         notifications = s.notifier.dispatch(
             escalations,
@@ -168,6 +175,15 @@ class CycleRunner:
             self._escalate_model_alert(report, outcome.alert, now)
         report.duration_seconds = time.monotonic() - started
         return report
+
+    def _severities(self, outcome: ConverseOutcome | None, update: LedgerUpdate) -> dict[str, Sev]:
+        if outcome is not None and outcome.source is AnalysisSource.QUIET:
+            still_open = {i.fingerprint for i in update.open}
+            return {fp: sev for fp, sev in self._model_sevs.items() if fp in still_open}
+        severities = _model_severities(outcome)
+        if outcome is not None and outcome.source is AnalysisSource.MODEL:
+            self._model_sevs = severities
+        return severities
 
     def _load_ledger(self) -> Ledger:
         if self._ledger is None:
@@ -209,6 +225,7 @@ class CycleRunner:
         findings: list[Finding],
         update: LedgerUpdate,
         ledger: Ledger,
+        decision: CallDecision,
     ) -> ConverseOutcome | None:
         data = ConverseInput(
             cycle=cycle,
@@ -218,14 +235,22 @@ class CycleRunner:
             findings=findings,
             update=update,
             ledger=ledger,
+            quiet_cycles=decision.quiet_cycles,
+            cache_prefix=decision.cache_prefix(update),
         )
+        if not decision.call:
+            self._gate.skipped(update)
+            return quiet_outcome(data, self._stages.conversation.mode)
         try:
-            return self._stages.conversation.converse(data)
+            outcome = self._stages.conversation.converse(data)
         except MonitorError as exc:
             # The conversation handles model failures itself; what reaches here is storage.
             log.error("converse_failed", error_type=type(exc).__name__, error=str(exc))
             self._count_error("converse", exc)
             return None
+        if outcome.source in (AnalysisSource.MODEL, AnalysisSource.OFFLINE):
+            self._gate.answered(update)
+        return outcome
 
     def _context(self, cycle: int, outcome: ConverseOutcome | None) -> NotificationContext:
         analysis = outcome.analysis if outcome is not None else None
@@ -394,6 +419,7 @@ def _fill_report(
         report.summary = analysis.summary
         report.recommended_actions = list(analysis.recommended_actions)
         report.usage = outcome.usage if outcome.usage is not None else ModelUsage()
+        report.cache_hit_rate = cache_hit_rate(report.usage)
         report.context_tokens = outcome.context_tokens
         report.context_ratio = outcome.context_ratio
         report.pruned = outcome.pruned

@@ -174,6 +174,17 @@ class Metrics:
             registry=r,
         )
         self.llm_requests = Counter(f"{PREFIX}_llm_requests", "Model API requests.", registry=r)
+        self.llm_decisions = Counter(
+            f"{PREFIX}_llm_call_decisions",
+            "Cycles by why the model was asked (LLM_CALL_POLICY), or quiet when it was not.",
+            ["reason"],
+            registry=r,
+        )
+        self.cache_hit_ratio = Gauge(
+            f"{PREFIX}_llm_cache_hit_ratio",
+            "Share of the last model cycle's prompt tokens read from the prompt cache.",
+            registry=r,
+        )
         self.llm_tokens = Counter(
             f"{PREFIX}_llm_tokens", "Model tokens by billing kind.", ["kind"], registry=r
         )
@@ -292,6 +303,10 @@ class Metrics:
     def _observe_usage(self, report: CycleReport) -> None:
         usage = report.usage
         self.llm_requests.inc(max(usage.requests, 0))
+        if report.llm_call != "none":
+            self.llm_decisions.labels(reason=report.llm_call).inc()
+        if report.cache_hit_rate is not None:
+            self.cache_hit_ratio.set(report.cache_hit_rate)
         for kind, attribute in TOKEN_KINDS.items():
             value: Any = getattr(usage, attribute)
             if value > 0:

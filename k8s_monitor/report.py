@@ -53,7 +53,9 @@ class CycleReport(Struct, kw_only=True):
     outcome: Outcome = Outcome.OK
     error: str | None = None  # error type and one-line reason when the cycle failed
     overall_health: str = "unknown"  # healthy | degraded | critical | unknown
-    analysis_source: str = "none"  # model | offline | fallback | none
+    analysis_source: str = "none"  # model | offline | fallback | quiet | none
+    # Why the model was asked this cycle (new, resolved, changed, heartbeat...) or "quiet".
+    llm_call: str = "none"
     summary: str = ""
     recommended_actions: list[str] = []
     findings_by_severity: dict[str, int] = field(default_factory=dict)
@@ -64,10 +66,24 @@ class CycleReport(Struct, kw_only=True):
     notifications: dict[str, int] = field(default_factory=dict)  # outcome -> count
     collection_gaps: list[str] = []
     usage: ModelUsage = field(default_factory=ModelUsage)
+    # Share of this cycle's prompt tokens read from the cache; None without a model request.
+    cache_hit_rate: float | None = None
     context_tokens: int = 0
     context_ratio: float = 0.0
     pruned: bool = False
     report_path: str | None = None
+
+
+def cache_hit_rate(usage: ModelUsage) -> float | None:
+    prompt = (
+        usage.input_tokens
+        + usage.cache_read_tokens
+        + usage.cache_write_5m_tokens
+        + usage.cache_write_1h_tokens
+    )
+    if usage.requests <= 0 or prompt <= 0:
+        return None
+    return round(usage.cache_read_tokens / prompt, 4)
 
 
 def write_report(report: CycleReport, report_dir: Path, retention: int) -> Path:

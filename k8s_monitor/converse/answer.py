@@ -34,6 +34,7 @@ class AnalysisSource(StrEnum):
     MODEL = "model"  # the model answered and the answer validated
     OFFLINE = "offline"  # no model configured: built from the deterministic analysis
     FALLBACK = "fallback"  # the model failed this cycle: built deterministically instead
+    QUIET = "quiet"  # LLM_CALL_POLICY=on-change and nothing changed: not asked this cycle
 
 
 class EscalationSuggestion(BaseModel):

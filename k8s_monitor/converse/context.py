@@ -21,6 +21,11 @@ class CycleContext:
     findings: list[Finding] = field(default_factory=list)
     update: LedgerUpdate | None = None
     ledger: Ledger = field(default_factory=Ledger)
+    # Cycles since the model last answered that were quiet and not sent (LLM_CALL_POLICY).
+    quiet_cycles: tuple[int, int] | None = None
+    # Whether writing the history to the prompt cache is likely to pay: another call within
+    # the cache TTL. False for heartbeats on a quiet cluster (the next call is hours away).
+    cache_prefix: bool = True
 
     @property
     def ledger_update(self) -> LedgerUpdate:

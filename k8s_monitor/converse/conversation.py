@@ -203,7 +203,7 @@ class PersistentConversation(_Base):
             history, pruned_before = self._prune(history, data, reason="preflight"), True
         full = pruned_before or self._needs_full(history, mine)
         since = _parse_time(mine.get("last_at"))
-        user = self._user_entry(data, full=full, missed=_missed(mine, data.cycle), since=since)
+        user = self._user_entry(data, full=full, missed=_missed(mine, data), since=since)
 
         if self._asker is None:
             analysis = deterministic_analysis(data, reason="offline mode, no model configured")
@@ -263,7 +263,7 @@ class PersistentConversation(_Base):
         try:
             try:
                 answer = self._asker.ask(
-                    [*history, user], known=known, meter=meter, cache_history=True
+                    [*history, user], known=known, meter=meter, cache_history=data.cache_prefix
                 )
             except ContextTooLongError as exc:
                 log.warning("context_too_long", request_id=exc.request_id, reason=str(exc))
@@ -271,7 +271,7 @@ class PersistentConversation(_Base):
                 user = self._user_entry(data, full=True, missed=0)
                 retried = True
                 answer = self._asker.ask(
-                    [*history, user], known=known, meter=meter, cache_history=True
+                    [*history, user], known=known, meter=meter, cache_history=data.cache_prefix
                 )
         except ModelError as exc:
             tokens = self._estimate_history([*history, user])
@@ -295,6 +295,16 @@ class PersistentConversation(_Base):
             since=since,
         )
         fingerprints = sorted({i.fingerprint for i in data.ledger_update.open})
+        # What each incident is, kept in meta (never sent): compaction can still name an
+        # incident the ledger has long forgotten (it keeps resolved ones for a day).
+        named = {
+            i.fingerprint: {
+                "reason": i.finding.reason,
+                "subject": str(i.finding.subject),
+                "severity": i.finding.severity.value,
+            }
+            for i in [*data.ledger_update.open, *data.ledger_update.resolved]
+        }
         return {
             "role": "user",
             "content": text,
@@ -302,6 +312,7 @@ class PersistentConversation(_Base):
                 "cycle": data.cycle,
                 "at": data.now.isoformat(),
                 "fingerprints": fingerprints,
+                "incidents": named,
                 "kind": KIND_CYCLE_FULL if full else KIND_CYCLE_DELTA,
             },
         }
@@ -370,8 +381,11 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
-def _missed(mine: dict[str, Any], cycle: int) -> int:
+def _missed(mine: dict[str, Any], data: ConverseInput) -> int:
+    """Cycles since the last turn the model did not see for want of an answer (not quiet)."""
     last = mine.get("last_cycle")
-    if not isinstance(last, int) or last >= cycle:
+    if not isinstance(last, int) or last >= data.cycle:
         return 0
-    return cycle - last - 1
+    quiet = data.quiet_cycles
+    skipped = quiet[1] - quiet[0] + 1 if quiet is not None else 0
+    return max(0, data.cycle - last - 1 - skipped)

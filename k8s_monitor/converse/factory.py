@@ -13,7 +13,7 @@ from k8s_monitor.converse.engine import Asker
 from k8s_monitor.converse.outcome import ConverseInput, ConverseOutcome
 from k8s_monitor.converse.store import SessionStore
 from k8s_monitor.errors import MonitorError
-from k8s_monitor.llm.accounting import load_price_table
+from k8s_monitor.llm.accounting import price_table_for
 from k8s_monitor.llm.cache import cache_ttl_for_interval
 from k8s_monitor.llm.protocol import ModelProvider
 from k8s_monitor.llm.providers import build_provider, count_fn_for
@@ -79,7 +79,7 @@ def _single(
     if provider is not None:
         asker = Asker(
             provider,
-            prices=load_price_table(),
+            prices=price_table_for(settings),
             redact=redact,
             max_output_tokens=settings.llm_max_output_tokens,
             cache_ttl=cache_ttl_for_interval(settings.monitoring_interval_minutes),

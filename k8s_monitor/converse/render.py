@@ -25,6 +25,7 @@ from k8s_monitor.analysis.findings import Severity
 from k8s_monitor.analysis.incidents import Incident, IncidentStatus, Trend
 from k8s_monitor.cluster.snapshot import ClusterSnapshot, LogTail
 from k8s_monitor.converse.context import CycleContext
+from k8s_monitor.converse.policy import quiet_line
 from k8s_monitor.redaction import Redact
 from k8s_monitor.sessions.tokens import TokenCounter
 
@@ -122,6 +123,9 @@ def _header(context: CycleContext, kind: MessageKind, missed_cycles: int) -> str
         f"flapping={len(update.flapping)} resolved={len(update.resolved)} "
         f"open={len(update.open)}.",
     ]
+    quiet = quiet_line(context.quiet_cycles)
+    if quiet is not None:
+        lines.append(f"Note: {quiet}")
     if missed_cycles > 0:
         lines.append(
             f"Note: you did not see the previous {missed_cycles} cycle(s) (model unavailable); "

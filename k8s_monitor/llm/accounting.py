@@ -8,11 +8,13 @@ so figures compare across modes and cache policies independently of the price le
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from k8s_monitor.config import Settings, parse_price_override
+from k8s_monitor.errors import ConfigurationError
 from k8s_monitor.report import ModelUsage
 
 _PER_MILLION = 1_000_000.0
@@ -34,7 +36,21 @@ class PriceTable:
     cache_read: float
 
     def price(self, model: str) -> ModelPrice:
-        return self.models.get(normalize_model_id(model), self.models["default"])
+        """The model's prices; an unknown model is a configuration error, never a guess."""
+        price = self.models.get(normalize_model_id(model))
+        if price is None:
+            known = ", ".join(sorted(self.models))
+            raise ConfigurationError(
+                "ANTHROPIC_MODEL",
+                f"{model!r} is not in the price table (known: {known}); set "
+                "MODEL_PRICE_OVERRIDE to its prices, e.g. "
+                '{"input": 3.0, "output": 15.0, "context_window": 200000, '
+                '"min_cacheable_tokens": 1024}',
+            )
+        return price
+
+    def with_model(self, model: str, price: ModelPrice) -> PriceTable:
+        return replace(self, models={**self.models, normalize_model_id(model): price})
 
     def priced(self, usage: ModelUsage, model: str) -> ModelUsage:
         """``usage`` with ``billed_equivalent_tokens`` and ``cost_usd`` filled in."""
@@ -80,6 +96,25 @@ def load_price_table() -> PriceTable:
         cache_write_1h=float(multipliers["cache_write_1h"]),
         cache_read=float(multipliers["cache_read"]),
     )
+
+
+def price_table_for(settings: Settings) -> PriceTable:
+    """The shipped table plus ``MODEL_PRICE_OVERRIDE``; raises when the model has no price.
+
+    Called while the daemon starts, so a model id the table lacks stops it there (exit 2).
+    """
+    table = load_price_table()
+    if settings.model_price_override is not None:
+        values = parse_price_override(settings.model_price_override)
+        price = ModelPrice(
+            input=values["input"],
+            output=values["output"],
+            context_window=int(values["context_window"]),
+            min_cacheable_tokens=int(values["min_cacheable_tokens"]),
+        )
+        table = table.with_model(settings.anthropic_model, price)
+    table.price(settings.anthropic_model)
+    return table
 
 
 def usage_from_api(usage: Any, *, requested_ttl: str | None = None) -> ModelUsage:

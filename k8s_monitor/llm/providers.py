@@ -32,7 +32,7 @@ from k8s_monitor.errors import (
     ModelRequestError,
     ModelRetryableError,
 )
-from k8s_monitor.llm.accounting import load_price_table, usage_from_api
+from k8s_monitor.llm.accounting import load_price_table, price_table_for, usage_from_api
 from k8s_monitor.llm.bedrock import (
     BedrockClient,
     BedrockCounters,
@@ -283,7 +283,10 @@ def build_provider(settings: Settings) -> ModelProvider | None:
         base_url=settings.anthropic_base_url,
         **common,
     )
-    return AnthropicProvider(client, model=settings.anthropic_model, name="anthropic")
+    window = price_table_for(settings).price(settings.anthropic_model).context_window
+    return AnthropicProvider(
+        client, model=settings.anthropic_model, name="anthropic", context_window=window
+    )
 
 
 def _bedrock_provider(settings: Settings, common: dict[str, Any]) -> ModelProvider:
@@ -328,9 +331,11 @@ def _bedrock_provider(settings: Settings, common: dict[str, Any]) -> ModelProvid
         region=region,
         auth="api_key" if api_key is not None else "aws_chain",
     )
+    window = price_table_for(settings).price(settings.anthropic_model).context_window
     return AnthropicProvider(
         client,
         model=target.model_id,
         name="bedrock",
+        context_window=window,
         bedrock=BedrockTarget(target, region, counters),
     )

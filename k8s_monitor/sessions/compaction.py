@@ -2,12 +2,15 @@
 
 The summary names the cycles it replaces and the incidents seen in them (first and last seen,
 how many cycles, resolved or not), taken from the incident ledger when the caller has one and
-from message ``meta`` otherwise. Earlier summaries are folded into the new one, so repeated
-prunes never stack summaries and old incidents stay remembered at a fraction of the tokens.
+from message ``meta`` otherwise. Each incident keeps its story in one line: when it was first
+seen, its root cause (the ledger's cause, else what the model said when it was new) and how it
+ended. Earlier summaries are folded into the new one, so repeated prunes never stack summaries
+and a week of incidents stays remembered at a fraction of the tokens.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -19,7 +22,10 @@ from k8s_monitor.sessions.messages import (
     meta_of,
 )
 
-MAX_LISTED_INCIDENTS = 30  # in the text the model reads
+# In the text the model reads: a line each (~60 tokens), so a week of incidents fits in a few
+# thousand tokens.
+MAX_LISTED_INCIDENTS = 120
+MAX_ANALYSIS_CHARS = 240
 MAX_STORED_INCIDENTS = 200  # in meta, carried into later summaries
 ACK_TEXT = "Understood. I will treat this summary as the record of those earlier cycles."
 
@@ -44,6 +50,7 @@ def build_compaction(
             _merge(incidents, entry)
     for entry in _entries_from_meta(dropped, cycles):
         _merge(incidents, entry)
+    _attach_analyses(incidents, dropped)
     if ledger is not None:
         _apply_ledger(incidents, ledger, cycles)
     ordered = sorted(incidents.values(), key=_entry_order)
@@ -65,8 +72,10 @@ def _entries_from_meta(dropped: Sequence[Mapping[str, Any]], cycles: set[int]) -
     """One entry per fingerprint named in dropped messages; adds their cycles to ``cycles``."""
     seen_in: dict[str, set[int]] = {}
     times: dict[str, list[str]] = {}
+    described: dict[str, dict[str, str]] = {}
     for message in dropped:
         meta = meta_of(message)
+        described.update(_described(meta.get("incidents")))
         raw_cycle = meta.get("cycle")
         cycle = (
             raw_cycle if isinstance(raw_cycle, int) and not isinstance(raw_cycle, bool) else None
@@ -95,8 +104,24 @@ def _entries_from_meta(dropped: Sequence[Mapping[str, Any]], cycles: set[int]) -
                 min(times[fingerprint]),
                 max(times[fingerprint]),
             )
+        entry.update(described.get(fingerprint, {}))
         entries.append(entry)
     return entries
+
+
+def _described(value: Any) -> dict[str, dict[str, str]]:
+    """``{fingerprint: {reason, subject, severity}}`` from a user turn's meta, type-checked."""
+    if not isinstance(value, dict):
+        return {}
+    result: dict[str, dict[str, str]] = {}
+    for fingerprint, about in value.items():
+        if isinstance(fingerprint, str) and isinstance(about, dict):
+            result[fingerprint] = {
+                key: str(about[key])
+                for key in ("reason", "subject", "severity")
+                if isinstance(about.get(key), str)
+            }
+    return result
 
 
 def _merge(incidents: dict[str, Entry], entry: Entry) -> None:
@@ -113,9 +138,45 @@ def _merge(incidents: dict[str, Entry], entry: Entry) -> None:
     for key, pick_text in (("first_seen", min), ("last_seen", max)):
         if key in entry:
             current[key] = pick_text(current[key], entry[key]) if key in current else entry[key]
-    for key in ("subject", "reason", "severity", "status"):
+    for key in ("subject", "reason", "severity", "status", "ended", "root_cause"):
         if key in entry:
             current[key] = entry[key]
+    if "analysis" in entry and "analysis" not in current:  # the first words about it win
+        current["analysis"] = entry["analysis"]
+
+
+def _attach_analyses(incidents: dict[str, Entry], dropped: Sequence[Mapping[str, Any]]) -> None:
+    """What the model said about an incident when it first named it, from dropped answers."""
+    for message in dropped:
+        if message.get("role") != "assistant":
+            continue
+        answer = _answer_of(message)
+        if answer is None:
+            continue
+        reasons = {
+            e.get("fingerprint"): e.get("reason")
+            for e in answer.get("escalations") or []
+            if isinstance(e, dict)
+        }
+        summary = answer.get("summary")
+        for fingerprint in answer.get("new_fingerprints") or []:
+            entry = incidents.get(fingerprint) if isinstance(fingerprint, str) else None
+            if entry is None or "analysis" in entry:
+                continue
+            said = summary or reasons.get(fingerprint)
+            if isinstance(said, str) and said.strip():
+                entry["analysis"] = said.strip()[:MAX_ANALYSIS_CHARS]
+
+
+def _answer_of(message: Mapping[str, Any]) -> dict[str, Any] | None:
+    content = message.get("content")
+    if not isinstance(content, str) or not content.lstrip().startswith("{"):
+        return None
+    try:
+        answer = json.loads(content)
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) else None
 
 
 def _apply_ledger(incidents: dict[str, Entry], ledger: Ledger, cycles: set[int]) -> None:
@@ -127,12 +188,15 @@ def _apply_ledger(incidents: dict[str, Entry], ledger: Ledger, cycles: set[int])
             and (incident.first_cycle <= high and incident.last_cycle >= low)
         )
         if fingerprint in incidents or overlaps:
+            analysis = incidents.get(fingerprint, {}).get("analysis")
             incidents[fingerprint] = _ledger_entry(incident)
+            if analysis is not None:
+                incidents[fingerprint]["analysis"] = analysis
 
 
 def _ledger_entry(incident: Incident) -> Entry:
     finding = incident.finding
-    return {
+    entry: Entry = {
         "fingerprint": incident.fingerprint,
         "subject": str(finding.subject),
         "reason": finding.reason,
@@ -144,6 +208,12 @@ def _ledger_entry(incident: Incident) -> Entry:
         "first_seen": incident.first_seen.isoformat(),
         "last_seen": incident.last_seen.isoformat(),
     }
+    if incident.resolved_at is not None:
+        entry["ended"] = f"resolved at {incident.resolved_at.isoformat()}"
+    cause = finding.caused_by
+    if cause is not None:
+        entry["root_cause"] = f"{cause.reason} on {cause.kind}/{cause.namespace}/{cause.name}"
+    return entry
 
 
 def _entries(value: Any) -> Iterable[Entry]:
@@ -195,6 +265,13 @@ def _render_entry(entry: Entry) -> str:
         parts.append(f"last seen cycle {entry['last_cycle']}")
     parts.append(f"in {entry.get('cycles', 0)} cycles")
     parts.append(str(entry.get("status", "status unknown")))
+    if entry.get("ended"):
+        parts.append(str(entry["ended"]))
+    if entry.get("root_cause"):
+        parts.append(f"root cause {entry['root_cause']}")
+    if entry.get("analysis"):
+        # The model's own earlier words: quoted, like any text that did not come from us.
+        parts.append(f"analysis then: {json.dumps(entry['analysis'])}")
     return ", ".join(parts)
 
 

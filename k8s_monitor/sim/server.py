@@ -452,6 +452,10 @@ class SimServer:
                     )
                 )
             token = self._decode_token(token_text, key, ns_key)
+            if isinstance(token, str):
+                # The apiserver: a token it cannot decode, or one for another list, is a bad
+                # request; only a valid token whose snapshot is gone is 410 Expired.
+                return _status(api.status(400, f"continue key is not valid: {token}"))
             if token is None:
                 return _status(api.status(410, api.EXPIRED_MESSAGE))
             view = self.view(token.step)
@@ -565,8 +569,8 @@ class SimServer:
         )
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
-    def _decode_token(self, text: str, key: str, namespace: str) -> _Token | None:
-        """The token if it is still valid for this list; ``None`` means 410 Gone."""
+    def _decode_token(self, text: str, key: str, namespace: str) -> _Token | str | None:
+        """The token if still valid; ``None`` means 410 Gone, a string why it is malformed."""
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             data = orjson.loads(raw)
@@ -579,14 +583,14 @@ class SimServer:
                 float(data["t"]),
             )
         except (binascii.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return None
+            return "illegal continue token"
+        if token.key != key or token.namespace != namespace:
+            return "key provided for continue is not valid for this list"
         with self._lock:
             # Like etcd history: the current step and the one before it are still readable.
             retained = 0 <= self._step - token.step <= 1
             valid = (
                 token.epoch == self._epoch
-                and token.key == key
-                and token.namespace == namespace
                 and retained
                 and time.time() - token.issued <= self._continue_ttl
             )

@@ -1,4 +1,4 @@
-"""Soak: ``python -m tests.bench.soak [--cycles 500]``.
+"""Soak: ``python -m tests.bench.soak [--cycles 500 | --fast]`` (``--fast``: 100 cycles, CI).
 
 Runs back-to-back persistent cycles in-process, exactly as the daemon's scheduler would call
 them (``CycleRunner.run``), on the simulator (the small fault-suite scenario, one step further
@@ -44,7 +44,10 @@ SOAK_SETTINGS: dict[str, Any] = {
     "cycle_message_max_tokens": 2_000,
     "monitoring_interval_minutes": 1.0,
     "report_retention": 50,
+    # Every cycle a model turn: the session grows and is pruned as fast as it can.
+    "llm_call_policy": "every-cycle",
 }
+FAST_CYCLES = 100
 TARGET_DRIFT_MB = 10.0
 TARGET_IDLE_RSS_MB = 120.0
 SESSION_GROWTH_LIMIT = 1.25
@@ -175,13 +178,14 @@ def _run(settings: Settings, cycles: int, info: dict[str, Any]) -> dict[str, Any
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--cycles", type=int, default=500)
+    parser.add_argument("--fast", action="store_true", help=f"{FAST_CYCLES} cycles (CI)")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve is not None:
         serve(args.serve)
         return 0
     with tempfile.TemporaryDirectory(prefix="k8s-monitor-soak-") as tmp:
-        result = soak(args.cycles, Path(tmp))
+        result = soak(FAST_CYCLES if args.fast else args.cycles, Path(tmp))
     print(json.dumps(result))
     return 0 if all(result["targets_met"].values()) else 1
 

@@ -12,9 +12,13 @@ Point the real SDK at it (``anthropic.Anthropic(api_key=..., base_url=server.url
   1h breakpoint after a 5m one, broken ``tool_use``/``tool_result`` pairs, forced
   ``tool_choice``, assistant prefill, structured-output schemas without
   ``additionalProperties: false``, unknown top-level fields, prompts over the context window;
+- knows the models of the price table (``k8s_monitor/llm/prices.json``): an unknown model id is
+  404 ``not_found_error``, and each model's context window and documented minimum cacheable
+  prompt length apply unless the constructor overrides them;
 - emulates prompt caching by prefix and TTL (breakpoints, a 20-block lookback, a minimum
   cacheable length, read refreshing the TTL) and reports the real ``usage`` fields, on a clock
-  the caller may control (``advance``) so a simulated day runs in seconds;
+  the caller may control (``advance``) so a simulated day runs in seconds; ``miss_cache`` makes
+  every lookup miss (writes are still billed), as an API whose cache keeps evicting would;
 - injects faults on demand (``inject``): 429 with ``retry-after-ms``, 529, 500, slow answers
   (client timeouts), connection resets, malformed bodies, spend-limit 429s, invalid answers,
   context overflows;
@@ -43,6 +47,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from k8s_monitor.llm.accounting import ModelPrice, load_price_table, normalize_model_id
 
 MESSAGE_OVERHEAD = 4
 MAX_BREAKPOINTS = 4
@@ -169,15 +175,19 @@ class FakeAnthropic:
         self,
         *,
         api_key: str | None = "test-key",
-        context_window: int = 1_000_000,
-        min_cacheable_tokens: int = 1_024,
+        context_window: int | None = None,
+        min_cacheable_tokens: int | None = None,
         clock: Callable[[], float] | None = None,
         record_bodies: bool = True,
         answer: Callable[[dict[str, Any]], str] | None = None,
+        models: dict[str, ModelPrice] | None = None,
     ) -> None:
+        """``context_window`` / ``min_cacheable_tokens`` override every model's table values."""
         self.api_key = api_key
-        self.context_window = context_window
-        self.min_cacheable_tokens = min_cacheable_tokens
+        self.models = dict(models if models is not None else load_price_table().models)
+        self.context_window_override = context_window
+        self.min_cacheable_override = min_cacheable_tokens
+        self.miss_cache = False
         self._offset = 0.0
         self._clock = clock or time.monotonic
         self.record_bodies = record_bodies
@@ -204,6 +214,28 @@ class FakeAnthropic:
     def inject(self, fault: Fault) -> None:
         with self._lock:
             self._faults.append(fault)
+
+    def model_price(self, model: str) -> ModelPrice:
+        price = self.models.get(normalize_model_id(model))
+        if price is None:
+            raise ApiError(404, "not_found_error", f"model: {model}")
+        return price
+
+    def context_window_of(self, model: str) -> int:
+        if self.context_window_override is not None:
+            return self.context_window_override
+        return self.model_price(model).context_window
+
+    @property
+    def context_window(self) -> int:
+        """The override, else the largest window of the known models (fault messages)."""
+        if self.context_window_override is not None:
+            return self.context_window_override
+        return max(p.context_window for p in self.models.values())
+
+    @context_window.setter
+    def context_window(self, tokens: int) -> None:
+        self.context_window_override = tokens
 
     def clear_cache(self) -> None:
         with self._lock:
@@ -268,11 +300,14 @@ class FakeAnthropic:
 
     def messages(self, body: Any) -> dict[str, Any]:
         request = validate_messages(body)
+        price = self.model_price(request["model"])
+        window = self.context_window_of(request["model"])
         blocks = flatten(request)
         total = sum(b.tokens for b in blocks)
-        if total > self.context_window:
-            raise invalid(f"prompt is too long: {total} tokens > {self.context_window} maximum")
-        usage = self._cache_usage(blocks, request.get("cache_control"))
+        if total > window:
+            raise invalid(f"prompt is too long: {total} tokens > {window} maximum")
+        minimum = self.min_cacheable_override or price.min_cacheable_tokens
+        usage = self._cache_usage(blocks, request.get("cache_control"), minimum)
         text = self.answer(request)
         usage["output_tokens"] = count_text(text)
         self._account(usage)
@@ -294,9 +329,10 @@ class FakeAnthropic:
         if unknown:
             raise invalid(f"{unknown[0]}: Extra inputs are not permitted")
         request = validate_messages({**body, "max_tokens": 1})
+        self.model_price(request["model"])
         return {"input_tokens": sum(b.tokens for b in flatten(request))}
 
-    def _cache_usage(self, blocks: list[_Block], auto: Any) -> dict[str, Any]:
+    def _cache_usage(self, blocks: list[_Block], auto: Any, minimum: int) -> dict[str, Any]:
         if isinstance(auto, dict) and blocks and blocks[-1].ttl is None:
             blocks[-1].ttl = str(auto.get("ttl", "5m"))
         prefix = hashlib.sha256()
@@ -311,12 +347,12 @@ class FakeAnthropic:
         breakpoints = [i for i, b in enumerate(blocks) if b.ttl is not None]
         now = self.now()
         with self._lock:
-            read_at = self._lookup(breakpoints, hashes, now)
+            read_at = None if self.miss_cache else self._lookup(breakpoints, hashes, now)
             read = cumulative[read_at] if read_at is not None else 0
             written = {"5m": 0, "1h": 0}
             covered = read_at if read_at is not None else -1
             for index in breakpoints:
-                if index <= covered or cumulative[index] < self.min_cacheable_tokens:
+                if index <= covered or cumulative[index] < minimum:
                     continue
                 ttl = blocks[index].ttl or "5m"
                 written[ttl] += cumulative[index] - (cumulative[covered] if covered >= 0 else 0)
@@ -373,8 +409,8 @@ def validate_messages(body: Any) -> dict[str, Any]:
     if not isinstance(body["model"], str) or not body["model"]:
         raise invalid("model: Input should be a valid string")
     max_tokens = body["max_tokens"]
-    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 0:
-        raise invalid("max_tokens: Input should be a valid integer greater than or equal to 0")
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+        raise invalid("max_tokens: Input should be greater than or equal to 1")
     _validate_system(body.get("system"))
     _validate_message_list(body["messages"])
     _validate_tool_choice(body.get("tool_choice"))
@@ -668,11 +704,19 @@ def deterministic_answer(request: dict[str, Any]) -> str:
     else:
         health = "healthy"
     critical = sorted(fp for fp, sev in severities.items() if sev == "critical")
+    # A sentence per incident, as a real model explains each one: answers grow with incidents.
+    explained = " ".join(
+        f"{subjects[fp]} ({severities.get(fp, 'resolved')}): "
+        f"{'new this cycle' if fp in new else 'resolved' if fp in resolved else 'still open'}, "
+        "check its recent changes, events and logs for the cause."
+        for fp in sorted(subjects)
+    )
     answer = {
         "overall_health": health,
         "summary": (
             f"{len(severities)} open incident(s), {len(new)} new, {len(resolved)} resolved. "
             + " ".join(f"{subjects[fp]} is critical." for fp in critical[:3])
+            + (f" {explained}" if explained else "")
         ).strip(),
         "new_fingerprints": sorted(new),
         "recurring_fingerprints": sorted(recurring),

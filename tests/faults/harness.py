@@ -69,6 +69,8 @@ class Rig:
             "notify_timeout_seconds": 2.0,
             "metrics_port": 0,
             "log_tail_lines": 20,
+            # Faults are injected into model calls: every cycle makes one.
+            "llm_call_policy": "every-cycle",
             **({"session_encryption_key": self.session_key} if self.session_key else {}),
             **extra,
         }

@@ -110,6 +110,19 @@ CASES: list[tuple[str, str, dict[str, str]]] = [
     ("llm_max_retries", "11", {}),
     ("cycle_message_max_tokens", "10", {}),
     ("compare_modes", "perhaps", {}),
+    ("llm_call_policy", "sometimes", {}),
+    ("llm_heartbeat_cycles", "0", {}),
+    ("model_price_override", "{not json", {}),
+    # Valid as a string, unknown to the price table: refused at start, never priced by a guess.
+    (
+        "anthropic_model",
+        "claude-unknown-9",
+        {
+            "LLM_PROVIDER": "anthropic",
+            "ANTHROPIC_API_KEY": "sk-test",
+            "KUBECONFIG": "{tmp}/kubeconfig",
+        },
+    ),
 ]
 
 

@@ -7,19 +7,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
-KEYS = {"pods", "ours_s", "ours_peak_rss_mb", "baseline_s", "baseline_peak_rss_mb", "speedup",
-        "rss_ratio"}  # fmt: skip
+SIDES = ("ours", "floor", "careful", "baseline")
 
 
-def test_bench_prints_one_json_object() -> None:
+@pytest.mark.slow
+def test_bench_prints_one_json_object_with_every_side() -> None:
+    # The fast form (tests/bench/test_fast_forms.py) enforces the target; this checks the
+    # full form's shape: all four sides, over the same pages, in one JSON object.
     done = subprocess.run(
         [sys.executable, "-m", "tests.bench.collect", "--pods", "300"],
-        cwd=ROOT, capture_output=True, text=True, timeout=240, check=True,
+        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
     (line,) = done.stdout.strip().splitlines()
     result = json.loads(line)
-    assert set(result) == KEYS
     assert result["pods"] == 300
-    assert result["ours_s"] > 0 and result["baseline_s"] > 0
+    for side in SIDES:
+        assert result[f"{side}_s"] > 0, side
+        assert result[f"{side}_rss_above_baseline_mb"] >= 0, side
     assert result["ours_peak_rss_mb"] < result["baseline_peak_rss_mb"]
+    assert set(result["targets"]) == {"time_within_1_5x_floor", "rss_within_1_5x_floor", "all_met"}
+    assert done.returncode == (0 if result["targets"]["all_met"] else 1)

@@ -27,6 +27,8 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "SESSION_ID": "daemon-test",
         "LLM_PROVIDER": "offline",
         "METRICS_PORT": "0",
+        # A turn every cycle: these tests follow the session cycle by cycle.
+        "LLM_CALL_POLICY": "every-cycle",
         **extra,
     }
 

@@ -17,15 +17,16 @@ from k8s_monitor.analysis.escalation import MODEL_DISABLED, MONITOR_BLIND, Escal
 from k8s_monitor.analysis.incidents import Incident
 from k8s_monitor.analysis.ledger import LedgerStore
 from k8s_monitor.analysis.services import load_catalog
-from k8s_monitor.cluster.snapshot import ClusterSnapshot
+from k8s_monitor.cluster.snapshot import ClusterSnapshot, snapshot_from_objects
 from k8s_monitor.config import load_settings
 from k8s_monitor.converse import ConverseInput, ConverseOutcome, build_conversation
-from k8s_monitor.converse.answer import AnalysisSource
+from k8s_monitor.converse.answer import AnalysisSource, EscalationSuggestion
 from k8s_monitor.cycle import CycleRunner, CycleStages
 from k8s_monitor.errors import ClusterUnreachableError
 from k8s_monitor.notify import DispatchResult, NotificationContext
 from k8s_monitor.report import Outcome
 from k8s_monitor.sessions import SessionManager
+from tests.unit.cluster.objects import node
 
 
 class FlakySource:
@@ -178,3 +179,125 @@ def test_a_crashing_cycle_beats_fail_and_still_raises(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="bug"):  # it still reaches the daemon's job boundary
         runner.run()
     assert beat.beats == [False]
+
+
+# --- LLM_CALL_POLICY: the model is asked on change and on the heartbeat -----------------------
+
+
+class CountingConversation:
+    """Records what each asked cycle carried; answers offline."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.mode = inner.mode
+        self.asked: list[ConverseInput] = []
+
+    def converse(self, data: ConverseInput) -> ConverseOutcome:
+        self.asked.append(data)
+        return self.inner.converse(data)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class ScriptedSource:
+    """A healthy cluster, with node-1 NotReady during the cycles in ``down``."""
+
+    def __init__(self, down: range) -> None:
+        self.down = down
+        self.cycle = 0
+
+    def collect(self, *, now: datetime, since: datetime | None) -> ClusterSnapshot:
+        self.cycle += 1
+        ready = "False" if self.cycle in self.down else "True"
+        return snapshot_from_objects([node("node-1", ready=ready)], cluster="c", collected_at=now)
+
+
+def _policy_runner(
+    tmp_path: Path, source: Any, **settings_overrides: Any
+) -> tuple[CycleRunner, CountingConversation, RecordingNotifier]:
+    settings = load_settings(
+        session_dir=tmp_path / "s",
+        report_dir=tmp_path / "r",
+        llm_provider="offline",
+        enable_long_context=True,
+        **settings_overrides,
+    )
+    conversation = CountingConversation(
+        build_conversation(settings, SessionManager(tmp_path / "s"))
+    )
+    notifier = RecordingNotifier()
+    stages = CycleStages(
+        settings=settings,
+        source=source,
+        catalog=load_catalog(None),
+        ledger_store=LedgerStore(tmp_path / "ledger.json"),
+        conversation=conversation,
+        notifier=notifier,
+    )
+    return CycleRunner(stages), conversation, notifier
+
+
+def test_on_change_asks_on_changes_and_heartbeats_and_folds_quiet_cycles(tmp_path: Path) -> None:
+    runner, conversation, notifier = _policy_runner(
+        tmp_path, ScriptedSource(down=range(6, 9)), llm_heartbeat_cycles=4
+    )
+    reports = [runner.run() for _ in range(14)]
+    asked = [data.cycle for data in conversation.asked]
+    # 1 first; 5 heartbeat; 6 node down (new); 9 resolved; 13 heartbeat. The rest are quiet.
+    assert asked == [1, 5, 6, 9, 13]
+    by_cycle = {r.cycle: r for r in reports}
+    assert by_cycle[6].llm_call == "new" and by_cycle[9].llm_call == "resolved"
+    assert by_cycle[7].llm_call == "quiet" and by_cycle[7].analysis_source == "quiet"
+    # Quiet cycles still run everything else: the ledger keeps the incident open, the report
+    # carries the deterministic analysis.
+    assert by_cycle[7].incidents["recurring"] and by_cycle[7].overall_health == "critical"
+    assert by_cycle[7].summary
+    assert "NodeNotReady" in notifier.reasons()
+    folded = {data.cycle: data.quiet_cycles for data in conversation.asked}
+    assert folded[5] == (2, 4) and folded[6] is None and folded[9] == (7, 8)
+    session = SessionManager(tmp_path / "s").load_session("k8s-monitor-default")
+    assert session is not None
+    user_turns = [m["content"] for m in session["conversation_history"] if m["role"] == "user"]
+    assert len(user_turns) == 5
+    assert "cycles 7-8 quiet, no change" in user_turns[3]
+
+
+def test_every_cycle_asks_every_cycle(tmp_path: Path) -> None:
+    runner, conversation, _ = _policy_runner(
+        tmp_path, ScriptedSource(down=range(0)), llm_call_policy="every-cycle"
+    )
+    for _ in range(5):
+        runner.run()
+    assert [data.cycle for data in conversation.asked] == [1, 2, 3, 4, 5]
+
+
+class SuggestingConversation(CountingConversation):
+    """Answers as the model would, raising every open incident to SEV-1."""
+
+    def converse(self, data: ConverseInput) -> ConverseOutcome:
+        outcome = super().converse(data)
+        raised = [
+            {"fingerprint": i.fingerprint, "severity": "SEV-1", "reason": "customer facing"}
+            for i in data.ledger_update.open
+        ]
+        outcome.analysis = outcome.analysis.model_copy(
+            update={"escalations": [EscalationSuggestion(**r) for r in raised]}
+        )
+        outcome.source = AnalysisSource.MODEL
+        return outcome
+
+
+def test_a_quiet_cycle_keeps_the_models_last_severities(tmp_path: Path) -> None:
+    runner, conversation, _ = _policy_runner(tmp_path, ScriptedSource(down=range(2, 10)))
+    conversation.__class__ = SuggestingConversation
+    reports = [runner.run() for _ in range(4)]
+    assert [d.cycle for d in conversation.asked] == [1, 2]  # 3 and 4 are quiet
+    asked, quiet = reports[1], reports[3]
+    assert quiet.llm_call == "quiet"
+
+    def severities(report: Any) -> dict[str, str]:
+        return {e["reason"]: e["sev"] for e in report.escalations}
+
+    assert severities(asked)["NodeNotReady"] == "SEV-1"
+    assert severities(quiet) == severities(asked), "the model's word still holds"

@@ -112,5 +112,6 @@ def test_compare_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compare", "--cycles", "2", "--no-seed", "--format", "json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["cycles"] == 2 and result["scenario"] == "incident-day"
-    assert set(result["modes"]) == {"persistent", "stateless"}
+    assert {"stateless", "persistent_every_cycle", "persistent_on_change"} <= set(result["modes"])
+    assert not {m for m in result["modes"] if m.startswith("naive")}, "--no-seed skips them"
     assert isinstance(result["ratios"], dict)

@@ -8,7 +8,7 @@ import pytest
 
 from k8s_monitor.analysis.findings import Severity
 from k8s_monitor.cli import main
-from k8s_monitor.compare import CompareOptions, Mode, run_compare
+from k8s_monitor.compare import DEFAULT_MODES, CompareOptions, Mode, run_compare
 from k8s_monitor.converse import AnalysisSource, ComparingConversation, build_conversation
 from tests.unit.llm.helpers import CycleFeed, finding
 
@@ -25,16 +25,16 @@ def test_compare_runs_every_mode_on_the_same_cycles(fake, make_settings, make_pr
         work_dir=tmp_path / "compare",
     )
     modes = result["modes"]
-    assert set(modes) == {m.value for m in Mode}
-    for values in modes.values():
+    assert set(modes) == {m.value for m in DEFAULT_MODES}
+    for name, values in modes.items():
         assert values["cycles"] == 4
-        assert values["requests"] == 4
         assert values["rejected_requests"] == 0
-    assert modes["persistent"]["ledger_agreement"] == 1.0
-    # the seed baseline sends the whole dump every cycle: it is the expensive one
-    assert result["ratios"]["persistent_vs_seed_persistent"] < 0.5
-    seed = modes["seed_persistent"]
-    assert seed["cache_read_tokens"] == 0 and seed["cache_write_1h_tokens"] == 0
+        if name not in ("persistent_on_change", "stateless_on_change"):
+            assert values["requests"] == 4, name
+    # the naive baseline resends the full state and history uncached: it is the expensive one
+    assert result["ratios"]["persistent_every_cycle_vs_naive_persistent"] < 0.5
+    naive = modes["naive_persistent"]
+    assert naive["cache_read_tokens"] == 0 and naive["cache_write_1h_tokens"] == 0
     assert fake.stats.rejected == 0
 
 
@@ -48,35 +48,94 @@ def test_compare_persistent_and_stateless_see_the_same_cycles(
             scenario="incident-day",
             cycles=2,
             interval_minutes=15,
-            modes=(Mode.PERSISTENT, Mode.STATELESS),
+            modes=(Mode.PERSISTENT_EVERY_CYCLE, Mode.STATELESS),
         ),
         provider_factory=lambda _mode: make_provider(),
         work_dir=tmp_path / "compare",
     )
     for values in result["modes"].values():
         assert values["requests"] == 2
-        assert values["ledger_agreement"] == 1.0
         assert values["rejected_requests"] == 0
-    assert result["ratios"]["persistent_vs_stateless"] is not None
+    assert result["ratios"]["persistent_every_cycle_vs_stateless"] is not None
 
 
-def test_seed_baseline_resends_history_and_dump_without_caching(
+def test_naive_baseline_resends_history_with_our_renderer_without_caching(
     fake, make_settings, make_provider, tmp_path
 ):
     from k8s_monitor.compare import _conversation
 
     settings = make_settings()
-    seed = _conversation(
-        Mode.SEED_PERSISTENT, settings, make_provider(), lambda t: t, tmp_path / "seed"
+    naive = _conversation(
+        Mode.NAIVE_PERSISTENT, settings, make_provider(), lambda t: t, tmp_path / "naive"
     )
     feed = CycleFeed()
     for _ in range(3):
-        outcome = seed.converse(feed.next([finding("api", Severity.CRITICAL)]))
+        outcome = naive.converse(feed.next([finding("api", Severity.CRITICAL)]))
         assert outcome.source is AnalysisSource.MODEL
     bodies = fake.bodies()
     assert [len(b["messages"]) for b in bodies] == [1, 3, 5]
     assert "cache_control" not in json.dumps(bodies)
+    # the full state every cycle, rendered as ours is: never a delta
+    assert all('kind="full"' in b["messages"][-1]["content"][0]["text"] for b in bodies)
+
+
+def test_raw_dump_extra_resends_the_dump(fake, make_settings, make_provider, tmp_path):
+    from k8s_monitor.compare import _conversation
+
+    raw = _conversation(Mode.RAW_DUMP, make_settings(), make_provider(), lambda t: t, tmp_path)
+    feed = CycleFeed()
+    for _ in range(2):
+        raw.converse(feed.next([finding("api", Severity.CRITICAL)]))
+    bodies = fake.bodies()
     assert all("Full cluster state:" in b["messages"][-1]["content"][0]["text"] for b in bodies)
+
+
+def test_on_change_mode_skips_quiet_cycles_and_folds_them(
+    fake, make_settings, make_provider, tmp_path
+):
+    from k8s_monitor.compare import _conversation, _gate, _turn
+
+    settings = make_settings(llm_heartbeat_cycles=50)
+    mode = Mode.PERSISTENT
+    conversation = _conversation(mode, settings, make_provider(), lambda t: t, tmp_path)
+    gate = _gate(mode, settings)
+    feed = CycleFeed()
+    called = [
+        _turn(conversation, gate, feed.next([finding("api", Severity.CRITICAL)]))[1]
+        for _ in range(4)
+    ]
+    assert called == [True, False, False, False]
+    outcome, asked = _turn(conversation, gate, feed.next([]))  # resolved
+    assert asked and outcome.source is AnalysisSource.MODEL
+    last = fake.bodies()[-1]["messages"][-1]["content"][0]["text"]
+    assert "cycles 2-4 quiet, no change" in last
+
+
+def test_ground_truth_scores_new_recurring_resolved_by_fault_key():
+    from k8s_monitor.analysis.incidents import LedgerUpdate
+    from k8s_monitor.compare import TruthScore
+    from k8s_monitor.converse.offline import deterministic_analysis
+    from tests.unit.llm.helpers import CycleFeed as Feed
+
+    feed = Feed()
+    score = TruthScore()
+    crash = finding("api", Severity.CRITICAL)
+    script = [
+        ([crash], {"shop/api": "new"}),
+        ([crash], {"shop/api": "recurring"}),
+        ([], {"shop/api": "resolved"}),
+        ([finding("other", Severity.WARNING)], {}),  # not scripted: a false positive
+    ]
+    for cycle, (found, truth) in enumerate(script, start=1):
+        data = feed.next(found)
+        update = data.ledger_update
+        assert isinstance(update, LedgerUpdate)
+        score.add(cycle, truth, update, deterministic_analysis(data, reason="t"))
+    result = score.to_json()
+    assert result["cycles_scored"] == 4
+    assert result["ledger_agreement"] == 1.0
+    assert result["offline_report_agreement"] == 1.0
+    assert result["unscripted_incidents"] == ["Deployment/shop/other"]
 
 
 @pytest.mark.xdist_group("simulator")
@@ -86,9 +145,9 @@ def test_compare_cli_offline_prints_json(monkeypatch, capsys, tmp_path):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     assert main(["compare", "--cycles", "2", "--no-seed", "--format", "json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result["modes"]) == {"persistent", "stateless"}
-    assert result["modes"]["persistent"]["cycles"] == 2
-    assert result["modes"]["persistent"]["requests"] == 0
+    assert set(result["modes"]) == {"persistent_every_cycle", "persistent_on_change", "stateless"}
+    assert result["modes"]["persistent_on_change"]["cycles"] == 2
+    assert result["modes"]["persistent_on_change"]["requests"] == 0
 
 
 def test_compare_modes_setting_runs_both_and_adds_usage(fake, sessions, make_settings):

@@ -14,6 +14,7 @@ import pytest
 
 from k8s_monitor.config import Settings
 from k8s_monitor.errors import ConfigurationError, ModelFatalError, ModelRetryableError
+from k8s_monitor.llm.accounting import load_price_table
 from k8s_monitor.llm.providers import build_provider
 from k8s_monitor.llm.wire import build_request
 from tests.fakes.anthropic_server import FakeAnthropic
@@ -56,9 +57,17 @@ def static_keys(monkeypatch):
 
 @pytest.fixture
 def fake():
-    model = FakeAnthropic(api_key=None, min_cacheable_tokens=16)
+    # Bedrock serves a dated model the shipped price table lacks (priced by the override below).
+    table = load_price_table().models
+    models = {**table, "claude-sonnet-4-5-20250929": table["claude-sonnet-5-5"]}
+    model = FakeAnthropic(api_key=None, min_cacheable_tokens=16, models=models)
     with FakeBedrock(credentials={KEY_ID: SECRET}, api_key=API_KEY, model=model) as server:
         yield server
+
+
+_PRICE_OVERRIDE = (
+    '{"input": 3.0, "output": 15.0, "context_window": 200000, "min_cacheable_tokens": 1024}'
+)
 
 
 def _settings(fake, **extra):
@@ -146,7 +155,10 @@ def test_invoke_sends_the_profile_id_in_the_path_and_the_version_in_the_body(fak
     ],
 )
 def test_ids_written_in_full_reach_invoke_unchanged(fake, model, path):
-    provider = build_provider(_settings(fake, anthropic_model=model))
+    # A dated id the price table lacks is priced by the override, as a user would.
+    provider = build_provider(
+        _settings(fake, anthropic_model=model, model_price_override=_PRICE_OVERRIDE)
+    )
     assert provider.model == model
     provider.complete(_request())
     assert fake.records[-1].path == path and fake.records[-1].status == 200
@@ -258,7 +270,14 @@ def test_access_denied_says_which_model_to_enable_and_where(fake, api, action):
 
 @pytest.mark.usefixtures("static_keys")
 def test_unknown_model_id_is_named(fake):
-    provider = build_provider(_settings(fake, anthropic_model="anthropic.claude-nonesuch-9"))
+    # Priced by the override (else it stops at start), so the request reaches Bedrock.
+    provider = build_provider(
+        _settings(
+            fake,
+            anthropic_model="anthropic.claude-nonesuch-9",
+            model_price_override=_PRICE_OVERRIDE,
+        )
+    )
     with pytest.raises(
         ModelFatalError, match=r"does not know the model id anthropic\.claude-nonesuch-9"
     ):

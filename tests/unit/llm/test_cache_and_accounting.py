@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import pytest
 
+from k8s_monitor.config import Settings, load_settings
+from k8s_monitor.errors import ConfigurationError
 from k8s_monitor.llm.accounting import (
     load_price_table,
     normalize_model_id,
+    price_table_for,
     usage_from_api,
     usage_from_dict,
     usage_to_dict,
@@ -66,9 +69,42 @@ def test_billed_equivalent_and_cost():
     assert priced.cost_usd == pytest.approx(expected * price.input / 1e6)
 
 
-def test_unknown_models_use_the_default_price():
+def test_an_unknown_model_is_a_configuration_error_naming_the_override():
     table = load_price_table()
-    assert table.price("claude-unknown-9") == table.models["default"]
+    with pytest.raises(ConfigurationError) as caught:
+        table.price("claude-unknown-9")
+    assert caught.value.setting == "ANTHROPIC_MODEL"
+    assert "MODEL_PRICE_OVERRIDE" in str(caught.value)
+
+
+def test_settings_with_an_unknown_model_fail_unless_overridden():
+    settings = Settings(_env_file=None, anthropic_model="claude-unknown-9")
+    with pytest.raises(ConfigurationError, match="claude-unknown-9"):
+        price_table_for(settings)
+    override = (
+        '{"input": 2.0, "output": 8.0, "context_window": 300000, "min_cacheable_tokens": 2048}'
+    )
+    table = price_table_for(settings.model_copy(update={"model_price_override": override}))
+    price = table.price("claude-unknown-9")
+    assert (price.input, price.output, price.context_window) == (2.0, 8.0, 300_000)
+    assert price.min_cacheable_tokens == 2048
+    priced = table.priced(ModelUsage(requests=1, input_tokens=1_000_000), "claude-unknown-9")
+    assert priced.cost_usd == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        "[1]",
+        '{"input": 1}',
+        '{"input": 0, "output": 1, "context_window": 1, "min_cacheable_tokens": 1}',
+    ],
+)
+def test_a_malformed_price_override_names_the_variable(text: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(_env_file=None, model_price_override=text)
+    assert caught.value.setting == "MODEL_PRICE_OVERRIDE"
 
 
 @pytest.mark.parametrize(

@@ -218,7 +218,9 @@ def test_below_minimum_nothing_is_cached(fake):
 
 def test_count_tokens_endpoint(fake):
     status, payload, _ = post(
-        fake, {"model": "m", "messages": [USER]}, path="/v1/messages/count_tokens"
+        fake,
+        {"model": "claude-haiku-5-5", "messages": [USER]},
+        path="/v1/messages/count_tokens",
     )
     assert status == 200 and payload["input_tokens"] > 0
 
@@ -236,3 +238,56 @@ def test_deterministic_answer_reads_the_cycle_message():
     assert answer["new_fingerprints"] == ["aaaaaaaaaaaa"]
     assert answer["recurring_fingerprints"] == ["bbbbbbbbbbbb"]
     assert answer["escalations"][0]["fingerprint"] == "aaaaaaaaaaaa"
+
+
+# --- strictness by model (the price table is the fake's model list) ---------------------------
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
+def test_unknown_model_is_404_not_found(fake, path):
+    request = {"model": "claude-nonexistent-1", "messages": [USER]}
+    if path == "/v1/messages":
+        request["max_tokens"] = 10
+    status, payload, _ = post(fake, request, path=path)
+    assert status == 404
+    assert payload["error"]["type"] == "not_found_error"
+    assert "claude-nonexistent-1" in payload["error"]["message"]
+
+
+@pytest.mark.parametrize("max_tokens", [0, -1])
+def test_max_tokens_below_one_is_rejected(fake, max_tokens):
+    status, payload, _ = post(fake, {**body([USER]), "max_tokens": max_tokens})
+    assert status == 400
+    assert payload["error"]["type"] == "invalid_request_error"
+    assert "max_tokens" in payload["error"]["message"]
+
+
+def _cached_prompt(model: str, tokens: int) -> dict:
+    text = "x" * (tokens * 4)
+    block = {"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}
+    return {"model": model, "max_tokens": 10, "messages": [{"role": "user", "content": [block]}]}
+
+
+def test_each_model_has_its_own_minimum_cacheable_length():
+    # The price table: haiku caches from 4096 tokens, sonnet from 1024.
+    with FakeAnthropic() as strict:
+        for model, cached in (("claude-haiku-5-5", False), ("claude-sonnet-5-5", True)):
+            _, first, _ = post(strict, _cached_prompt(model, 2_000))
+            _, second, _ = post(strict, _cached_prompt(model, 2_000))
+            assert (first["usage"]["cache_creation_input_tokens"] > 0) is cached, model
+            assert (second["usage"]["cache_read_input_tokens"] > 0) is cached, model
+        _, long, _ = post(strict, _cached_prompt("claude-haiku-5-5", 5_000))
+        assert long["usage"]["cache_creation_input_tokens"] > 0
+
+
+def test_told_to_miss_the_cache_it_writes_again_and_never_reads():
+    with FakeAnthropic() as missing:
+        request = _cached_prompt("claude-sonnet-5-5", 2_000)
+        post(missing, request)
+        missing.miss_cache = True
+        _, again, _ = post(missing, request)
+        assert again["usage"]["cache_read_input_tokens"] == 0
+        assert again["usage"]["cache_creation_input_tokens"] > 0
+        missing.miss_cache = False
+        _, back, _ = post(missing, request)
+        assert back["usage"]["cache_read_input_tokens"] > 0

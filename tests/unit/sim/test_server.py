@@ -106,10 +106,19 @@ def test_expired_token_answers_410_expired(server: SimServer) -> None:
     assert "too old" in body["message"]
 
 
-def test_unknown_or_mismatched_token_answers_410(server: SimServer) -> None:
-    assert_status(http(server, "/api/v1/pods?limit=5&continue=bm9uc2Vuc2U"), 410, "Expired")
+def test_malformed_or_mismatched_token_is_a_bad_request_like_the_apiserver(
+    server: SimServer,
+) -> None:
+    # kube-apiserver answers 400 "continue key is not valid" for a token it cannot decode or
+    # that belongs to another list; 410 is only for a valid token whose snapshot is gone.
+    body = assert_status(
+        http(server, "/api/v1/pods?limit=5&continue=bm9uc2Vuc2U"), 400, "BadRequest"
+    )
+    assert "continue key is not valid" in body["message"]
     token = http(server, "/api/v1/pods?limit=5").json()["metadata"]["continue"]
-    assert_status(http(server, f"/api/v1/nodes?limit=5&continue={quote(token)}"), 410, "Expired")
+    reply = http(server, f"/api/v1/nodes?limit=5&continue={quote(token)}")
+    assert "continue key is not valid" in assert_status(reply, 400, "BadRequest")["message"]
+    assert_status(http(server, "/api/v1/pods?limit=5&continue=%25%25%25"), 400, "BadRequest")
 
 
 def test_continue_with_resource_version_is_a_bad_request(server: SimServer) -> None:
