@@ -394,6 +394,7 @@ class ClusterLookup:
             api_client,
             redactor,
             timeout_seconds=min(settings.collect_timeout_seconds, DEFAULT_TIMEOUT_SECONDS),
+            max_chars=settings.tool_output_max_tokens * 4,
         )
 
     def close(self) -> None:

@@ -48,6 +48,8 @@ class Item(Struct, kw_only=True):
     owner: str | None = None
     channel: str | None = None
     evidence: dict[str, Any] = {}
+    root_cause: str | None = None  # from an investigation: summary (confidence)
+    next_steps: list[str] = []
 
 
 class Notification(Struct, kw_only=True):
@@ -100,6 +102,12 @@ def item_of(escalation: Escalation) -> Item:
         owner=escalation.owner,
         channel=escalation.channel,
         evidence=_evidence(finding.evidence),
+        root_cause=(
+            f"{incident.root_cause.summary} (confidence {incident.root_cause.confidence})"
+            if incident.root_cause is not None
+            else None
+        ),
+        next_steps=list(incident.root_cause.next_steps[:5]) if incident.root_cause else [],
     )
 
 
@@ -202,6 +210,10 @@ def _item_blocks(item: Item, detailed: bool) -> list[dict[str, Any]]:
         if value
     )
     body = f"{head}\n{_escape(item.message)}" + (f"\n{routing}" if routing else "")
+    if item.root_cause:
+        body += f"\n*Root cause*: {_escape(item.root_cause)}"
+        if detailed and item.next_steps:
+            body += "\n" + "\n".join(f"`{_escape(step)}`" for step in item.next_steps)
     blocks = [_section(body)]
     if detailed and item.evidence:
         evidence = _escape(msgspec.json.format(msgspec.json.encode(item.evidence)).decode())

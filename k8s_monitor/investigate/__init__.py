@@ -1,0 +1,5 @@
+"""Investigation: what the model (and ``ask``, and the MCP server) may read, and how.
+
+- ``tools``: the read-only tool set: JSON-schema specs, input checks, dispatch to
+  ``cluster.lookup.ClusterLookup``; failures come back as ``is_error`` results, never raised.
+"""
