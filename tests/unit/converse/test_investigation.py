@@ -116,7 +116,7 @@ def test_persistent_investigation_stores_tool_turns_and_finds_root_causes(
         assert tool_use_ids(use) == tool_result_ids(result)
     # Tool output reached the model as untrusted data, with secrets redacted.
     sent = str(fake.bodies()[-1]["messages"])
-    assert 'trust=\\\\"untrusted-cluster-data\\\\"' in sent or "untrusted-cluster-data" in sent
+    assert "untrusted-cluster-data" in sent
     assert "sw0rdfish" not in sent and "hunter2-plain-value" not in sent
 
 
