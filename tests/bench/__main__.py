@@ -13,6 +13,7 @@ BENCHMARKS = (
     ("sessions", ["--repeat", "9"]),
     ("collect", ["--pods", "10000", "--repeat", "3"]),
     ("tokens", ["--cycles", "96", "--interval-minutes", "15"]),
+    ("investigate", ["--cycles", "96", "--interval-minutes", "15"]),
 )
 
 
