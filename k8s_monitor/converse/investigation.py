@@ -110,6 +110,8 @@ class Plan:
 
     targets: list[Incident] = field(default_factory=list)
     remembered: list[Incident] = field(default_factory=list)
+    # A person's question (``ask``): tools are offered whether or not an incident matched.
+    question: bool = False
 
     def section(self, limits: Limits) -> str:
         """Text appended to the cycle message: the request to investigate, remembered causes."""
@@ -233,13 +235,13 @@ class Investigator:
         stats = Stats(incidents=[i.fingerprint for i in plan.targets])
         stats.reused = [i.fingerprint for i in plan.remembered]
         targets = max(1, len(plan.targets))
-        call_cap = self.limits.tool_calls_per_incident * len(plan.targets)
+        call_cap = self.limits.tool_calls_per_incident * targets
         token_cap = self.limits.tokens_per_incident * targets
         started = time.monotonic()
         billed_start = meter.usage.billed_equivalent_tokens
         per_incident: Counter[str] = Counter()
         turns: list[dict[str, Any]] = []
-        offered = bool(plan.targets)
+        offered = bool(plan.targets) or plan.question
         # A model that keeps calling tools after the limits is answered with errors; this
         # bounds the rounds even then.
         for _ in range(call_cap + 3):
