@@ -211,3 +211,20 @@ def test_stateless_investigation_keeps_nothing_but_the_root_cause(
     assert outcome.root_causes and not outcome.session_saved
     assert sessions.load_session("k8s-monitor-default") is None
     assert fake.stats.rejected == 0
+
+
+def test_stateless_digest_carries_remembered_root_causes(
+    fake: FakeAnthropic, sessions: Any, make_settings: Any, toolbox: Toolbox, sim: SimServer
+) -> None:
+    fake.tool_script = ToolScript()
+    conversation = _conversation(make_settings, sessions, toolbox, enable_long_context=False)
+    feed = CycleFeed()
+    findings = _findings(sim)
+    first = conversation.converse(_urgent(feed.next(findings)))
+    feed.ledger = with_root_causes(feed.ledger, first.root_causes)
+    calls = len(fake.tool_script.calls)
+    conversation.converse(_urgent(feed.next(findings)))
+    assert len(fake.tool_script.calls) == calls
+    sent = str(fake.bodies()[-1]["messages"])
+    assert "root cause:" in sent and "diagnosed from the cluster" in sent
+    assert fake.stats.rejected == 0
