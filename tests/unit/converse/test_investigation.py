@@ -228,3 +228,23 @@ def test_stateless_digest_carries_remembered_root_causes(
     sent = str(fake.bodies()[-1]["messages"])
     assert "root cause:" in sent and "diagnosed from the cluster" in sent
     assert fake.stats.rejected == 0
+
+
+def test_bedrock_gets_the_same_loop(
+    fake: FakeAnthropic, sessions: Any, make_settings: Any, toolbox: Toolbox, sim: SimServer
+) -> None:
+    import anthropic
+
+    from k8s_monitor.llm.providers import AnthropicProvider
+
+    fake.tool_script = ToolScript()
+    client = anthropic.AnthropicBedrock(
+        api_key="test-key", aws_region="eu-west-1", base_url=fake.url, max_retries=0
+    )
+    provider = AnthropicProvider(client, model="anthropic.claude-haiku-5-5", name="bedrock")
+    conversation = build_conversation(make_settings(), sessions, provider=provider, toolbox=toolbox)
+    outcome = conversation.converse(_urgent(CycleFeed().next(_findings(sim))))
+    assert outcome.source is AnalysisSource.MODEL and outcome.root_causes
+    assert outcome.investigation is not None and outcome.investigation["tool_calls"] > 0
+    assert {r.path for r in fake.records} == {"/model/anthropic.claude-haiku-5-5/invoke"}
+    assert fake.stats.rejected == 0
