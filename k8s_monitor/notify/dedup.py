@@ -28,6 +28,7 @@ class Notified(Struct, kw_only=True):
     sev: int
     at: datetime  # when it was last notified
     resolved: bool = False  # a resolved notice went out since
+    explained: bool = False  # it carried a root cause from an investigation
 
 
 class DedupState(Struct, kw_only=True):
@@ -41,8 +42,10 @@ class DedupState(Struct, kw_only=True):
         cooldown: timedelta,
         *,
         flapping: bool = False,
+        explained: bool = False,
     ) -> bool:
-        """First time, a severity rise, the cooldown passed, or back after a resolution.
+        """First time, a severity rise, the cooldown passed, or back after a resolution; or
+        once more when an investigation found the root cause of a page sent without one.
 
         A flapping incident coming back inside the cooldown stays quiet: paging on every
         bounce is exactly the spam this state exists to prevent.
@@ -52,10 +55,12 @@ class DedupState(Struct, kw_only=True):
             return True
         if seen.resolved:
             return not flapping
+        if explained and not seen.explained:
+            return True
         return sev.value < seen.sev
 
-    def mark(self, fingerprint: str, sev: Sev, now: datetime) -> None:
-        self.notified[fingerprint] = Notified(sev=sev.value, at=now)
+    def mark(self, fingerprint: str, sev: Sev, now: datetime, *, explained: bool = False) -> None:
+        self.notified[fingerprint] = Notified(sev=sev.value, at=now, explained=explained)
 
     def resolve(self, fingerprint: str) -> Notified | None:
         """The entry to announce as resolved, or None when there is nothing to announce."""
@@ -80,7 +85,9 @@ class DedupState(Struct, kw_only=True):
                 continue
             if seen is None or seen.at < message.created_at:
                 sev = Sev.parse(item.sev) or Sev(message.sev)
-                self.notified[item.fingerprint] = Notified(sev=sev.value, at=message.created_at)
+                self.notified[item.fingerprint] = Notified(
+                    sev=sev.value, at=message.created_at, explained=bool(item.root_cause)
+                )
 
     def prune(self, now: datetime) -> None:
         for fingerprint, seen in list(self.notified.items()):

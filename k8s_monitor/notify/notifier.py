@@ -182,13 +182,19 @@ class Notifier:
                 )
                 continue
             flapping = escalation.incident.status is IncidentStatus.FLAPPING
+            explained = escalation.incident.root_cause is not None
             if not state.should_notify(
-                escalation.fingerprint, escalation.sev, now, self.cooldown, flapping=flapping
+                escalation.fingerprint,
+                escalation.sev,
+                now,
+                self.cooldown,
+                flapping=flapping,
+                explained=explained,
             ):
                 result.suppressed += 1
                 continue
             (immediate if escalation.sev.immediate else batched).append(escalation)
-            state.mark(escalation.fingerprint, escalation.sev, now)
+            state.mark(escalation.fingerprint, escalation.sev, now, explained=explained)
         messages = [alert(e, context, now) for e in immediate]
         if batched:
             messages.append(digest(batched, context, now))
