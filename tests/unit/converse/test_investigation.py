@@ -248,3 +248,18 @@ def test_bedrock_gets_the_same_loop(
     assert outcome.investigation is not None and outcome.investigation["tool_calls"] > 0
     assert {r.path for r in fake.records} == {"/model/anthropic.claude-haiku-5-5/invoke"}
     assert fake.stats.rejected == 0
+
+
+def test_the_deadline_stops_the_loop_and_the_cycle_completes(
+    fake: FakeAnthropic, sessions: Any, make_settings: Any, toolbox: Toolbox, sim: SimServer
+) -> None:
+    fake.tool_script = ToolScript()
+    conversation = _conversation(
+        make_settings, sessions, toolbox, investigate_deadline_seconds=0.001
+    )
+    outcome = conversation.converse(_urgent(CycleFeed().next(_findings(sim))))
+    stats = outcome.investigation
+    assert stats is not None and stats["stopped"] == "deadline" and stats["rounds"] == 1
+    assert outcome.source is AnalysisSource.MODEL and outcome.session_saved
+    assert fake.bodies()[-1]["tool_choice"] == {"type": "none"}
+    assert fake.stats.rejected == 0
