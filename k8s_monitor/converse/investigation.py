@@ -177,10 +177,31 @@ def _new_or_worse(incident: Incident) -> bool:
     )
 
 
-def root_causes(analysis: CycleAnalysis, data: CycleContext, cycle: int) -> dict[str, RootCause]:
-    """The answer's root causes, keyed by fingerprint, stamped with today's evidence key."""
+NOT_FOUND = "Investigated; no root cause identified from the tools' output."
+
+
+def root_causes(
+    analysis: CycleAnalysis,
+    data: CycleContext,
+    cycle: int,
+    investigated: Sequence[str] = (),
+) -> dict[str, RootCause]:
+    """The answer's root causes, keyed by fingerprint, stamped with today's evidence key.
+
+    An incident that was ``investigated`` without an answer gets a low-confidence "not
+    found": remembered like a cause, so the same evidence is not investigated every cycle.
+    """
     incidents = {i.fingerprint: i for i in data.ledger_update.open}
     found: dict[str, RootCause] = {}
+    for fingerprint in investigated:
+        incident = incidents.get(fingerprint)
+        if incident is not None:
+            found[fingerprint] = RootCause(
+                summary=NOT_FOUND,
+                confidence="low",
+                evidence_key=evidence_key(incident.finding),
+                cycle=cycle,
+            )
     for item in analysis.investigations:
         incident = incidents.get(item.fingerprint)
         if incident is None or not item.root_cause.summary:

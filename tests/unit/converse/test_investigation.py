@@ -263,3 +263,28 @@ def test_the_deadline_stops_the_loop_and_the_cycle_completes(
     assert outcome.source is AnalysisSource.MODEL and outcome.session_saved
     assert fake.bodies()[-1]["tool_choice"] == {"type": "none"}
     assert fake.stats.rejected == 0
+
+
+def test_an_investigation_without_an_answer_is_not_repeated_on_the_same_evidence(
+    fake: FakeAnthropic, sessions: Any, make_settings: Any, toolbox: Toolbox, sim: SimServer
+) -> None:
+    import json
+
+    from tests.fakes.anthropic_server import deterministic_answer
+
+    def silent(request: dict[str, Any]) -> str:
+        return json.dumps({**json.loads(deterministic_answer(request)), "investigations": []})
+
+    fake.answer = silent
+    fake.tool_script = ToolScript()
+    conversation = _conversation(make_settings, sessions, toolbox)
+    feed = CycleFeed()
+    findings = _findings(sim)[:1]
+    first = conversation.converse(_urgent(feed.next(findings)))
+    cause = first.root_causes[findings[0].fingerprint]
+    assert cause.confidence == "low" and "no root cause" in cause.summary
+    feed.ledger = with_root_causes(feed.ledger, first.root_causes)
+    calls = len(fake.tool_script.calls)
+    second = conversation.converse(_urgent(feed.next(findings)))
+    assert len(fake.tool_script.calls) == calls
+    assert second.investigation is not None and second.investigation["tool_calls"] == 0
