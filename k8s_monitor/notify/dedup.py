@@ -42,10 +42,8 @@ class DedupState(Struct, kw_only=True):
         cooldown: timedelta,
         *,
         flapping: bool = False,
-        explained: bool = False,
     ) -> bool:
-        """First time, a severity rise, the cooldown passed, or back after a resolution; or
-        once more when an investigation found the root cause of a page sent without one.
+        """First time, a severity rise, the cooldown passed, or back after a resolution.
 
         A flapping incident coming back inside the cooldown stays quiet: paging on every
         bounce is exactly the spam this state exists to prevent.
@@ -55,12 +53,20 @@ class DedupState(Struct, kw_only=True):
             return True
         if seen.resolved:
             return not flapping
-        if explained and not seen.explained:
-            return True
         return sev.value < seen.sev
+
+    def awaits_root_cause(self, fingerprint: str) -> bool:
+        """Paged (and not resolved since) without a root cause: one is worth a follow-up."""
+        seen = self.notified.get(fingerprint)
+        return seen is not None and not seen.resolved and not seen.explained
 
     def mark(self, fingerprint: str, sev: Sev, now: datetime, *, explained: bool = False) -> None:
         self.notified[fingerprint] = Notified(sev=sev.value, at=now, explained=explained)
+
+    def mark_explained(self, fingerprint: str) -> None:
+        seen = self.notified.get(fingerprint)
+        if seen is not None:
+            seen.explained = True
 
     def resolve(self, fingerprint: str) -> Notified | None:
         """The entry to announce as resolved, or None when there is nothing to announce."""
@@ -82,6 +88,10 @@ class DedupState(Struct, kw_only=True):
             if message.kind is Kind.RESOLVED:
                 if seen is not None:
                     seen.resolved = True
+                continue
+            if message.kind is Kind.ROOT_CAUSE:
+                if seen is not None:
+                    seen.explained = True
                 continue
             if seen is None or seen.at < message.created_at:
                 sev = Sev.parse(item.sev) or Sev(message.sev)

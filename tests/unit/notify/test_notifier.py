@@ -378,6 +378,7 @@ def test_a_root_cause_found_after_the_page_is_sent_once_more(
     assert notifier.dispatch(follow_up, resolved=[], context=context, now=later).sent == 1
     again = notifier.dispatch(follow_up, resolved=[], context=context, now=later)
     assert (again.sent, again.suppressed) == (0, 1)
+    assert [r.body["kind"] for r in receiver.received] == ["alert", "root_cause"]
     items = [r.body["items"][0] for r in receiver.received]
     assert items[0]["root_cause"] is None
     assert items[1]["root_cause"].startswith("the image tag 2.0 was never pushed")
