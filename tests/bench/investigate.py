@@ -82,6 +82,8 @@ def run_day(
     steps = len(source.step_names)
     reports: list[CycleReport] = []
     restarts = 0
+    repeats = 0
+    causes: dict[str, tuple[int, str]] = {}  # fingerprint -> (cycle found, evidence key)
     with (
         tempfile.TemporaryDirectory(prefix="bench-investigate-") as tmp,
         SimServer(source) as sim,
@@ -107,6 +109,7 @@ def run_day(
                     restarts += 1
                 sim.goto(_step_for(cycle, cycles, steps))
                 reports.append(monitor.runner.run())
+                repeats += _note_causes(work / "sessions" / "ledgers", causes)
                 fake.advance(interval_minutes * 60)
         finally:
             monitor.close()
@@ -118,8 +121,30 @@ def run_day(
             "restarts": restarts,
             "tool_calls_scripted": len(fake.tool_script.calls),
             "ledger_root_causes": ledger_causes,
+            "repeats": repeats,
             "cap_chars": settings.tool_output_max_tokens * 4,
         }
+
+
+def _note_causes(directory: Path, causes: dict[str, tuple[int, str]]) -> int:
+    """Root causes found again for evidence they were already found for (should be none).
+
+    Reads the ledger the daemon wrote this cycle: a cause whose cycle moved on while its
+    evidence key stayed the same means an incident was investigated again for nothing.
+    """
+    repeats = 0
+    for path in directory.glob("*.json"):
+        incidents = json.loads(path.read_text()).get("ledger", {}).get("incidents", {})
+        for fingerprint, incident in incidents.items():
+            cause = incident.get("root_cause")
+            if not cause:
+                continue
+            found = (int(cause.get("cycle", 0)), str(cause.get("evidence_key", "")))
+            before = causes.get(fingerprint)
+            if before is not None and before[0] != found[0] and before[1] == found[1]:
+                repeats += 1
+            causes[fingerprint] = found
+    return repeats
 
 
 def _ledger_causes(directory: Path) -> int:
@@ -151,7 +176,6 @@ def summarize(day: dict[str, Any]) -> dict[str, Any]:
             per_seconds.append(stats["seconds"] / n)
             for fingerprint in incidents:
                 investigated[fingerprint] = investigated.get(fingerprint, 0) + 1
-    repeats = _repeat_investigations(reports)
     return {
         "cycles": len(reports),
         "failed_cycles": sum(1 for r in reports if r.outcome.value == "failed"),
@@ -167,7 +191,7 @@ def summarize(day: dict[str, Any]) -> dict[str, Any]:
         "tool_calls_per_incident": _spread(per_calls),
         "billed_tokens_per_incident": _spread(per_tokens),
         "seconds_per_incident": _spread(per_seconds),
-        "repeat_investigations_unchanged_evidence": repeats,
+        "repeat_investigations_unchanged_evidence": day["repeats"],
         "root_causes_in_ledger": day["ledger_root_causes"],
         "root_causes_reused": sum(
             len((r.investigation or {}).get("reused_root_causes") or ()) for r in reports
@@ -175,21 +199,6 @@ def summarize(day: dict[str, Any]) -> dict[str, Any]:
         "max_tool_output_chars": max_output,
         "tool_output_cap_chars": day["cap_chars"],
     }
-
-
-def _repeat_investigations(reports: list[CycleReport]) -> int:
-    """Investigations of an incident whose root cause was already known for the same evidence.
-
-    A report's root causes carry the cycle they were found in; an incident investigated again
-    while its remembered cause still stood (reused in the same report) counts as a repeat.
-    """
-    repeats = 0
-    for report in reports:
-        stats = report.investigation or {}
-        targets = set(stats.get("incidents") or ())
-        reused = set(stats.get("reused_root_causes") or ())
-        repeats += len(targets & reused)
-    return repeats
 
 
 def _spread(values: list[float]) -> dict[str, float | None]:
