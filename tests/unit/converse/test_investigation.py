@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,12 @@ from k8s_monitor.investigate.tools import Toolbox
 from k8s_monitor.redaction import Redactor
 from k8s_monitor.sessions.messages import tool_result_ids, tool_use_ids
 from k8s_monitor.sim import SimServer
-from tests.fakes.anthropic_server import FakeAnthropic, ToolScript, validate_messages
+from tests.fakes.anthropic_server import (
+    FakeAnthropic,
+    ToolScript,
+    count_text,
+    validate_messages,
+)
 from tests.unit.cluster.lookup_world import lookup_world
 from tests.unit.llm.helpers import CycleFeed
 
@@ -139,6 +145,10 @@ def test_recurring_incident_with_unchanged_evidence_is_not_investigated_again(
     assert last["tool_choice"] == {"type": "none"}
     assert "Remembered root causes" in str(last["messages"][-1])
     assert fake.stats.rejected == 0
+    # The tool definitions lead the cached prefix: the next cycle reads them from the cache.
+    tools_tokens = sum(count_text(json.dumps(tool)) for tool in last["tools"])
+    assert last["tools"] == fake.bodies()[0]["tools"]
+    assert second.usage.cache_read_tokens > tools_tokens
 
 
 def test_over_the_limit_the_loop_stops_and_the_answer_comes_without_tools(
