@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Runtime dependencies (with the bedrock extra the image ships), pinned and hash-checked: the
+# Runtime dependencies (with the bedrock and mcp extras the image ships), pinned and hash-checked: the
 # image and the venv install exactly these. `make lock` refreshes it after pyproject changes;
 # `make lock LOCK_FLAGS=--upgrade` moves every pin to the newest release.
 LOCK   := requirements.lock
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml $(LOCK)
 lock:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet 'uv>=0.5'
-	$(BIN)/uv pip compile pyproject.toml --extra bedrock --universal --python-version 3.11 \
+	$(BIN)/uv pip compile pyproject.toml --extra bedrock --extra mcp --universal --python-version 3.11 \
 	  --generate-hashes --custom-compile-command 'make lock' --quiet $(LOCK_FLAGS) \
 	  --output-file $(LOCK)
 

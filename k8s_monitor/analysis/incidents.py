@@ -27,6 +27,30 @@ class Trend(StrEnum):
     IMPROVING = "improving"
 
 
+class RootCause(Struct, frozen=True, kw_only=True):
+    """Why an incident happened, as an investigation found it, with the evidence it rests on.
+
+    ``evidence_key`` is the finding's evidence key (``ledger.evidence_key``) when this was
+    found: while it is unchanged the incident is not investigated again.
+    """
+
+    summary: str
+    evidence: tuple[str, ...] = ()  # quoted from tool results
+    confidence: str = "medium"  # low | medium | high
+    next_steps: tuple[str, ...] = ()  # commands for a person; the monitor never runs them
+    evidence_key: str = ""
+    cycle: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "summary": self.summary,
+            "evidence": list(self.evidence),
+            "confidence": self.confidence,
+            "next_steps": list(self.next_steps),
+            "found_in_cycle": self.cycle,
+        }
+
+
 class Incident(Struct, kw_only=True):
     fingerprint: str
     finding: Finding  # the latest occurrence
@@ -41,6 +65,7 @@ class Incident(Struct, kw_only=True):
     reopen_count: int = 0
     resolved_at: datetime | None = None
     opened_at: datetime | None = None  # start of the current open episode (reopens reset it)
+    root_cause: RootCause | None = None  # remembered from the last investigation
 
     @property
     def open_since(self) -> datetime:

@@ -26,6 +26,9 @@ class CycleContext:
     # Whether writing the history to the prompt cache is likely to pay: another call within
     # the cache TTL. False for heartbeats on a quiet cluster (the next call is hours away).
     cache_prefix: bool = True
+    # Fingerprints of new or worsened incidents escalated SEV-1/SEV-2 by the rules, worst
+    # first: the ones the model may investigate with tools.
+    urgent: tuple[str, ...] = ()
 
     @property
     def ledger_update(self) -> LedgerUpdate:

@@ -29,9 +29,10 @@ class Kind(StrEnum):
     DIGEST = "digest"
     RESOLVED = "resolved"
     ALERTS = "alerts"  # Alertmanager alerts: the state of every open incident, each cycle
+    ROOT_CAUSE = "root_cause"  # a root cause found after the incident was paged
 
 
-CHAT_KINDS = frozenset({Kind.ALERT, Kind.DIGEST, Kind.RESOLVED})
+CHAT_KINDS = frozenset({Kind.ALERT, Kind.DIGEST, Kind.RESOLVED, Kind.ROOT_CAUSE})
 
 
 class NotificationContext(Struct, kw_only=True):
@@ -53,6 +54,8 @@ class Item(Struct, kw_only=True):
     owner: str | None = None
     channel: str | None = None
     evidence: dict[str, Any] = {}
+    root_cause: str | None = None  # from an investigation: summary (confidence)
+    next_steps: list[str] = []
 
 
 class AlertSpec(Struct, kw_only=True, omit_defaults=True):
@@ -116,6 +119,12 @@ def item_of(escalation: Escalation) -> Item:
         owner=escalation.owner,
         channel=escalation.channel,
         evidence=_evidence(finding.evidence),
+        root_cause=(
+            f"{incident.root_cause.summary} (confidence {incident.root_cause.confidence})"
+            if incident.root_cause is not None
+            else None
+        ),
+        next_steps=list(incident.root_cause.next_steps[:5]) if incident.root_cause else [],
     )
 
 
@@ -164,6 +173,25 @@ def digest(
         items=items,
         summary=context.summary,
         actions=list(context.actions),
+    )
+
+
+def root_cause_notice(
+    escalations: list[Escalation], context: NotificationContext, created: datetime
+) -> Notification:
+    """Root causes found by investigations for incidents already paged without one."""
+    items = [item_of(e) for e in escalations]
+    worst = min(e.sev for e in escalations)
+    return Notification(
+        key=_key(Kind.ROOT_CAUSE, context, created, [i.fingerprint for i in items]),
+        kind=Kind.ROOT_CAUSE,
+        sev=worst.value,
+        cluster=context.cluster,
+        cycle=context.cycle,
+        created_at=created,
+        title=f"root cause found: {len(items)} incident(s)",
+        items=items,
+        summary=context.summary,
     )
 
 
@@ -236,6 +264,10 @@ def _item_blocks(item: Item, detailed: bool) -> list[dict[str, Any]]:
         if value
     )
     body = f"{head}\n{_escape(item.message)}" + (f"\n{routing}" if routing else "")
+    if item.root_cause:
+        body += f"\n*Root cause*: {_escape(item.root_cause)}"
+        if detailed and item.next_steps:
+            body += "\n" + "\n".join(f"`{_escape(step)}`" for step in item.next_steps)
     blocks = [_section(body)]
     if detailed and item.evidence:
         evidence = _escape(msgspec.json.format(msgspec.json.encode(item.evidence)).decode())
@@ -258,7 +290,7 @@ def slack_payload(message: Notification) -> bytes:
             ],
         },
     ]
-    detailed = message.kind is Kind.ALERT
+    detailed = message.kind in (Kind.ALERT, Kind.ROOT_CAUSE)
     for item in message.items[:MAX_ITEMS]:
         blocks.extend(_item_blocks(item, detailed))
     if len(message.items) > MAX_ITEMS:

@@ -207,6 +207,8 @@ def _ledger_entry(incident: Incident) -> Entry:
         "cycles": incident.cycles_seen,
         "first_seen": incident.first_seen.isoformat(),
         "last_seen": incident.last_seen.isoformat(),
+        # A finished investigation folds into its root cause: the tool turns can go.
+        **({"root_cause": incident.root_cause.summary[:300]} if incident.root_cause else {}),
     }
     if incident.resolved_at is not None:
         entry["ended"] = f"resolved at {incident.resolved_at.isoformat()}"
@@ -268,7 +270,7 @@ def _render_entry(entry: Entry) -> str:
     if entry.get("ended"):
         parts.append(str(entry["ended"]))
     if entry.get("root_cause"):
-        parts.append(f"root cause {entry['root_cause']}")
+        parts.append(f"root cause: {entry['root_cause']}")
     if entry.get("analysis"):
         # The model's own earlier words: quoted, like any text that did not come from us.
         parts.append(f"analysis then: {json.dumps(entry['analysis'])}")

@@ -107,6 +107,8 @@ RESOURCES: tuple[Resource, ...] = (
         True,
         ("pdb",),
     ),
+    # Read by lookups (tools, evidence), not by collection.
+    Resource("configmaps", "configmap", "ConfigMap", "", "v1", True, ("cm",)),
     Resource("endpointslices", "endpointslice", "EndpointSlice", "discovery.k8s.io", "v1", True),
     Resource(
         "storageclasses", "storageclass", "StorageClass", "storage.k8s.io", "v1", False, ("sc",)

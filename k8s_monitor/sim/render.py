@@ -1696,6 +1696,7 @@ _RESOURCES_ALWAYS = (
     "horizontalpodautoscalers",
     "poddisruptionbudgets",
     "services",
+    "configmaps",
     "endpointslices",
     "storageclasses",
 )

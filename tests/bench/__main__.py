@@ -14,6 +14,7 @@ BENCHMARKS = (
     ("collect", ["--pods", "10000", "--repeat", "3"]),
     ("tokens", ["--cycles", "96", "--interval-minutes", "15"]),
     ("alertmanager", ["--incidents", "500", "--pods", "25000", "--cycles", "5"]),
+    ("investigate", ["--cycles", "96", "--interval-minutes", "15"]),
 )
 
 

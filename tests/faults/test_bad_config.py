@@ -123,6 +123,12 @@ CASES: list[tuple[str, str, dict[str, str]]] = [
             "KUBECONFIG": "{tmp}/kubeconfig",
         },
     ),
+    ("investigate", "sometimes", {}),
+    ("investigate_max_incidents", "-1", {}),
+    ("investigate_max_tool_calls", "0", {}),
+    ("investigate_max_tokens", "100", {}),
+    ("investigate_deadline_seconds", "0", {}),
+    ("tool_output_max_tokens", "10", {}),
 ]
 
 

@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name
 REPO = Path(__file__).resolve().parents[2]
 LOCK = REPO / "requirements.lock"
 # The extras the image installs, and so the lock covers (Dockerfile, Makefile `lock`).
-LOCKED_EXTRAS = ("bedrock",)
+LOCKED_EXTRAS = ("bedrock", "mcp")
 PROJECT = "k8s-monitor"
 REFRESH = "run `make lock` and commit requirements.lock"
 

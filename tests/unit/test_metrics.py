@@ -215,3 +215,27 @@ def test_no_created_series_are_exported() -> None:
     text = metrics.render().decode()
     assert "_created" not in text
     assert "k8s_monitor_notifications_total" in text
+
+
+def test_investigation_tool_calls_and_loop_events_are_counted() -> None:
+    metrics = Metrics()
+    stats = {
+        "tool_calls": 7,
+        "tool_errors": 2,
+        "refused_calls": 3,
+        "truncated_replies": 1,
+        "unknown_tools": 1,
+        "bad_inputs": 1,
+        "stopped": "tool_calls",
+        "reused_root_causes": ["a", "b"],
+    }
+    metrics.observe_cycle(_report(investigation=stats, root_causes={"c": {"summary": "x"}}))
+    calls = "k8s_monitor_tool_calls_total"
+    events = "k8s_monitor_tool_loop_events_total"
+    assert _value(metrics, calls, result="ok") == 5
+    assert _value(metrics, calls, result="error") == 2
+    assert _value(metrics, calls, result="refused") == 3
+    assert _value(metrics, events, event="truncated") == 1
+    assert _value(metrics, events, event="stopped_tool_calls") == 1
+    assert _value(metrics, events, event="reused") == 2
+    assert _value(metrics, events, event="root_cause") == 1

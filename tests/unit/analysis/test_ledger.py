@@ -156,3 +156,21 @@ def test_failed_write_keeps_the_previous_file(
         store.save(later)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["ledger.json"]
+
+
+def test_digest_lists_open_worst_first_then_recently_resolved() -> None:
+    from k8s_monitor.analysis.ledger import ledger_digest
+
+    warn = pod(
+        "lonely", ready=False, ready_since="08:00", containers=[waiting("ContainerCreating")]
+    )
+    findings = crashing(1) + analyze(snapshot(warn), now=NOW)
+    ledger, _ = step(Ledger(), findings, 0)
+    ledger, _ = step(ledger, crashing(1), 5)  # the unready pod resolves
+    digest = ledger_digest(ledger, NOW + timedelta(minutes=5))
+    assert [(d["reason"], d["status"]) for d in digest] == [
+        ("CrashLoopBackOff", "recurring"),
+        ("PodNotReady", "resolved"),
+    ]
+    assert digest[0]["open_minutes"] == 5 and digest[0]["affected"] == 1
+    assert ledger_digest(ledger, NOW, limit=1)[0]["reason"] == "CrashLoopBackOff"
