@@ -1,4 +1,9 @@
-"""Incidents: findings remembered across cycles, keyed by fingerprint.
+"""Incidents: findings remembered across cycles, one per root cause, keyed by its fingerprint.
+
+A finding with no cause in another object is its own root: its incident has its fingerprint, as
+before causes existed. Findings explained by a root cause (pods on a NotReady node, a pod whose
+ConfigMap is missing) are that incident's ``symptoms``; the incident keeps its fingerprint while
+symptoms come and go.
 
 These are the models the ledger (``analysis.ledger``) produces and everyone downstream reads:
 the model's messages, escalation, notifications, compaction summaries and reports.
@@ -11,7 +16,7 @@ from enum import StrEnum
 
 from msgspec import Struct, field
 
-from k8s_monitor.analysis.findings import Finding
+from k8s_monitor.analysis.findings import CauseRef, Finding, ObjectRef, fingerprint_of
 
 
 class IncidentStatus(StrEnum):
@@ -27,9 +32,43 @@ class Trend(StrEnum):
     IMPROVING = "improving"
 
 
+class RootCause(Struct, frozen=True, kw_only=True):
+    """The object at the end of a cause chain, why, and one line for people."""
+
+    kind: str
+    namespace: str
+    name: str
+    reason: str
+    summary: str = ""
+    observed: bool = True  # a finding about the root object itself exists (else inferred)
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(kind=self.kind, namespace=self.namespace, name=self.name)
+
+    @property
+    def cause(self) -> CauseRef:
+        return CauseRef(
+            kind=self.kind, namespace=self.namespace, name=self.name, reason=self.reason
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint_of(self.reason, self.ref)
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "reason": self.reason,
+            "summary": self.summary,
+        }
+
+
 class Incident(Struct, kw_only=True):
     fingerprint: str
-    finding: Finding  # the latest occurrence
+    finding: Finding  # the root's latest finding (or one made from its symptoms)
     status: IncidentStatus
     first_seen: datetime
     last_seen: datetime
@@ -41,6 +80,14 @@ class Incident(Struct, kw_only=True):
     reopen_count: int = 0
     resolved_at: datetime | None = None
     opened_at: datetime | None = None  # start of the current open episode (reopens reset it)
+    # None on ledgers written before causes: the finding is its own root.
+    root_cause: RootCause | None = None
+    symptoms: list[Finding] = []  # findings this root cause explains, latest occurrence
+
+    @property
+    def findings(self) -> list[Finding]:
+        """The root's finding and every symptom."""
+        return [self.finding, *self.symptoms]
 
     @property
     def open_since(self) -> datetime:

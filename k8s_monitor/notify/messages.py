@@ -18,6 +18,7 @@ from k8s_monitor.analysis.escalation import Escalation
 from k8s_monitor.analysis.incidents import Incident
 
 MAX_ITEMS = 20
+MAX_SYMPTOMS = 12  # symptoms listed by name; the rest are counted
 EVIDENCE_CHARS = 1_200
 SLACK_TEXT_LIMIT = 2_900  # Slack rejects section text over 3000 characters
 SLACK_HEADER_LIMIT = 150
@@ -48,6 +49,11 @@ class Item(Struct, kw_only=True):
     owner: str | None = None
     channel: str | None = None
     evidence: dict[str, Any] = {}
+    # The incident's root cause, {kind, namespace, name, reason, summary}; the symptoms it
+    # explains as "Reason Kind/ns/name" lines (at most MAX_SYMPTOMS) and their total count.
+    root_cause: dict[str, str] | None = None
+    symptoms: list[str] = []
+    symptom_count: int = 0
 
 
 class Notification(Struct, kw_only=True):
@@ -86,6 +92,14 @@ def _evidence(evidence: dict[str, Any]) -> dict[str, Any]:
     return trimmed
 
 
+def _symptom_lines(incident: Incident) -> list[str]:
+    return [f"{s.reason} {s.subject}" for s in incident.symptoms[:MAX_SYMPTOMS]]
+
+
+def _root_cause(incident: Incident) -> dict[str, str] | None:
+    return incident.root_cause.to_json() if incident.root_cause is not None else None
+
+
 def item_of(escalation: Escalation) -> Item:
     finding, incident = escalation.finding, escalation.incident
     return Item(
@@ -100,6 +114,9 @@ def item_of(escalation: Escalation) -> Item:
         owner=escalation.owner,
         channel=escalation.channel,
         evidence=_evidence(finding.evidence),
+        root_cause=_root_cause(incident),
+        symptoms=_symptom_lines(incident),
+        symptom_count=len(incident.symptoms),
     )
 
 
@@ -113,6 +130,9 @@ def resolved_item_of(incident: Incident, notified_sev: int) -> Item:
         message=f"resolved: {finding.message}",
         status=incident.status.value,
         since=incident.open_since.isoformat(),
+        root_cause=_root_cause(incident),
+        symptoms=_symptom_lines(incident),
+        symptom_count=len(incident.symptoms),
     )
 
 
@@ -125,11 +145,20 @@ def alert(escalation: Escalation, context: NotificationContext, created: datetim
         cluster=context.cluster,
         cycle=context.cycle,
         created_at=created,
-        title=f"{item.sev} {item.reason} {item.subject}",
+        title=_alert_title(item),
         items=[item],
         summary=context.summary,
         actions=list(context.actions),
     )
+
+
+def _alert_title(item: Item) -> str:
+    """The root cause first; how many symptoms it explains after."""
+    title = f"{item.sev} {item.reason} {item.subject}"
+    if item.symptom_count:
+        noun = "symptom" if item.symptom_count == 1 else "symptoms"
+        title += f" (root cause of {item.symptom_count} {noun})"
+    return title
 
 
 def digest(
@@ -202,11 +231,24 @@ def _item_blocks(item: Item, detailed: bool) -> list[dict[str, Any]]:
         if value
     )
     body = f"{head}\n{_escape(item.message)}" + (f"\n{routing}" if routing else "")
+    if item.root_cause is not None and item.symptom_count:
+        root = item.root_cause
+        where = "/".join(p for p in (root["kind"], root["namespace"], root["name"]) if p)
+        body = (
+            f"*Root cause* `{_escape(root['reason'])}` {_escape(where)}: "
+            f"{_escape(root['summary'])}\n{body}\n{_symptoms_text(item)}"
+        )
     blocks = [_section(body)]
     if detailed and item.evidence:
         evidence = _escape(msgspec.json.format(msgspec.json.encode(item.evidence)).decode())
         blocks.append(_section(f"*Evidence*\n```{_clip(evidence, SLACK_TEXT_LIMIT - 20)}```"))
     return blocks
+
+
+def _symptoms_text(item: Item) -> str:
+    listed = ", ".join(_escape(line) for line in item.symptoms)
+    more = item.symptom_count - len(item.symptoms)
+    return f"*Symptoms ({item.symptom_count})*: {listed}" + (f" and {more} more" if more else "")
 
 
 def slack_payload(message: Notification) -> bytes:
