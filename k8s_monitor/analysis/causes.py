@@ -30,7 +30,7 @@ from typing import Any
 import msgspec
 
 from k8s_monitor.analysis.findings import CauseRef, Finding, ObjectRef, Severity
-from k8s_monitor.analysis.incidents import RootCause
+from k8s_monitor.analysis.incidents import RootCause, root_cause_entry
 from k8s_monitor.analysis.owners import OwnerIndex
 from k8s_monitor.cluster.snapshot import ClusterSnapshot, Pod, ReplicaSet
 
@@ -66,6 +66,8 @@ POD_REASONS = frozenset(
 )
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 CAUSE_DETAIL = "cause_detail"  # evidence key: one line saying how the cause was found
+# Evidence key of the typed records the evidence stage adds (investigate.evidence).
+INVESTIGATION = "investigation"
 
 _CONFIG_MISSING = re.compile(r"\b(configmap|secret)s? \"([^\"]+)\" not found", re.IGNORECASE)
 _KEY_MISSING = re.compile(
@@ -102,6 +104,12 @@ class CauseGroup:
     @property
     def severity(self) -> Severity:
         return max((f.severity for f in self.findings), key=lambda s: s.rank)
+
+    def entry(self) -> dict[str, Any]:
+        """The same shape as ``Incident.entry``, for a one-off analysis with no ledger."""
+        return root_cause_entry(
+            self.fingerprint, self.root, self.severity, [f.fingerprint for f in self.findings]
+        )
 
 
 # --- the message parsers (shared with the evidence stage) ---------------------------------------
@@ -306,6 +314,14 @@ def _strings(value: Any, depth: int = 0) -> Iterator[str]:
             yield from _strings(item, depth + 1)
 
 
+def _records(finding: Finding, kind: str) -> Iterator[dict[str, Any]]:
+    records = finding.evidence.get(INVESTIGATION)
+    if isinstance(records, list):
+        for record in records:
+            if isinstance(record, dict) and record.get("type") == kind:
+                yield record
+
+
 def _config_cause(finding: Finding, index: _Index, now: datetime) -> tuple[CauseRef, str] | None:
     if finding.reason not in ("CreateContainerConfigError", "FailedMount", "ContainerCannotRun"):
         return None
@@ -313,6 +329,17 @@ def _config_cause(finding: Finding, index: _Index, now: datetime) -> tuple[Cause
         found = config_cause(text, finding.subject.namespace)
         if found is not None:
             return found
+    for record in _records(finding, "config_ref"):
+        if record.get("optional"):
+            continue
+        kind, namespace, name = record["kind"], record["namespace"], record["name"]
+        if record.get("exists") is False:
+            cause = CauseRef(kind=kind, namespace=namespace, name=name, reason="NotFound")
+            return cause, f"{kind} {namespace}/{name} does not exist (read by the monitor)"
+        missing = record.get("missing_keys") or []
+        if missing:
+            cause = CauseRef(kind=kind, namespace=namespace, name=name, reason="KeyNotFound")
+            return cause, f"{kind} {namespace}/{name} has no key {', '.join(missing)}"
     return None
 
 
@@ -323,11 +350,18 @@ def _storage_cause(finding: Finding, index: _Index, now: datetime) -> tuple[Caus
             found = storage_class_cause(text)
             if found is not None:
                 return found
+        for record in _records(finding, "volume"):
+            if record.get("storage_class_exists") is False:
+                name = str(record.get("storage_class", ""))
+                cause = CauseRef(kind="StorageClass", namespace="", name=name, reason="NotFound")
+                return cause, f"StorageClass {name} does not exist (read by the monitor)"
         return None
     if finding.reason not in ("Unschedulable", "FailedMount", "PodNotReady"):
         return None
     texts = list(_texts(finding, index))
-    zone_conflict = any(_VOLUME_ZONE.search(t) for t in texts)
+    zone_conflict = any(_VOLUME_ZONE.search(t) for t in texts) or any(
+        r.get("zone_conflict") for r in _records(finding, "volume")
+    )
     for pod in index.affected_pods(finding):
         for volume in pod.spec.volumes:
             claim_ref = volume.persistent_volume_claim

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from msgspec import Struct, field
 
-from k8s_monitor.analysis.findings import CauseRef, Finding, ObjectRef, fingerprint_of
+from k8s_monitor.analysis.findings import CauseRef, Finding, ObjectRef, Severity, fingerprint_of
 
 
 class IncidentStatus(StrEnum):
@@ -90,12 +91,50 @@ class Incident(Struct, kw_only=True):
         return [self.finding, *self.symptoms]
 
     @property
+    def root(self) -> RootCause:
+        """The root cause; for ledgers written before causes, the finding itself."""
+        if self.root_cause is not None:
+            return self.root_cause
+        finding = self.finding
+        return RootCause(
+            kind=finding.subject.kind,
+            namespace=finding.subject.namespace,
+            name=finding.subject.name,
+            reason=finding.reason,
+            summary=finding.message[:500],
+        )
+
+    def entry(self) -> dict[str, Any]:
+        """The public shape of one incident in reports: its root cause and its findings."""
+        root = self.root
+        own = [self.finding.fingerprint] if root.observed else []
+        return root_cause_entry(
+            self.fingerprint, root, self.finding.severity, [*own, *self.symptom_fingerprints]
+        )
+
+    @property
+    def symptom_fingerprints(self) -> list[str]:
+        return [s.fingerprint for s in self.symptoms]
+
+    @property
     def open_since(self) -> datetime:
         return self.opened_at or self.first_seen
 
     @property
     def is_open(self) -> bool:
         return self.status is not IncidentStatus.RESOLVED
+
+
+def root_cause_entry(
+    fingerprint: str, root: RootCause, severity: Severity, findings: list[str]
+) -> dict[str, Any]:
+    """``{fingerprint, root_cause: {kind, namespace, name, reason, summary}, severity, findings}``."""
+    return {
+        "fingerprint": fingerprint,
+        "root_cause": root.to_json(),
+        "severity": severity.value,
+        "findings": findings,
+    }
 
 
 class Ledger(Struct, kw_only=True):

@@ -138,6 +138,8 @@ class PodSpec(_K8s):
     priority_class_name: str = ""
     volumes: tuple[Volume, ...] = ()
     node_selector: dict[str, str] = {}
+    service_account_name: str = ""
+    image_pull_secrets: tuple[NamedRef, ...] = ()  # names only: Secrets are never read
 
 
 class StateWaiting(_K8s):

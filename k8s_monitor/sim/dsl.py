@@ -35,6 +35,10 @@ Other changes: ``scale`` (replicas), ``pending`` (pods recreated and Unschedulab
 (any event on any object), ``job_fail`` (a Job or the CronJob's latest run fails), ``evict``
 (the kubelet evicts pods of a Deployment from a node; they stay Failed until a ``heal``).
 ``{time}`` in a log is replaced by the time the fault began.
+
+A step may say what the analysis should conclude from it (``expect: {root_cause: {kind: Node,
+name: ..., reason: NodeNotReady}}``; namespace and reason optional).
+``tests/unit/analysis/test_root_cause_scenarios.py`` scores every shipped scenario that does.
 """
 
 from __future__ import annotations
@@ -203,10 +207,24 @@ class ChangeIn(_In):
     evict: EvictIn | None = None
 
 
+class ExpectedCauseIn(_In):
+    """The object the analysis should name as the root cause (``reason`` optional)."""
+
+    kind: str
+    name: str
+    namespace: str = ""
+    reason: str | None = None
+
+
+class ExpectIn(_In):
+    root_cause: ExpectedCauseIn | None = None
+
+
 class StepIn(_In):
     name: str
     description: str = ""
     changes: list[ChangeIn] = field(default_factory=list)
+    expect: ExpectIn | None = None
 
 
 class ScenarioIn(_In):
