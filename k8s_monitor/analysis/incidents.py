@@ -128,7 +128,8 @@ class Incident(Struct, kw_only=True):
 def root_cause_entry(
     fingerprint: str, root: RootCause, severity: Severity, findings: list[str]
 ) -> dict[str, Any]:
-    """``{fingerprint, root_cause: {kind, namespace, name, reason, summary}, severity, findings}``."""
+    """One incident: fingerprint, root_cause (kind, namespace, name, reason, summary), severity,
+    findings (fingerprints)."""
     return {
         "fingerprint": fingerprint,
         "root_cause": root.to_json(),
