@@ -133,6 +133,19 @@ class Settings(BaseSettings):
     cycle_message_max_tokens: int = Field(12_000, ge=500, le=200_000)
     compare_modes: bool = False
 
+    # --- investigation (the model's read-only tools) ------------------------------------------
+    investigate: bool = True
+    investigate_max_incidents: int = Field(3, ge=0, le=20)
+    investigate_max_tool_calls: int = Field(8, ge=1, le=50)
+    investigate_max_tokens: int = Field(40_000, ge=2_000, le=1_000_000)
+    investigate_deadline_seconds: float = Field(120.0, gt=0.0, le=3_600.0)
+    tool_output_max_tokens: int = Field(4_000, ge=200, le=50_000)
+
+    @property
+    def investigate_deadline(self) -> float:
+        """Seconds an investigation may take: the setting, and never past half the interval."""
+        return min(self.investigate_deadline_seconds, self.monitoring_interval_minutes * 30.0)
+
     # --- validators ------------------------------------------------------------------------
 
     @field_validator("critical_keywords", "namespace_include", "namespace_exclude", mode="before")

@@ -30,7 +30,13 @@ from k8s_monitor.analysis.escalation import (
 )
 from k8s_monitor.analysis.findings import Finding, count_by_severity
 from k8s_monitor.analysis.incidents import Incident, IncidentStatus, Ledger, LedgerUpdate
-from k8s_monitor.analysis.ledger import LedgerStore, incident_summary, update_ledger
+from k8s_monitor.analysis.ledger import (
+    LedgerStore,
+    incident_summary,
+    update_ledger,
+    update_with_root_causes,
+    with_root_causes,
+)
 from k8s_monitor.analysis.rules import analyze
 from k8s_monitor.analysis.services import ServiceCatalog
 from k8s_monitor.cluster.resources import unobserved_kinds
@@ -148,8 +154,10 @@ class CycleRunner:
             report.duration_seconds = time.monotonic() - started
             return report
 
-        self._notify_urgent(update, now)
-        outcome = self._converse(cycle, now, snapshot, findings, update, new_ledger)
+        urgent = self._notify_urgent(update, now)
+        outcome = self._converse(cycle, now, snapshot, findings, update, new_ledger, urgent)
+        if outcome is not None and outcome.root_causes:
+            update = self._remember_causes(new_ledger, update, outcome)
         escalations = escalate(
             update, catalog=s.catalog, now=now, model_severities=_model_severities(outcome)
         )
@@ -196,7 +204,8 @@ class CycleRunner:
         self._ledger = new_ledger
         return new_ledger, update
 
-    def _notify_urgent(self, update: LedgerUpdate, now: datetime) -> None:
+    def _notify_urgent(self, update: LedgerUpdate, now: datetime) -> tuple[str, ...]:
+        """Page SEV-1/2 at once; their fingerprints, worst first (the model may investigate)."""
         s = self._stages
         urgent = [
             e
@@ -205,6 +214,30 @@ class CycleRunner:
         ]
         if urgent:
             s.notifier.dispatch(urgent, resolved=[], context=self._context(update.cycle, None))
+        ordered = sorted(urgent, key=lambda e: (e.sev, e.incident.open_since, e.fingerprint))
+        return tuple(e.fingerprint for e in ordered)
+
+    def _remember_causes(
+        self, ledger: Ledger, update: LedgerUpdate, outcome: ConverseOutcome
+    ) -> LedgerUpdate:
+        """Root causes found this cycle into the ledger (saved) and this cycle's incidents."""
+        remembered = with_root_causes(ledger, outcome.root_causes)
+        try:
+            self._stages.ledger_store.save(remembered)
+        except StorageError as exc:
+            # The causes are lost for later cycles, not for this one's report and notices.
+            log.error("ledger_save_failed", error_type=type(exc).__name__, error=str(exc))
+            self._count_error("remember", exc)
+        else:
+            self._ledger = remembered
+        for fingerprint, cause in outcome.root_causes.items():
+            log.info(
+                "root_cause_found",
+                fingerprint=fingerprint,
+                confidence=cause.confidence,
+                summary=cause.summary[:300],
+            )
+        return update_with_root_causes(update, outcome.root_causes)
 
     def _converse(
         self,
@@ -214,6 +247,7 @@ class CycleRunner:
         findings: list[Finding],
         update: LedgerUpdate,
         ledger: Ledger,
+        urgent: tuple[str, ...] = (),
     ) -> ConverseOutcome | None:
         data = ConverseInput(
             cycle=cycle,
@@ -223,6 +257,7 @@ class CycleRunner:
             findings=findings,
             update=update,
             ledger=ledger,
+            urgent=urgent,
         )
         try:
             return self._stages.conversation.converse(data)
@@ -400,6 +435,8 @@ def _fill_report(
         report.context_tokens = outcome.context_tokens
         report.context_ratio = outcome.context_ratio
         report.pruned = outcome.pruned
+        report.investigation = outcome.investigation
+        report.root_causes = {fp: c.to_json() for fp, c in outcome.root_causes.items()}
         if outcome.error is not None:
             report.error = outcome.error
             degraded = True

@@ -39,6 +39,46 @@ class ClusterAuthError(ClusterError):
     """The apiserver refused our credentials (401), as opposed to an RBAC gap on one resource."""
 
 
+class ClusterLookupError(ClusterError):
+    """One bounded lookup (a tool call) failed; the message is what the model is told."""
+
+
+class ObjectNotFoundError(ClusterLookupError):
+    """404: the object (or the container's previous log) does not exist."""
+
+
+class AccessDeniedError(ClusterLookupError):
+    """403 (or 401): RBAC does not grant this read; the message names the rule to add."""
+
+
+class SecretRefusedError(AccessDeniedError):
+    """A lookup asked for a Secret: refused before any request is made."""
+
+
+class GoneError(ClusterLookupError):
+    """410: the resource version or object is gone (compacted, deleted and recreated)."""
+
+
+class LookupTimeoutError(ClusterLookupError):
+    """The apiserver did not answer within the lookup timeout."""
+
+
+class LookupUnavailableError(ClusterLookupError):
+    """No usable answer: the connection failed, or 429/5xx twice."""
+
+
+class UnknownKindError(ClusterLookupError):
+    """A kind the lookup does not know (or does not read)."""
+
+
+class BadRequestError(ClusterLookupError):
+    """400: the apiserver rejected the request (a container name, a log option)."""
+
+
+class BadSelectorError(BadRequestError):
+    """A label or field selector that is malformed or not supported for the kind."""
+
+
 # --- model -----------------------------------------------------------------------------------
 
 

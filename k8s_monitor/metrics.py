@@ -184,6 +184,19 @@ class Metrics:
             ["sink", "outcome"],
             registry=r,
         )
+        self.tool_calls = Counter(
+            f"{PREFIX}_tool_calls",
+            "Investigation tool calls by result (ok, error, refused).",
+            ["result"],
+            registry=r,
+        )
+        self.tool_loop_events = Counter(
+            f"{PREFIX}_tool_loop_events",
+            "Investigation loop events: limit stops (stopped_*), replies cut off mid tool call "
+            "(truncated), unknown tools and malformed inputs, root causes found and reused.",
+            ["event"],
+            registry=r,
+        )
         self.errors = Counter(
             f"{PREFIX}_errors", "Errors caught by a stage, by type.", ["stage", "type"], registry=r
         )
@@ -199,6 +212,7 @@ class Metrics:
             self.last_cycle.set(ended_at)
             self._observe_usage(report)
             self.escalations.inc(len(report.escalations))
+            self._observe_investigation(report)
             if report.pruned:
                 self.prunes.inc()
             if report.outcome is Outcome.FAILED:
@@ -209,6 +223,26 @@ class Metrics:
             self.context_ratio.set(report.context_ratio)
             self.context_tokens.set(report.context_tokens)
             self._cycle_state.state = cycle_state_of(report)
+
+    def _observe_investigation(self, report: CycleReport) -> None:
+        stats = report.investigation
+        if stats:
+            errors = int(stats.get("tool_errors", 0))
+            self.tool_calls.labels(result="ok").inc(int(stats.get("tool_calls", 0)) - errors)
+            self.tool_calls.labels(result="error").inc(errors)
+            self.tool_calls.labels(result="refused").inc(int(stats.get("refused_calls", 0)))
+            for event, key in (
+                ("truncated", "truncated_replies"),
+                ("unknown_tool", "unknown_tools"),
+                ("bad_input", "bad_inputs"),
+            ):
+                self.tool_loop_events.labels(event=event).inc(int(stats.get(key, 0)))
+            if stats.get("stopped"):
+                self.tool_loop_events.labels(event=f"stopped_{stats['stopped']}").inc()
+            self.tool_loop_events.labels(event="reused").inc(
+                len(stats.get("reused_root_causes") or ())
+            )
+        self.tool_loop_events.labels(event="root_cause").inc(len(report.root_causes))
 
     def observe_notification(self, sink: str, outcome: str, count: int = 1) -> None:
         if count > 0:

@@ -74,6 +74,9 @@ class CycleReport(Struct, kw_only=True):
     context_tokens: int = 0
     context_ratio: float = 0.0
     pruned: bool = False
+    # The model's tool loop this cycle (calls, errors, limits hit) and the root causes it found.
+    investigation: dict[str, Any] | None = None
+    root_causes: dict[str, dict[str, Any]] = field(default_factory=dict)
     report_path: str | None = None
 
 

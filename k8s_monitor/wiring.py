@@ -18,9 +18,12 @@ from k8s_monitor.analysis.services import ServiceCatalog, load_catalog
 from k8s_monitor.atomicfile import remove_stale_temps
 from k8s_monitor.cluster.collect import CollectOptions, Collector
 from k8s_monitor.cluster.kubeconfig import load_api_client
+from k8s_monitor.cluster.lookup import ClusterLookup
 from k8s_monitor.config import Settings
 from k8s_monitor.converse import build_conversation
 from k8s_monitor.cycle import CycleRunner, CycleStages, SnapshotSource
+from k8s_monitor.investigate.reads import LookupReads
+from k8s_monitor.investigate.tools import Toolbox
 from k8s_monitor.metrics import Metrics
 from k8s_monitor.notify import build_notifier
 from k8s_monitor.notify.notifier import PENDING_DIR
@@ -55,8 +58,13 @@ def assemble(
     *,
     source: SnapshotSource | None = None,
     catalog: ServiceCatalog | None = None,
+    toolbox: Toolbox | None = None,
 ) -> Monitor:
-    """Build the monitor; ``source`` replaces the Kubernetes collector (tests, replays)."""
+    """Build the monitor; ``source`` replaces the Kubernetes collector (tests, replays).
+
+    The model's tools read the cluster the collector reads: with a replaced ``source`` they
+    read nothing unless a ``toolbox`` is given.
+    """
     if catalog is None:
         catalog = load_catalog(settings.services_file)
     redactor = Redactor.from_settings(settings)
@@ -66,6 +74,7 @@ def assemble(
     try:
         resources.enter_context(sessions.lock(settings.session_id))
         _remove_stale_temps(settings)
+        evidence_reads: LookupReads | None = None
         if source is None:
             collector = Collector(
                 load_api_client(settings),
@@ -75,7 +84,13 @@ def assemble(
             )
             resources.callback(collector.close)
             source = collector
-        conversation = build_conversation(settings, sessions)
+            # One lookup serves the evidence stage (always) and the model's tools (if enabled).
+            lookup = ClusterLookup.from_settings(load_api_client(settings), settings, redactor)
+            resources.callback(lookup.close)
+            evidence_reads = LookupReads(lookup)
+            if toolbox is None and settings.investigate:
+                toolbox = Toolbox(lookup, redactor.redact)
+        conversation = build_conversation(settings, sessions, toolbox=toolbox)
         resources.callback(conversation.close)
         stages = CycleStages(
             settings=settings,
@@ -86,6 +101,7 @@ def assemble(
             notifier=build_notifier(settings),
             metrics=metrics,
             redactor=redactor,
+            evidence_reads=evidence_reads,
         )
     except BaseException:
         resources.close()

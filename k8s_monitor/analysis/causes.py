@@ -30,7 +30,7 @@ from typing import Any
 import msgspec
 
 from k8s_monitor.analysis.findings import CauseRef, Finding, ObjectRef, Severity
-from k8s_monitor.analysis.incidents import RootCause, root_cause_entry
+from k8s_monitor.analysis.incidents import RootObject, root_cause_entry
 from k8s_monitor.analysis.owners import OwnerIndex
 from k8s_monitor.cluster.snapshot import ClusterSnapshot, Pod, ReplicaSet
 
@@ -89,7 +89,7 @@ _VOLUME_ZONE = re.compile(r"volume node affinity conflict", re.IGNORECASE)
 class CauseGroup:
     """One root cause and the findings it explains. ``root_finding`` is the root's own finding."""
 
-    root: RootCause
+    root: RootObject
     root_finding: Finding | None
     symptoms: tuple[Finding, ...]
 
@@ -350,11 +350,6 @@ def _storage_cause(finding: Finding, index: _Index, now: datetime) -> tuple[Caus
             found = storage_class_cause(text)
             if found is not None:
                 return found
-        for record in _records(finding, "volume"):
-            if record.get("storage_class_exists") is False:
-                name = str(record.get("storage_class", ""))
-                cause = CauseRef(kind="StorageClass", namespace="", name=name, reason="NotFound")
-                return cause, f"StorageClass {name} does not exist (read by the monitor)"
         return None
     if finding.reason not in ("Unschedulable", "FailedMount", "PodNotReady"):
         return None
@@ -596,7 +591,7 @@ def group_by_root_cause(findings: Iterable[Finding]) -> list[CauseGroup]:
         summary = root_finding.message if root_finding is not None else details.get(key, "")
         if not summary:
             summary = f"{cause.kind} {cause.namespace}/{cause.name}: {cause.reason}"
-        root = RootCause(
+        root = RootObject(
             kind=cause.kind,
             namespace=cause.namespace,
             name=cause.name,

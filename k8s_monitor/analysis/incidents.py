@@ -33,8 +33,11 @@ class Trend(StrEnum):
     IMPROVING = "improving"
 
 
-class RootCause(Struct, frozen=True, kw_only=True):
-    """The object at the end of a cause chain, why, and one line for people."""
+class RootObject(Struct, frozen=True, kw_only=True):
+    """The object at the end of a cause chain, why, and one line for people.
+
+    Deterministic (``analysis.causes``); an investigation's diagnosis is ``RootCause``.
+    """
 
     kind: str
     namespace: str
@@ -67,6 +70,30 @@ class RootCause(Struct, frozen=True, kw_only=True):
         }
 
 
+class RootCause(Struct, frozen=True, kw_only=True):
+    """Why an incident happened, as an investigation found it, with the evidence it rests on.
+
+    ``evidence_key`` is the finding's evidence key (``ledger.evidence_key``) when this was
+    found: while it is unchanged the incident is not investigated again.
+    """
+
+    summary: str
+    evidence: tuple[str, ...] = ()  # quoted from tool results
+    confidence: str = "medium"  # low | medium | high
+    next_steps: tuple[str, ...] = ()  # commands for a person; the monitor never runs them
+    evidence_key: str = ""
+    cycle: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "summary": self.summary,
+            "evidence": list(self.evidence),
+            "confidence": self.confidence,
+            "next_steps": list(self.next_steps),
+            "found_in_cycle": self.cycle,
+        }
+
+
 class Incident(Struct, kw_only=True):
     fingerprint: str
     finding: Finding  # the root's latest finding (or one made from its symptoms)
@@ -81,8 +108,10 @@ class Incident(Struct, kw_only=True):
     reopen_count: int = 0
     resolved_at: datetime | None = None
     opened_at: datetime | None = None  # start of the current open episode (reopens reset it)
-    # None on ledgers written before causes: the finding is its own root.
-    root_cause: RootCause | None = None
+    root_cause: RootCause | None = None  # remembered from the last investigation
+    # The object at the end of the cause chain; None on ledgers written before causes (the
+    # finding is its own root).
+    cause_root: RootObject | None = None
     symptoms: list[Finding] = []  # findings this root cause explains, latest occurrence
 
     @property
@@ -91,12 +120,12 @@ class Incident(Struct, kw_only=True):
         return [self.finding, *self.symptoms]
 
     @property
-    def root(self) -> RootCause:
-        """The root cause; for ledgers written before causes, the finding itself."""
-        if self.root_cause is not None:
-            return self.root_cause
+    def root(self) -> RootObject:
+        """The root cause object; for ledgers written before causes, the finding's subject."""
+        if self.cause_root is not None:
+            return self.cause_root
         finding = self.finding
-        return RootCause(
+        return RootObject(
             kind=finding.subject.kind,
             namespace=finding.subject.namespace,
             name=finding.subject.name,
@@ -126,7 +155,7 @@ class Incident(Struct, kw_only=True):
 
 
 def root_cause_entry(
-    fingerprint: str, root: RootCause, severity: Severity, findings: list[str]
+    fingerprint: str, root: RootObject, severity: Severity, findings: list[str]
 ) -> dict[str, Any]:
     """One incident: fingerprint, root_cause (kind, namespace, name, reason, summary), severity,
     findings (fingerprints)."""

@@ -10,6 +10,7 @@ monitor starts from an empty ledger rather than stopping.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from k8s_monitor.analysis.incidents import (
     IncidentStatus,
     Ledger,
     LedgerUpdate,
+    RootCause,
     Trend,
 )
 from k8s_monitor.atomicfile import write_atomic
@@ -87,7 +89,7 @@ def remember_causes(previous: Ledger, findings: list[Finding]) -> list[Finding]:
     present = {(f.subject, f.reason) for f in findings}
     memory: dict[str, CauseRef] = {}
     for incident in previous.open_incidents():
-        root = incident.root_cause
+        root = incident.cause_root
         if root is None or (root.observed and (root.ref, root.reason) not in present):
             continue
         for symptom in incident.symptoms:
@@ -164,7 +166,7 @@ def _observed(old: Incident | None, group: CauseGroup, now: datetime, cycle: int
             first_cycle=cycle,
             last_cycle=cycle,
             opened_at=now,
-            root_cause=group.root,
+            cause_root=group.root,
             symptoms=symptoms,
         )
     if old.is_open:
@@ -182,7 +184,7 @@ def _observed(old: Incident | None, group: CauseGroup, now: datetime, cycle: int
             cycles_seen=old.cycles_seen + 1,
             cycles_absent=0,
             trend=trend_between(old.finding, finding, len(old.symptoms), len(symptoms)),
-            root_cause=group.root,
+            cause_root=group.root,
             symptoms=symptoms,
         )
     reopens = old.reopen_count + 1
@@ -198,7 +200,7 @@ def _observed(old: Incident | None, group: CauseGroup, now: datetime, cycle: int
         reopen_count=reopens,
         resolved_at=None,
         opened_at=now,
-        root_cause=group.root,
+        cause_root=group.root,
         symptoms=symptoms,
     )
 
@@ -226,6 +228,85 @@ def trend_between(
     return Trend.STABLE
 
 
+# --- root causes ----------------------------------------------------------------------------------
+
+# Evidence fields that change every cycle without changing the diagnosis (counters, times, log
+# text with its timestamps): left out of the evidence key.
+_VOLATILE_KEYS = frozenset(
+    {"count", "restarts", "restart_count", "last_seen", "first_seen", "started_at", "finished_at"}
+)
+_VOLATILE_SUFFIXES = ("_at", "_seen", "_time", "_minutes", "_seconds", "_count", "log", "logs")
+_KEY_TEXT_MAX = 200
+
+
+def evidence_key(finding: Finding) -> str:
+    """A hash of what would change the diagnosis: reason, severity, cause, stable evidence.
+
+    A recurring incident with the same key is not investigated again; its remembered root
+    cause is reused.
+    """
+    stable = {
+        "reason": finding.reason,
+        "severity": finding.severity.value,
+        "subject": str(finding.subject),
+        "caused_by": finding.caused_by.to_json() if finding.caused_by else None,
+        "evidence": _stable(finding.evidence),
+    }
+    return hashlib.sha256(msgspec.json.encode(stable, order="sorted")).hexdigest()[:16]
+
+
+def _stable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            str(k): _stable(v)
+            for k, v in value.items()
+            if str(k) not in _VOLATILE_KEYS and not str(k).endswith(_VOLATILE_SUFFIXES)
+        }
+    if isinstance(value, list | tuple):
+        return [_stable(v) for v in value]
+    if isinstance(value, str) and len(value) > _KEY_TEXT_MAX:
+        return None  # long free text (messages, logs) carries times and counters
+    return value
+
+
+def needs_investigation(incident: Incident) -> bool:
+    """No remembered root cause, or one found when the evidence was different."""
+    cause = incident.root_cause
+    return cause is None or cause.evidence_key != evidence_key(incident.finding)
+
+
+def with_root_causes(ledger: Ledger, causes: dict[str, RootCause]) -> Ledger:
+    """``ledger`` with ``causes`` remembered on their (known) incidents."""
+    if not causes:
+        return ledger
+    incidents = dict(ledger.incidents)
+    for fingerprint, cause in causes.items():
+        incident = incidents.get(fingerprint)
+        if incident is not None:
+            incidents[fingerprint] = msgspec.structs.replace(incident, root_cause=cause)
+    return Ledger(cycle=ledger.cycle, incidents=incidents)
+
+
+def update_with_root_causes(update: LedgerUpdate, causes: dict[str, RootCause]) -> LedgerUpdate:
+    """``update`` whose incidents carry ``causes`` (for this cycle's escalations and report)."""
+
+    def carry(incidents: list[Incident]) -> list[Incident]:
+        return [
+            msgspec.structs.replace(i, root_cause=causes[i.fingerprint])
+            if i.fingerprint in causes
+            else i
+            for i in incidents
+        ]
+
+    return LedgerUpdate(
+        cycle=update.cycle,
+        new=carry(update.new),
+        recurring=carry(update.recurring),
+        resolved=update.resolved,
+        flapping=carry(update.flapping),
+    )
+
+
 # --- compact views for the model, reports and compaction summaries ------------------------------
 
 
@@ -246,8 +327,13 @@ def incident_summary(incident: Incident, now: datetime) -> dict[str, Any]:
         "reopened": incident.reopen_count,
         "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
         "message": finding.message[:300],
-        "root_cause": incident.root_cause.to_json() if incident.root_cause else None,
+        "cause": incident.cause_root.to_json() if incident.cause_root else None,
         "symptoms": [s.fingerprint for s in incident.symptoms],
+        **(
+            {"root_cause": incident.root_cause.summary[:300]}
+            if incident.root_cause is not None
+            else {}
+        ),
     }
 
 

@@ -22,6 +22,9 @@ SEVERITY_LEVELS: tuple[str, ...] = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
 _MAX_SUMMARY = 4_000
 _MAX_ACTIONS = 10
 _MAX_ACTION = 500
+_MAX_ROOT_CAUSE = 1_500
+_MAX_QUOTE = 600
+_MAX_QUOTES = 6
 
 
 class ClusterHealth(StrEnum):
@@ -44,6 +47,47 @@ class EscalationSuggestion(BaseModel):
     reason: str = ""
 
 
+class Confidence(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class RootCauseAnswer(BaseModel):
+    """Why an incident happened, with the evidence it rests on (quoted from tool results)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    summary: str
+    evidence: list[str] = Field(default_factory=list)
+    confidence: Confidence = Confidence.MEDIUM
+
+    @field_validator("summary")
+    @classmethod
+    def _cap_summary(cls, value: str) -> str:
+        return value.strip()[:_MAX_ROOT_CAUSE]
+
+    @field_validator("evidence")
+    @classmethod
+    def _cap_evidence(cls, value: list[str]) -> list[str]:
+        return [quote.strip()[:_MAX_QUOTE] for quote in value if quote.strip()][:_MAX_QUOTES]
+
+
+class Investigation(BaseModel):
+    """One incident's investigation: root cause and next steps for a person (never run)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fingerprint: str
+    root_cause: RootCauseAnswer
+    next_steps: list[str] = Field(default_factory=list)
+
+    @field_validator("next_steps")
+    @classmethod
+    def _cap_steps(cls, value: list[str]) -> list[str]:
+        return [step.strip()[:_MAX_ACTION] for step in value if step.strip()][:_MAX_ACTIONS]
+
+
 class CycleAnalysis(BaseModel):
     """The analysis every later stage reads; always present, whoever produced it."""
 
@@ -56,6 +100,7 @@ class CycleAnalysis(BaseModel):
     resolved_fingerprints: list[str] = Field(default_factory=list)
     escalations: list[EscalationSuggestion] = Field(default_factory=list)
     recommended_actions: list[str] = Field(default_factory=list)
+    investigations: list[Investigation] = Field(default_factory=list)
 
     @field_validator("summary")
     @classmethod
@@ -85,6 +130,7 @@ class CycleAnalysis(BaseModel):
                 "recurring_fingerprints": [f for f in self.recurring_fingerprints if f in known],
                 "resolved_fingerprints": [f for f in self.resolved_fingerprints if f in known],
                 "escalations": [e for e in self.escalations if e.fingerprint in known],
+                "investigations": [i for i in self.investigations if i.fingerprint in known],
             }
         )
 
@@ -104,6 +150,7 @@ ANALYSIS_SCHEMA: dict[str, Any] = {
         "resolved_fingerprints",
         "escalations",
         "recommended_actions",
+        "investigations",
     ],
     "properties": {
         "overall_health": {"type": "string", "enum": [h.value for h in ClusterHealth]},
@@ -126,6 +173,36 @@ ANALYSIS_SCHEMA: dict[str, Any] = {
             },
         },
         "recommended_actions": _string_list("Concrete next steps, most urgent first."),
+        "investigations": {
+            "type": "array",
+            "description": "Per investigated incident: its root cause and next steps.",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["fingerprint", "root_cause", "next_steps"],
+                "properties": {
+                    "fingerprint": {"type": "string"},
+                    "root_cause": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["summary", "evidence", "confidence"],
+                        "properties": {
+                            "summary": {"type": "string"},
+                            "evidence": _string_list(
+                                "Quotes from tool results that support the summary."
+                            ),
+                            "confidence": {
+                                "type": "string",
+                                "enum": [c.value for c in Confidence],
+                            },
+                        },
+                    },
+                    "next_steps": _string_list(
+                        "Commands for a person to run (read-only first); never run by the monitor."
+                    ),
+                },
+            },
+        },
     },
 }
 

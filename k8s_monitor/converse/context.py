@@ -21,6 +21,9 @@ class CycleContext:
     findings: list[Finding] = field(default_factory=list)
     update: LedgerUpdate | None = None
     ledger: Ledger = field(default_factory=Ledger)
+    # Fingerprints of new or worsened incidents escalated SEV-1/SEV-2 by the rules, worst
+    # first: the ones the model may investigate with tools.
+    urgent: tuple[str, ...] = ()
 
     @property
     def ledger_update(self) -> LedgerUpdate:

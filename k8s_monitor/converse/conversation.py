@@ -19,12 +19,14 @@ import structlog
 from k8s_monitor.config import Settings
 from k8s_monitor.converse.answer import AnalysisSource
 from k8s_monitor.converse.engine import Answer, Asker, Meter, describe
+from k8s_monitor.converse.investigation import Investigator, ToolRun, plan_for, root_causes
 from k8s_monitor.converse.offline import deterministic_analysis
 from k8s_monitor.converse.outcome import ConverseInput, ConverseOutcome
 from k8s_monitor.converse.prompts import PROMPT_VERSION, SYSTEM_PROMPT
 from k8s_monitor.converse.render import MessageKind, render_cycle_message
 from k8s_monitor.converse.store import SessionStore
 from k8s_monitor.errors import ContextTooLongError, ModelError, ModelFatalError
+from k8s_monitor.investigate.tools import FindingView
 from k8s_monitor.llm.accounting import usage_from_dict, usage_to_dict
 from k8s_monitor.redaction import Redact
 from k8s_monitor.report import ModelUsage
@@ -50,11 +52,13 @@ class _Base:
         *,
         redact: Redact,
         estimator: TokenCounter,
+        investigator: Investigator | None = None,
     ) -> None:
         self._settings = settings
         self._asker = asker
         self._redact = redact
         self._estimator = estimator
+        self._investigator = investigator
         self._turn_lock = threading.Lock()
         self._closed = False
 
@@ -111,7 +115,9 @@ class _Base:
             model=self._asker.provider.model if self._asker else None,
         )
 
-    def _model_outcome(self, answer: Answer, meter: Meter, *, tokens: int) -> ConverseOutcome:
+    def _model_outcome(
+        self, answer: Answer, meter: Meter, *, tokens: int, data: ConverseInput
+    ) -> ConverseOutcome:
         return ConverseOutcome(
             analysis=answer.analysis,
             source=AnalysisSource.MODEL,
@@ -122,7 +128,24 @@ class _Base:
             request_id=meter.request_id,
             latency_seconds=meter.latency_seconds,
             model=answer.reply.model,
+            root_causes=root_causes(answer.analysis, data, data.cycle),
+            investigation=answer.investigation.to_json() if answer.investigation else None,
         )
+
+    def _tool_run(self, data: ConverseInput) -> ToolRun | None:
+        """The tools to offer this cycle (always defined, for a stable cached prefix)."""
+        if self._investigator is None or self._asker is None:
+            return None
+        plan = plan_for(data, self._investigator.limits)
+        view = FindingView(
+            findings={f.fingerprint: f for f in data.findings}, incidents=data.ledger.incidents
+        )
+        return ToolRun(self._investigator, plan, view, data.cycle)
+
+    def _section(self, run: ToolRun | None) -> str:
+        if run is None:
+            return ""
+        return run.plan.section(run.investigator.limits)
 
     def _was_disabled(self) -> bool:
         return self._asker is not None and self._asker.disabled_reason is not None
@@ -138,6 +161,10 @@ class StatelessConversation(_Base):
             text = render_cycle_message(
                 data, kind=MessageKind.STATELESS, budget_tokens=self._budget(), redact=self._redact
             )
+            run = self._tool_run(data)
+            section = self._section(run)
+            if section:
+                text = f"{text}\n\n{section}"
             history = [{"role": "user", "content": text}]
             estimate = self._estimator.text_tokens(len(SYSTEM_PROMPT) + len(text))
             if self._asker is None:
@@ -146,14 +173,18 @@ class StatelessConversation(_Base):
             was_disabled = self._was_disabled()
             try:
                 answer = self._asker.ask(
-                    history, known=data.known_fingerprints, meter=meter, cache_history=False
+                    history,
+                    known=data.known_fingerprints,
+                    meter=meter,
+                    cache_history=False,
+                    tools=run,
                 )
             except ModelError as exc:
                 return self._fallback(
                     data, exc, meter, was_disabled=was_disabled, context_tokens=estimate
                 )
             tokens = answer.reply.prompt_tokens + answer.reply.usage.output_tokens
-            return self._model_outcome(answer, meter, tokens=tokens)
+            return self._model_outcome(answer, meter, tokens=tokens, data=data)
 
     def _offline(self, data: ConverseInput, estimate: int) -> ConverseOutcome:
         return ConverseOutcome(
@@ -178,8 +209,11 @@ class PersistentConversation(_Base):
         *,
         redact: Redact,
         estimator: TokenCounter,
+        investigator: Investigator | None = None,
     ) -> None:
-        super().__init__(settings, asker, redact=redact, estimator=estimator)
+        super().__init__(
+            settings, asker, redact=redact, estimator=estimator, investigator=investigator
+        )
         self._sessions = sessions
         self._session_id = settings.session_id
 
@@ -205,6 +239,7 @@ class PersistentConversation(_Base):
         since = _parse_time(mine.get("last_at"))
         user = self._user_entry(data, full=full, missed=_missed(mine, data.cycle), since=since)
 
+        tool_turns: list[dict[str, Any]] = []
         if self._asker is None:
             analysis = deterministic_analysis(data, reason="offline mode, no model configured")
             reply_text = analysis.model_dump_json()
@@ -218,15 +253,17 @@ class PersistentConversation(_Base):
             history, user, answer, meter, retried = result
             pruned_before = pruned_before or retried
             reply_text = answer.text
+            tool_turns = answer.tool_turns
             exact = answer.reply.prompt_tokens + answer.reply.usage.output_tokens
-            outcome = self._model_outcome(answer, meter, tokens=exact)
+            outcome = self._model_outcome(answer, meter, tokens=exact, data=data)
 
         assistant = {
             "role": "assistant",
             "content": reply_text,
             "meta": {"cycle": data.cycle, "at": data.now.isoformat(), "kind": KIND_ANALYSIS},
         }
-        new_history = [*history, user, assistant]
+        # The tool turns sit between the cycle message and the answer, as they were sent.
+        new_history = [*history, user, *tool_turns, assistant]
         pruned_after = False
         if self._sessions.should_prune(new_history):
             new_history = self._prune(new_history, data, reason="threshold")
@@ -260,18 +297,21 @@ class PersistentConversation(_Base):
         was_disabled = self._was_disabled()
         known = data.known_fingerprints
         retried = False
+        run = self._tool_run(data)
+        section = self._section(run)
+        user = _with_section(user, section)
         try:
             try:
                 answer = self._asker.ask(
-                    [*history, user], known=known, meter=meter, cache_history=True
+                    [*history, user], known=known, meter=meter, cache_history=True, tools=run
                 )
             except ContextTooLongError as exc:
                 log.warning("context_too_long", request_id=exc.request_id, reason=str(exc))
                 history = self._prune(history, data, reason="context_too_long")
-                user = self._user_entry(data, full=True, missed=0)
+                user = _with_section(self._user_entry(data, full=True, missed=0), section)
                 retried = True
                 answer = self._asker.ask(
-                    [*history, user], known=known, meter=meter, cache_history=True
+                    [*history, user], known=known, meter=meter, cache_history=True, tools=run
                 )
         except ModelError as exc:
             tokens = self._estimate_history([*history, user])
@@ -359,6 +399,12 @@ class PersistentConversation(_Base):
             "usage_total": usage_to_dict(total),
             "usage_last": usage_to_dict(usage),
         }
+
+
+def _with_section(user: dict[str, Any], section: str) -> dict[str, Any]:
+    if not section:
+        return user
+    return {**user, "content": f"{user['content']}\n\n{section}"}
 
 
 def _parse_time(value: Any) -> datetime | None:

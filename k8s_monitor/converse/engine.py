@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from k8s_monitor.converse.answer import ANALYSIS_SCHEMA, CycleAnalysis, parse_analysis
+from k8s_monitor.converse.investigation import TOOL_CHOICE_NONE, Stats, ToolRun
 from k8s_monitor.converse.prompts import SYSTEM_PROMPT
 from k8s_monitor.errors import (
     ContextTooLongError,
@@ -47,6 +48,9 @@ class Answer:
     reply: ModelReply
     request: ModelRequest
     repaired: bool = False
+    # The investigation's tool_use / tool_result turns, in order, to store before the answer.
+    tool_turns: list[dict[str, Any]] = field(default_factory=list)
+    investigation: Stats | None = None
 
 
 @dataclass
@@ -88,8 +92,15 @@ class Asker:
     def context_window(self) -> int:
         return self.provider.context_window
 
-    def request_for(self, history: Sequence[dict[str, Any]], *, cache: bool) -> ModelRequest:
-        """``cache=False`` still caches the system prompt, never the changing messages."""
+    def request_for(
+        self,
+        history: Sequence[dict[str, Any]],
+        *,
+        cache: bool,
+        tools: Sequence[dict[str, Any]] | None = None,
+        tool_choice: dict[str, Any] | None = None,
+    ) -> ModelRequest:
+        """``cache=False`` still caches the system prompt (and tools), never the messages."""
         return build_request(
             history,
             max_tokens=self.max_output_tokens,
@@ -98,7 +109,12 @@ class Asker:
             redact=self.redact,
             system_prompt=SYSTEM_PROMPT,
             cache_history=cache,
+            tools=tools,
+            tool_choice=tool_choice,
         )
+
+    def complete(self, request: ModelRequest, meter: Meter) -> ModelReply:
+        return self._complete(request, meter)
 
     def ask(
         self,
@@ -107,10 +123,31 @@ class Asker:
         known: set[str],
         meter: Meter,
         cache_history: bool,
+        tools: ToolRun | None = None,
     ) -> Answer:
-        """One validated answer for ``history`` (ending with the new user message)."""
-        request = self.request_for(history, cache=cache_history)
-        reply = self._complete(request, meter)
+        """One validated answer for ``history`` (ending with the new user message).
+
+        With ``tools`` the tools are offered (when the plan has targets) and the loop runs
+        first; the tool turns come back in ``Answer.tool_turns``.
+        """
+        turns: list[dict[str, Any]] = []
+        stats: Stats | None = None
+        specs: list[dict[str, Any]] | None = None
+        if tools is None:
+            request = self.request_for(history, cache=cache_history)
+            reply = self._complete(request, meter)
+        else:
+            specs = tools.investigator.specs
+            turns, reply, stats = tools.investigator.loop(
+                self,
+                history,
+                plan=tools.plan,
+                view=tools.view,
+                meter=meter,
+                cache_history=cache_history,
+                cycle=tools.cycle,
+            )
+            request = self.request_for([*history, *turns], cache=cache_history, tools=specs)
         repaired = False
         try:
             analysis = self._validated(reply)
@@ -118,13 +155,25 @@ class Asker:
             log.warning("model_answer_invalid", error=str(first), attempt=1)
             repair = [
                 *history,
+                *turns,
                 {"role": "assistant", "content": reply.text.strip() or _EMPTY_REPLY},
                 {"role": "user", "content": REPAIR_PROMPT.format(problem=first)},
             ]
-            reply = self._complete(self.request_for(repair, cache=False), meter)
+            choice = TOOL_CHOICE_NONE if specs else None
+            reply = self._complete(
+                self.request_for(repair, cache=False, tools=specs, tool_choice=choice), meter
+            )
             analysis = self._validated(reply)
             repaired = True
-        return Answer(analysis.restricted_to(known), reply.text, reply, request, repaired)
+        return Answer(
+            analysis.restricted_to(known),
+            reply.text,
+            reply,
+            request,
+            repaired,
+            tool_turns=turns,
+            investigation=stats,
+        )
 
     def _complete(self, request: ModelRequest, meter: Meter) -> ModelReply:
         if self.disabled_reason is not None:

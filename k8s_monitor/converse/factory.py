@@ -10,9 +10,11 @@ import structlog
 from k8s_monitor.config import Settings
 from k8s_monitor.converse.conversation import PersistentConversation, StatelessConversation
 from k8s_monitor.converse.engine import Asker
+from k8s_monitor.converse.investigation import Investigator, Limits
 from k8s_monitor.converse.outcome import ConverseInput, ConverseOutcome
 from k8s_monitor.converse.store import SessionStore
 from k8s_monitor.errors import MonitorError
+from k8s_monitor.investigate.tools import Toolbox
 from k8s_monitor.llm.accounting import load_price_table
 from k8s_monitor.llm.cache import cache_ttl_for_interval
 from k8s_monitor.llm.protocol import ModelProvider
@@ -41,12 +43,14 @@ def build_conversation(
     redact: Callable[[str], str] | None = None,
     persistent: bool | None = None,
     offline: bool = False,
+    toolbox: Toolbox | None = None,
 ) -> Conversation:
     """Persistent or stateless by ``ENABLE_LONG_CONTEXT``; provider by ``LLM_PROVIDER``.
 
     ``provider`` replaces the configured one (tests, comparisons sharing one client) and
     ``offline`` forces none; ``redact`` replaces the redactor (shared across conversations);
-    ``persistent`` overrides the mode. ``COMPARE_MODES=true`` (and no override) runs the other
+    ``persistent`` overrides the mode; ``toolbox`` gives the model its read-only tools
+    (``INVESTIGATE``). ``COMPARE_MODES=true`` (and no override) runs the other
     mode too, every cycle, as a shadow: its answer is logged next to the primary's and its
     tokens are added to the cycle's usage (it doubles the model cost).
     """
@@ -58,9 +62,23 @@ def build_conversation(
     if provider is None and not offline:
         provider = build_provider(settings)
     use_persistent = settings.enable_long_context if persistent is None else persistent
-    primary = _single(settings, session_manager, provider, redact, persistent=use_persistent)
+    investigator = (
+        Investigator(toolbox, Limits.from_settings(settings))
+        if toolbox is not None and settings.investigate
+        else None
+    )
+    primary = _single(
+        settings, session_manager, provider, redact, persistent=use_persistent, tools=investigator
+    )
     if persistent is None and settings.compare_modes:
-        shadow = _single(settings, session_manager, provider, redact, persistent=not use_persistent)
+        shadow = _single(
+            settings,
+            session_manager,
+            provider,
+            redact,
+            persistent=not use_persistent,
+            tools=investigator,
+        )
         return ComparingConversation(primary, shadow)
     return primary
 
@@ -72,6 +90,7 @@ def _single(
     redact: Callable[[str], str],
     *,
     persistent: bool,
+    tools: Investigator | None = None,
 ) -> PersistentConversation | StatelessConversation:
     # Persistent mode shares the session's counter: one calibration, persisted with the session.
     estimator = session_manager.token_counter if persistent else TokenCounter()
@@ -90,9 +109,16 @@ def _single(
         if provider is not None and session_manager.token_counter.count_fn is None:
             session_manager.token_counter.count_fn = count_fn_for(provider, redact)
         return PersistentConversation(
-            settings, asker, session_manager, redact=redact, estimator=estimator
+            settings,
+            asker,
+            session_manager,
+            redact=redact,
+            estimator=estimator,
+            investigator=tools,
         )
-    return StatelessConversation(settings, asker, redact=redact, estimator=estimator)
+    return StatelessConversation(
+        settings, asker, redact=redact, estimator=estimator, investigator=tools
+    )
 
 
 class ComparingConversation:

@@ -1,4 +1,10 @@
-"""Investigation: evidence playbooks per finding reason."""
+"""Investigation: what the monitor (and the model, ``ask`` and the MCP server) may read, and how.
+
+- ``evidence``: the evidence stage: playbooks per finding reason, typed records on findings;
+  extra reads through ``cluster.lookup.ClusterLookup`` within a request budget.
+- ``tools``: the read-only tool set: JSON-schema specs, input checks, dispatch to
+  ``cluster.lookup.ClusterLookup``; failures come back as ``is_error`` results, never raised.
+"""
 
 from k8s_monitor.investigate.evidence import (
     EVIDENCE_KEY,

@@ -8,7 +8,7 @@ class of failure), volumes (claim, StorageClass, zone against the node's), nodes
 heartbeat, pods there) and jobs (failed pods' exit codes and logs).
 
 Most of it comes from the snapshot. The rest (ConfigMap key names, a previous log the
-collection did not keep, a StorageClass, an old revision's template) is read through
+collection did not keep, an old revision's template) is read through
 ``EvidenceReads``: bounded GETs, cached per cycle, within a request budget per finding. A read
 that fails is recorded in the evidence (``unreadable``) and as a collection gap; the finding is
 emitted regardless. Secrets are never read; ConfigMap values never enter the evidence.
@@ -104,8 +104,6 @@ class EvidenceReads(Protocol):
     def previous_log(self, namespace: str, pod: str, container: str) -> str | None:
         """The tail of the previous instance's log; None when there is none."""
         ...
-
-    def storage_class_exists(self, name: str) -> bool: ...
 
     def replicaset_template(self, namespace: str, name: str) -> PodSpec | None:
         """The pod template of a ReplicaSet; None when it does not exist."""
@@ -366,7 +364,7 @@ def _playbook(finding: Finding, cluster: _Cluster, reads: _Budgeted) -> Iterator
     if pod is not None and reason in PULL_REASONS:
         yield from _image_pulls(pod)
     if reason in VOLUME_REASONS:
-        yield from _volumes(finding, pod, cluster, reads)
+        yield from _volumes(finding, pod, cluster)
     if reason in ROLLOUT_REASONS:
         yield from _rollout(finding, pod, cluster, reads)
 
@@ -608,9 +606,9 @@ def _pv_zone(affinity: dict[str, Any] | None) -> str:
     return ""
 
 
-def _volumes(
-    finding: Finding, pod: Pod | None, cluster: _Cluster, reads: _Budgeted
-) -> Iterator[Record]:
+def _volumes(finding: Finding, pod: Pod | None, cluster: _Cluster) -> Iterator[Record]:
+    """Claims, volumes and zones. A missing StorageClass is named by the provisioner's events
+    (``storageclass ... not found``), which the cause graph reads: no StorageClass read."""
     namespace = finding.subject.namespace
     if finding.subject.kind == "PersistentVolumeClaim":
         claims = [finding.subject.name]
@@ -643,17 +641,6 @@ def _volumes(
         record.zone_conflict = bool(
             record.volume_zone and record.node_zone and record.node_zone not in record.volume_zone
         )
-        if claim.status.phase == "Pending" and record.storage_class:
-            value = reads.call(
-                f"StorageClass {record.storage_class}",
-                "storageclasses",
-                "storage_class_exists",
-                record.storage_class,
-            )
-            if isinstance(value, Unreadable):
-                yield value
-            else:
-                record.storage_class_exists = bool(value)
         yield record
 
 

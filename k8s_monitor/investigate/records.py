@@ -89,7 +89,6 @@ class Volume(_Record, tag="volume"):
     claim: str
     phase: str = ""
     storage_class: str = ""
-    storage_class_exists: bool | None = None
     volume: str = ""
     volume_zone: str = ""
     node: str = ""

@@ -49,17 +49,22 @@ def place_breakpoints(
     ttl: CacheTTL | None,
     *,
     history: bool = True,
+    tools: list[dict[str, Any]] | None = None,
 ) -> None:
     """Mark the system prompt, the last assistant turn and the last message (in place).
 
     ``history=False`` (stateless cycles, whose one message changes every time) marks only
-    the system prompt: writing a prefix that is never read again is pure cost.
+    the system prompt: writing a prefix that is never read again is pure cost. Tool
+    definitions come first in the prefix, so the system prompt's breakpoint covers them;
+    without a system prompt the last tool carries it.
     """
     if ttl is None:
         return
     marker = cache_control(ttl)
     if system:
         system[0]["cache_control"] = dict(marker)
+    elif tools:
+        tools[-1]["cache_control"] = dict(marker)
     if not history:
         return
     if messages:
@@ -70,6 +75,14 @@ def place_breakpoints(
             break
 
 
-def count_breakpoints(system: list[dict[str, Any]], messages: list[dict[str, Any]]) -> int:
-    blocks = [*system, *(b for m in messages for b in m["content"] if isinstance(b, dict))]
+def count_breakpoints(
+    system: list[dict[str, Any]],
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]] | None = None,
+) -> int:
+    blocks = [
+        *(tools or ()),
+        *system,
+        *(b for m in messages for b in m["content"] if isinstance(b, dict)),
+    ]
     return sum(1 for block in blocks if "cache_control" in block)

@@ -83,6 +83,10 @@ class AnthropicProvider:
             kwargs["output_config"] = {
                 "format": {"type": "json_schema", "schema": request.output_schema}
             }
+        if request.tools:
+            kwargs["tools"] = request.tools
+            if request.tool_choice is not None:
+                kwargs["tool_choice"] = request.tool_choice
         try:
             message = self._client.messages.create(**kwargs)
         except ModelError:
@@ -95,6 +99,7 @@ class AnthropicProvider:
             raise ModelFatalError(f"AWS credentials unusable: {type(exc).__name__}") from exc
         text = "".join(block.text for block in message.content if block.type == "text")
         return ModelReply(
+            content=[_block_data(block) for block in message.content],
             text=text,
             usage=usage_from_api(message.usage, requested_ttl=requested_ttl(request)),
             model=message.model or self.model,
@@ -110,6 +115,8 @@ class AnthropicProvider:
                 "system": request.system,
                 "messages": request.messages,
             }
+            if request.tools:
+                kwargs["tools"] = request.tools
             result = self._client.messages.count_tokens(**kwargs)
         except (anthropic.AnthropicError, ModelError, ValueError) as exc:
             log.info("count_tokens_unavailable", error_type=type(exc).__name__)
@@ -118,6 +125,22 @@ class AnthropicProvider:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _block_data(block: Any) -> dict[str, Any]:
+    """A reply content block as plain data: text, tool_use (id, name, input), or its type."""
+    kind = str(getattr(block, "type", ""))
+    if kind == "text":
+        return {"type": "text", "text": str(block.text)}
+    if kind == "tool_use":
+        raw = getattr(block, "input", None)
+        return {
+            "type": "tool_use",
+            "id": str(block.id),
+            "name": str(block.name),
+            "input": raw if isinstance(raw, dict) else {},
+        }
+    return {"type": kind}
 
 
 def _aws_errors() -> tuple[type[BaseException], ...]:
@@ -133,7 +156,11 @@ def _aws_errors() -> tuple[type[BaseException], ...]:
 
 def requested_ttl(request: ModelRequest) -> str | None:
     """The TTL of the request's last cache breakpoint, if it has any."""
-    blocks = [*request.system, *(b for m in request.messages for b in m["content"])]
+    blocks = [
+        *(request.tools or ()),
+        *request.system,
+        *(b for m in request.messages for b in m["content"]),
+    ]
     for block in reversed(blocks):
         control = block.get("cache_control") if isinstance(block, dict) else None
         if isinstance(control, dict):

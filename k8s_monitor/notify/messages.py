@@ -49,11 +49,13 @@ class Item(Struct, kw_only=True):
     owner: str | None = None
     channel: str | None = None
     evidence: dict[str, Any] = {}
-    # The incident's root cause, {kind, namespace, name, reason, summary}; the symptoms it
-    # explains as "Reason Kind/ns/name" lines (at most MAX_SYMPTOMS) and their total count.
-    root_cause: dict[str, str] | None = None
+    # The incident's root cause object, {kind, namespace, name, reason, summary}; the symptoms
+    # it explains as "Reason Kind/ns/name" lines (at most MAX_SYMPTOMS) and their total count.
+    cause: dict[str, str] | None = None
     symptoms: list[str] = []
     symptom_count: int = 0
+    root_cause: str | None = None  # from an investigation: summary (confidence)
+    next_steps: list[str] = []
 
 
 class Notification(Struct, kw_only=True):
@@ -96,8 +98,8 @@ def _symptom_lines(incident: Incident) -> list[str]:
     return [f"{s.reason} {s.subject}" for s in incident.symptoms[:MAX_SYMPTOMS]]
 
 
-def _root_cause(incident: Incident) -> dict[str, str] | None:
-    return incident.root_cause.to_json() if incident.root_cause is not None else None
+def _cause(incident: Incident) -> dict[str, str] | None:
+    return incident.cause_root.to_json() if incident.cause_root is not None else None
 
 
 def item_of(escalation: Escalation) -> Item:
@@ -114,9 +116,15 @@ def item_of(escalation: Escalation) -> Item:
         owner=escalation.owner,
         channel=escalation.channel,
         evidence=_evidence(finding.evidence),
-        root_cause=_root_cause(incident),
+        cause=_cause(incident),
         symptoms=_symptom_lines(incident),
         symptom_count=len(incident.symptoms),
+        root_cause=(
+            f"{incident.root_cause.summary} (confidence {incident.root_cause.confidence})"
+            if incident.root_cause is not None
+            else None
+        ),
+        next_steps=list(incident.root_cause.next_steps[:5]) if incident.root_cause else [],
     )
 
 
@@ -130,7 +138,7 @@ def resolved_item_of(incident: Incident, notified_sev: int) -> Item:
         message=f"resolved: {finding.message}",
         status=incident.status.value,
         since=incident.open_since.isoformat(),
-        root_cause=_root_cause(incident),
+        cause=_cause(incident),
         symptoms=_symptom_lines(incident),
         symptom_count=len(incident.symptoms),
     )
@@ -231,13 +239,17 @@ def _item_blocks(item: Item, detailed: bool) -> list[dict[str, Any]]:
         if value
     )
     body = f"{head}\n{_escape(item.message)}" + (f"\n{routing}" if routing else "")
-    if item.root_cause is not None and item.symptom_count:
-        root = item.root_cause
+    if item.cause is not None and item.symptom_count:
+        root = item.cause
         where = "/".join(p for p in (root["kind"], root["namespace"], root["name"]) if p)
         body = (
             f"*Root cause* `{_escape(root['reason'])}` {_escape(where)}: "
             f"{_escape(root['summary'])}\n{body}\n{_symptoms_text(item)}"
         )
+    if item.root_cause:
+        body += f"\n*Investigation*: {_escape(item.root_cause)}"
+        if detailed and item.next_steps:
+            body += "\n" + "\n".join(f"`{_escape(step)}`" for step in item.next_steps)
     blocks = [_section(body)]
     if detailed and item.evidence:
         evidence = _escape(msgspec.json.format(msgspec.json.encode(item.evidence)).decode())

@@ -106,6 +106,10 @@ RESOURCES: tuple[Resource, ...] = (
         True,
         ("pdb",),
     ),
+    # Read by lookups (tools, evidence), not by collection.
+    Resource("services", "service", "Service", "", "v1", True, ("svc",), categories=("all",)),
+    Resource("configmaps", "configmap", "ConfigMap", "", "v1", True, ("cm",)),
+    Resource("endpointslices", "endpointslice", "EndpointSlice", "discovery.k8s.io", "v1", True),
     Resource("nodes", "", "NodeMetrics", "metrics.k8s.io", "v1beta1", False, key="metrics:nodes"),
     Resource("pods", "", "PodMetrics", "metrics.k8s.io", "v1beta1", True, key="metrics:pods"),
 )

@@ -1657,6 +1657,9 @@ _RESOURCES_ALWAYS = (
     "resourcequotas",
     "horizontalpodautoscalers",
     "poddisruptionbudgets",
+    "services",
+    "configmaps",
+    "endpointslices",
 )
 
 

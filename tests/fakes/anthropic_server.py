@@ -20,7 +20,12 @@ Point the real SDK at it (``anthropic.Anthropic(api_key=..., base_url=server.url
   context overflows;
 - records every request (path, headers, body) for assertions such as secret-leak checks;
 - answers with a deterministic structured analysis derived from the cycle message, so
-  end-to-end runs see "model" answers.
+  end-to-end runs see "model" answers;
+- with a ``tool_script`` (:class:`ToolScript`), calls the offered tools in a scripted order
+  (``stop_reason: "tool_use"``) before answering, and enforces the API's tool rules: tool
+  definitions valid and uniquely named, ``tool_choice`` naming an offered tool, tool blocks
+  only in requests that define tools, every ``tool_use`` answered by a ``tool_result`` in the
+  next user turn with the results first, ``tool_use`` ids unique.
 
 Tokens are counted as one per four UTF-8 bytes of text, plus a small per-message overhead.
 """
@@ -182,6 +187,7 @@ class FakeAnthropic:
         self._clock = clock or time.monotonic
         self.record_bodies = record_bodies
         self.answer = answer or deterministic_answer
+        self.tool_script: ToolScript | None = None
         self.records: list[Recorded] = []
         self.stats = ServerStats()
         self._faults: deque[Fault] = deque()
@@ -273,19 +279,32 @@ class FakeAnthropic:
         if total > self.context_window:
             raise invalid(f"prompt is too long: {total} tokens > {self.context_window} maximum")
         usage = self._cache_usage(blocks, request.get("cache_control"))
-        text = self.answer(request)
-        usage["output_tokens"] = count_text(text)
+        content, stop_reason = self._reply(request)
+        usage["output_tokens"] = sum(
+            count_text(b["text"]) if b["type"] == "text" else count_text(json.dumps(b))
+            for b in content
+        )
         self._account(usage)
         return {
             "id": f"msg_fake{next(self._ids):08d}",
             "type": "message",
             "role": "assistant",
             "model": request["model"],
-            "content": [{"type": "text", "text": text}],
-            "stop_reason": "end_turn",
+            "content": content,
+            "stop_reason": stop_reason,
             "stop_sequence": None,
             "usage": usage,
         }
+
+    def _reply(self, request: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+        script = self.tool_script
+        choice = (request.get("tool_choice") or {}).get("type", "auto")
+        if script is not None and request.get("tools") and choice != "none":
+            with self._lock:
+                turn = script.next_turn(request, self._ids)
+            if turn is not None:
+                return turn
+        return [{"type": "text", "text": self.answer(request)}], "end_turn"
 
     def count_tokens(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
@@ -377,7 +396,10 @@ def validate_messages(body: Any) -> dict[str, Any]:
         raise invalid("max_tokens: Input should be a valid integer greater than or equal to 0")
     _validate_system(body.get("system"))
     _validate_message_list(body["messages"])
-    _validate_tool_choice(body.get("tool_choice"))
+    if "tools" in body:
+        validate_tools(body["tools"])
+    _validate_tool_blocks(body)
+    _validate_tool_choice(body.get("tool_choice"), body.get("tools"))
     _validate_output_config(body.get("output_config"))
     _validate_breakpoints(body)
     return body
@@ -497,7 +519,98 @@ def _validate_tool_pairs(messages: list[dict[str, Any]]) -> None:
                 )
 
 
-def _validate_tool_choice(choice: Any) -> None:
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
+_TOOL_FIELDS = frozenset({"name", "description", "input_schema", "cache_control", "type", "strict"})
+
+
+def validate_tools(tools: Any) -> None:
+    """Tool definitions as the API checks them: names, schemas, no duplicates."""
+    if not isinstance(tools, list):
+        raise invalid("tools: Input should be a valid list")
+    names: set[str] = set()
+    for index, tool in enumerate(tools):
+        where = f"tools.{index}"
+        if not isinstance(tool, dict):
+            raise invalid(f"{where}: Input should be a valid dictionary")
+        extra = sorted(set(tool) - _TOOL_FIELDS)
+        if extra:
+            raise invalid(f"{where}.{extra[0]}: Extra inputs are not permitted")
+        name = tool.get("name")
+        if not isinstance(name, str) or not _TOOL_NAME.match(name):
+            raise invalid(f"{where}.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'")
+        if name in names:
+            raise invalid(f"tools: Tool names must be unique; {name!r} appears twice")
+        names.add(name)
+        schema = tool.get("input_schema")
+        if not isinstance(schema, dict) or schema.get("type") != "object":
+            raise invalid(f"{where}.input_schema: Input schema must have type 'object'")
+        properties = schema.get("properties", {})
+        if not isinstance(properties, dict):
+            raise invalid(f"{where}.input_schema.properties: Input should be a valid dictionary")
+        for required in schema.get("required", []):
+            if required not in properties:
+                raise invalid(f"{where}.input_schema: required property {required!r} is undefined")
+
+
+def _tool_blocks_of(messages: list[dict[str, Any]]) -> list[tuple[int, int, dict[str, Any]]]:
+    return [
+        (index, number, block)
+        for index, message in enumerate(messages)
+        for number, block in enumerate(_blocks(message))
+        if block.get("type") in ("tool_use", "tool_result")
+    ]
+
+
+def _validate_tool_blocks(body: dict[str, Any]) -> None:
+    messages = body["messages"]
+    found = _tool_blocks_of(messages)
+    if found and not body.get("tools"):
+        raise invalid(
+            "Requests which include `tool_use` or `tool_result` blocks must define tools."
+        )
+    ids: set[str] = set()
+    for index, number, block in found:
+        where = f"messages.{index}.content.{number}"
+        if block["type"] == "tool_use":
+            tool_id = block.get("id")
+            if not isinstance(tool_id, str) or not _TOOL_ID.match(tool_id):
+                raise invalid(f"{where}.id: String should match pattern '^[a-zA-Z0-9_-]+$'")
+            if tool_id in ids:
+                raise invalid(f"{where}: `tool_use` ids must be unique: {tool_id}")
+            ids.add(tool_id)
+            if not isinstance(block.get("name"), str) or not block["name"]:
+                raise invalid(f"{where}.name: Field required")
+            if not isinstance(block.get("input"), dict):
+                raise invalid(f"{where}.input: Input should be a valid dictionary")
+        else:
+            content = block.get("content", "")
+            if not isinstance(content, str | list):
+                raise invalid(f"{where}.content: Input should be a valid string or list")
+            if "is_error" in block and not isinstance(block["is_error"], bool):
+                raise invalid(f"{where}.is_error: Input should be a valid boolean")
+    for index, message in enumerate(messages):
+        kinds = [b.get("type") for b in _blocks(message)]
+        if "tool_result" in kinds:
+            first_other = next((n for n, k in enumerate(kinds) if k != "tool_result"), len(kinds))
+            if "tool_result" in kinds[first_other:]:
+                raise invalid(
+                    f"messages.{index}: tool_result blocks must come FIRST in the content "
+                    "array of a user message, before any other content."
+                )
+
+
+def _validate_tool_choice(choice: Any, tools: Any = None) -> None:
+    if choice is None:
+        return
+    if not isinstance(choice, dict) or choice.get("type") not in ("auto", "any", "tool", "none"):
+        raise invalid("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'")
+    if not tools:
+        raise invalid("tool_choice: tool_choice may only be specified while providing tools.")
+    if choice["type"] == "tool":
+        offered = {t.get("name") for t in tools if isinstance(t, dict)}
+        if choice.get("name") not in offered:
+            raise invalid(f"tool_choice.name: Tool {choice.get('name')!r} not found in tools")
     if isinstance(choice, dict) and choice.get("type") in ("tool", "any"):
         raise invalid(
             "tool_choice: forcing tool use is not supported by this model; use output_config "
@@ -682,8 +795,166 @@ def deterministic_answer(request: dict[str, Any]) -> str:
             for fp in critical
         ],
         "recommended_actions": [f"Investigate {subjects[fp]}" for fp in critical[:5]],
+        "investigations": scripted_investigations(request),
     }
     return json.dumps(answer, sort_keys=True)
+
+
+# --- the scripted tool-using "model" ---------------------------------------------------------
+
+# The converse stage's investigation request, as rendered into the cycle message.
+_INVESTIGATE = re.compile(r"^- investigate fp=([0-9a-f]+) (\S+) on (\S+)", re.MULTILINE)
+ToolPlan = Callable[[dict[str, Any]], list[list[dict[str, Any]]]]
+
+
+def investigated(request: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """``(fingerprint, reason, subject)`` of each incident the cycle message asks to investigate."""
+    return [m.groups() for m in _INVESTIGATE.finditer(_cycle_text(request))]
+
+
+def _subject_parts(subject: str) -> tuple[str, str, str]:
+    parts = subject.split("/")
+    if len(parts) == 3:
+        return parts[0], parts[1], parts[2]
+    return parts[0], "", parts[-1]
+
+
+def default_plan(request: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """What an engineer reads first, per incident: the rules' evidence, the object, its
+    events, then its logs (a pod), its rollout (a Deployment) or its node detail (a node).
+    One turn per step, the incidents' calls of a step side by side (parallel tool use)."""
+    turns: list[list[dict[str, Any]]] = [[], [], [], []]
+    for fingerprint, _reason, subject in investigated(request):
+        kind, namespace, name = _subject_parts(subject)
+        where = {"namespace": namespace} if namespace else {}
+        tag = {"incident": fingerprint}
+        turns[0].append({"name": "finding_evidence", "input": {"fingerprint": fingerprint}})
+        turns[1].append(
+            {"name": "get_object", "input": {"kind": kind, **where, "name": name, **tag}}
+        )
+        turns[2].append(
+            {"name": "get_events", "input": {"kind": kind, **where, "name": name, **tag}}
+        )
+        if kind == "Pod":
+            turns[3].append(
+                {
+                    "name": "get_logs",
+                    "input": {"namespace": namespace, "pod": name, "previous": True, **tag},
+                }
+            )
+        elif kind == "Deployment":
+            turns[3].append(
+                {"name": "rollout_history", "input": {**where, "deployment": name, **tag}}
+            )
+        elif kind == "Node":
+            turns[3].append({"name": "node_detail", "input": {"name": name, **tag}})
+    return [turn for turn in turns if turn]
+
+
+@dataclass
+class ToolScript:
+    """Scripted tool use: turn ``i`` of a cycle's tool loop makes the calls ``plan(request)[i]``.
+
+    The turn is told from the request itself (assistant tool turns since the newest cycle
+    message), so the script survives daemon restarts and session reloads. ``truncate_turn``
+    makes that turn stop with ``max_tokens`` in the middle of its last call (its input cut
+    off). Calls are recorded in ``calls``.
+    """
+
+    plan: ToolPlan = default_plan
+    truncate_turn: int | None = None
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def next_turn(
+        self, request: dict[str, Any], ids: itertools.count[int]
+    ) -> tuple[list[dict[str, Any]], str] | None:
+        offered = {t["name"] for t in request.get("tools") or []}
+        step = _tool_turns_this_cycle(request)
+        steps = self.plan(request)
+        if step >= len(steps):
+            return None
+        blocks: list[dict[str, Any]] = []
+        for call in steps[step]:
+            if call["name"] not in offered and not call.get("force", False):
+                continue
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    "id": f"toolu_fake{next(ids):08d}",
+                    "name": call["name"],
+                    "input": dict(call["input"]),
+                }
+            )
+        if not blocks:
+            return None
+        self.calls.extend(blocks)
+        if self.truncate_turn == step:
+            blocks[-1]["input"] = {}
+            return blocks, "max_tokens"
+        return blocks, "tool_use"
+
+
+def _tool_turns_this_cycle(request: dict[str, Any]) -> int:
+    messages = request["messages"]
+    start = 0
+    for index, message in enumerate(messages):
+        if message["role"] == "user" and any(
+            "<cycle " in b.get("text", "") for b in _blocks(message) if b.get("type") == "text"
+        ):
+            start = index
+        elif message["role"] == "user" and isinstance(message["content"], str):
+            if "<cycle " in message["content"]:
+                start = index
+    return sum(
+        1
+        for message in messages[start:]
+        if message["role"] == "assistant"
+        and any(b.get("type") == "tool_use" for b in _blocks(message))
+    )
+
+
+def _tool_results_this_cycle(request: dict[str, Any]) -> list[str]:
+    texts: list[str] = []
+    for message in request["messages"]:
+        for block in _blocks(message):
+            if block.get("type") != "tool_result" or block.get("is_error"):
+                continue
+            content = block.get("content")
+            text = (
+                content
+                if isinstance(content, str)
+                else " ".join(b.get("text", "") for b in content or [] if isinstance(b, dict))
+            )
+            texts.append(text)
+    return texts
+
+
+def scripted_investigations(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """Root causes for the incidents under investigation, quoting the tool results."""
+    results = _tool_results_this_cycle(request)
+    found: list[dict[str, Any]] = []
+    for fingerprint, reason, subject in investigated(request):
+        kind, namespace, name = _subject_parts(subject)
+        quotes = [_quote(text, name) for text in results if name in text][:2]
+        where = f"-n {namespace} " if namespace else ""
+        found.append(
+            {
+                "fingerprint": fingerprint,
+                "root_cause": {
+                    "summary": f"{reason} on {subject}: diagnosed from the cluster's own data.",
+                    "evidence": quotes,
+                    "confidence": "medium" if quotes else "low",
+                },
+                "next_steps": [f"kubectl describe {kind.lower()} {where}{name}".strip()],
+            }
+        )
+    return found
+
+
+def _quote(text: str, name: str) -> str:
+    body = text.split("\n", 1)[-1]
+    at = max(0, body.find(name) - 40)
+    return body[at : at + 160]
 
 
 # --- HTTP ----------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ def test_a_notready_node_with_40_failing_pods_is_one_notification(
     assert len(receiver.received) == 1
     body = receiver.received[0].body
     [item] = body["items"]
-    assert item["root_cause"]["kind"] == "Node" and item["root_cause"]["name"] == "node-bad"
+    assert item["cause"]["kind"] == "Node" and item["cause"]["name"] == "node-bad"
     assert "node-bad" in body["title"]
     assert item["symptom_count"] == 20 and len(item["symptoms"]) == 12
 
@@ -110,7 +110,7 @@ def test_fingerprint_is_stable_while_symptoms_come_and_go(tmp_path: Path) -> Non
     assert update.new == [] and update.resolved == []
     [incident] = update.recurring
     assert len(incident.symptoms) == 10 and incident.trend.value == "worsening"
-    assert incident.root_cause is not None and incident.root_cause.name == "node-bad"
+    assert incident.cause_root is not None and incident.cause_root.name == "node-bad"
 
 
 def test_a_node_that_is_fine_is_no_cause() -> None:

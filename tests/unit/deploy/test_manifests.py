@@ -12,6 +12,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from k8s_monitor.cluster.lookup import LOOKUP_KINDS
 from k8s_monitor.cluster.resources import RESOURCES
 from k8s_monitor.config import Settings
 from k8s_monitor.health import HEALTHZ_PATH, PATHS, READYZ_PATH
@@ -38,7 +39,11 @@ CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}
 READ_VERBS = {"get", "list", "watch"}
 
 # What collection reads, from the collector's own table: the ClusterRole must grant exactly this.
-EXPECTED_READS = {(r.group, r.plural) for r in RESOURCES} | {("", "pods/log")}
+EXPECTED_READS = (
+    {(r.group, r.plural) for r in RESOURCES}
+    | {(k.group, k.plural) for k in LOOKUP_KINDS}
+    | {("", "pods/log")}
+)
 
 ALL = sorted(TARGETS)
 
@@ -146,6 +151,8 @@ def test_rbac_is_read_only_and_exactly_what_collection_reads(target: str) -> Non
             assert "secrets" not in rule["resources"], rule
             assert "resourceNames" not in rule and "nonResourceURLs" not in rule, rule
             granted |= {(group, res) for group in rule["apiGroups"] for res in rule["resources"]}
+            if "configmaps" in rule["resources"]:
+                assert rule["verbs"] == ["get"], "ConfigMaps are read by name, never listed"
             if "pods/log" in rule["resources"]:
                 assert rule["verbs"] == ["get"], "the log subresource only supports get"
     assert granted == EXPECTED_READS
