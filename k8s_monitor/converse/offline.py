@@ -13,6 +13,7 @@ from k8s_monitor.converse.answer import ClusterHealth, CycleAnalysis
 from k8s_monitor.converse.context import CycleContext
 
 _MAX_ACTIONS = 5
+_MAX_CAUSES = 3
 
 
 def deterministic_analysis(context: CycleContext, *, reason: str) -> CycleAnalysis:
@@ -55,14 +56,32 @@ def _summary(context: CycleContext, open_incidents: list[Incident], reason: str)
         f" {len(update.resolved)} resolved this cycle.",
     ]
     if open_incidents:
-        worst = open_incidents[0].finding
-        parts.append(f"Most severe: {worst.reason} on {worst.subject}.")
+        worst = open_incidents[0]
+        parts.append(f"Most severe: {worst.finding.reason} on {worst.finding.subject}.")
+        caused = [i for i in open_incidents if i.symptoms]
+        for incident in caused[:_MAX_CAUSES]:
+            parts.append(_cause_sentence(incident))
     if context.snapshot.gaps:
         parts.append(f"Partial view: {len(context.snapshot.gaps)} resource(s) could not be read.")
     parts.append(f"(Deterministic analysis of cycle {context.cycle}: {reason}.)")
     return " ".join(parts)
 
 
+def _cause_sentence(incident: Incident) -> str:
+    root = incident.root
+    count = len(incident.symptoms)
+    return (
+        f"Root cause: {root.reason} on {root.ref} ({root.summary[:200]}) explains"
+        f" {count} other finding{'' if count == 1 else 's'}."
+    )
+
+
 def _action(incident: Incident) -> str:
     finding = incident.finding
+    if incident.symptoms:
+        root = incident.root
+        return (
+            f"Fix the root cause first: {root.reason} on {root.ref}: {root.summary[:300]}"
+            f" ({len(incident.symptoms)} symptom(s) follow from it)"
+        )
     return f"Investigate {finding.reason} on {finding.subject}: {finding.message}"

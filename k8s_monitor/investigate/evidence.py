@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from k8s_monitor.analysis.causes import ROLLOUT_WINDOW, config_cause
+from k8s_monitor.analysis.causes import INVESTIGATION, ROLLOUT_WINDOW, config_cause
 from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
 from k8s_monitor.analysis.incidents import Ledger
 from k8s_monitor.analysis.owners import OwnerIndex
@@ -56,7 +56,7 @@ from k8s_monitor.investigate.records import (
 )
 from k8s_monitor.redaction import Redact
 
-EVIDENCE_KEY = "investigation"
+EVIDENCE_KEY = INVESTIGATION  # the cause graph reads the records under this key
 MAX_EVIDENCE_BYTES = 4_096
 LOG_CHARS = 1_200
 MAX_CONFIG_KEYS = 30
