@@ -187,7 +187,7 @@ class _Index:
 
     def __init__(self, findings: list[Finding], snapshot: ClusterSnapshot) -> None:
         self.snapshot = snapshot
-        self.pods = {(p.metadata.namespace, p.metadata.name): p for p in snapshot.pods}
+        self.pods = select_pods(snapshot, findings)
         self.owners = OwnerIndex(snapshot)
         self.pvcs = {(c.metadata.namespace, c.metadata.name): c for c in snapshot.pvcs}
         self.bad_nodes: dict[str, str] = {}
@@ -204,6 +204,7 @@ class _Index:
             if owner is not None and owner.kind == "Deployment":
                 key = (rs.metadata.namespace, owner.name)
                 self.replicasets.setdefault(key, []).append(rs)
+        self._unready_by_root: dict[ObjectRef, list[Pod]] | None = None
         self.events: dict[tuple[str, str, str], list[str]] = {}
         for event in snapshot.events:
             obj = event.involved_object
@@ -211,22 +212,51 @@ class _Index:
             self.events.setdefault((obj.kind, obj.namespace, obj.name), []).append(text)
 
     def affected_pods(self, finding: Finding) -> list[Pod]:
-        refs = [finding.subject, *finding.objects]
-        names = {(r.namespace, r.name) for r in refs if r.kind == "Pod"}
-        listed = finding.evidence.get("pods")
-        if isinstance(listed, list):
-            names |= {(finding.subject.namespace, str(n)) for n in listed}
+        names = set(pod_refs(finding))
         pods = [self.pods[key] for key in sorted(names) if key in self.pods]
         if pods or finding.subject.kind == "Pod":
             return pods
         # A workload finding that names no pod: its live, unready pods.
-        return [
-            pod
-            for pod in self.snapshot.pods
-            if pod.metadata.namespace == finding.subject.namespace
-            and _unready(pod)
-            and self.owners.root_of("Pod", pod.metadata) == finding.subject
-        ]
+        return self.unready_by_root().get(finding.subject, [])
+
+    def unready_by_root(self) -> dict[ObjectRef, list[Pod]]:
+        if self._unready_by_root is None:
+            index: dict[ObjectRef, list[Pod]] = {}
+            for pod in self.snapshot.pods:
+                if _unready(pod):
+                    index.setdefault(self.owners.root_of("Pod", pod.metadata), []).append(pod)
+            self._unready_by_root = index
+        return self._unready_by_root
+
+
+def pod_refs(finding: Finding) -> Iterator[tuple[str, str]]:
+    """(namespace, name) of every pod a finding names: subject, objects, evidence."""
+    for ref in (finding.subject, *finding.objects):
+        if ref.kind == "Pod":
+            yield ref.namespace, ref.name
+    listed = finding.evidence.get("pods")
+    if isinstance(listed, list):
+        for name in listed:
+            yield finding.subject.namespace, str(name)
+    named = finding.evidence.get("pod")
+    if isinstance(named, str):
+        yield finding.subject.namespace, named
+
+
+def select_pods(
+    snapshot: ClusterSnapshot, findings: Iterable[Finding]
+) -> dict[tuple[str, str], Pod]:
+    """The pods the findings name, by (namespace, name), without indexing every pod."""
+    wanted: dict[str, set[str]] = {}
+    for finding in findings:
+        for namespace, name in pod_refs(finding):
+            wanted.setdefault(namespace, set()).add(name)
+    found: dict[tuple[str, str], Pod] = {}
+    for pod in snapshot.pods:
+        names = wanted.get(pod.metadata.namespace)
+        if names is not None and pod.metadata.name in names:
+            found[(pod.metadata.namespace, pod.metadata.name)] = pod
+    return found
 
 
 def _unready(pod: Pod) -> bool:

@@ -17,16 +17,25 @@ Recurring findings keep the evidence gathered when they were new (from the ledge
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 import msgspec
 
-from k8s_monitor.analysis.causes import INVESTIGATION, ROLLOUT_WINDOW, config_cause
+from k8s_monitor.analysis.causes import (
+    INVESTIGATION,
+    ROLLOUT_WINDOW,
+    config_cause,
+    pod_refs,
+    select_pods,
+)
 from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
 from k8s_monitor.analysis.incidents import Ledger
 from k8s_monitor.analysis.owners import OwnerIndex
@@ -61,6 +70,10 @@ MAX_EVIDENCE_BYTES = 4_096
 LOG_CHARS = 1_200
 MAX_CONFIG_KEYS = 30
 REQUESTS_PER_FINDING = 2
+# Log reads are the heaviest (bytes to redact) and collection already keeps the first tails of
+# failing containers: a few more per cycle, not one per finding.
+MAX_LOG_READS = 10
+READ_WORKERS = 8
 UNAVAILABLE = "unavailable"  # no reads at all (a dump): records of it are dropped
 SYSTEM_CONFIGMAPS = frozenset({"kube-root-ca.crt"})  # in every namespace, put there by Kubernetes
 ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
@@ -127,29 +140,56 @@ class _Budgeted:
         self.budget = budget
         self.requests = 0
         self._cache: dict[tuple[str, ...], Any] = {}
+        self._inflight: dict[tuple[str, ...], threading.Event] = {}
+        self._per_resource: Counter[str] = Counter()
+        self._lock = threading.Lock()
         self.gaps: dict[tuple[str, str], CollectionGap] = {}
 
     def call(self, what: str, resource: str, method: str, *args: str) -> Any:
-        """``reads.<method>(*args)``, or an ``Unreadable`` saying why there is no value."""
+        """``reads.<method>(*args)``, or an ``Unreadable`` saying why there is no value.
+
+        Thread-safe: one read per key however many playbooks ask for it at once.
+        """
         key = (resource, method, *args)
-        if key in self._cache:
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+            if self._reads is None:
+                return Unreadable(what=what, reason=UNAVAILABLE, detail="no cluster access")
+            waiting = self._inflight.get(key)
+            if waiting is None:
+                if self.requests >= self.budget or (
+                    resource == "pods/log" and self._per_resource[resource] >= MAX_LOG_READS
+                ):
+                    return Unreadable(
+                        what=what, reason="budget", detail="evidence request budget spent"
+                    )
+                self.requests += 1
+                self._per_resource[resource] += 1
+                self._inflight[key] = threading.Event()
+        if waiting is not None:
+            waiting.wait()
             return self._cache[key]
-        if self._reads is None:
-            return Unreadable(what=what, reason=UNAVAILABLE, detail="no cluster access")
-        if self.requests >= self.budget:
-            return Unreadable(what=what, reason="budget", detail="evidence request budget spent")
-        self.requests += 1
+        value: Any = Unreadable(what=what, reason="error", detail="read did not finish")
         try:
             value = getattr(self._reads, method)(*args)
         except ClusterError as exc:
             value = self._failed(what, resource, exc)
-        self._cache[key] = value
+        finally:
+            with self._lock:
+                self._cache[key] = value
+                self._inflight.pop(key).set()
         return value
 
     def _failed(self, what: str, resource: str, exc: ClusterError) -> Unreadable:
         status = getattr(exc, "status", None)
         text = str(exc)
         reason = "forbidden" if status == 403 or "forbidden" in text.lower() else "error"
+        with self._lock:
+            self._record_gap(resource, reason, status, text)
+        return Unreadable(what=what, reason=reason, detail=text[:200])
+
+    def _record_gap(self, resource: str, reason: str, status: Any, text: str) -> None:
         self.gaps.setdefault(
             (resource, reason),
             CollectionGap(
@@ -165,25 +205,40 @@ class _Budgeted:
                 ),
             ),
         )
-        return Unreadable(what=what, reason=reason, detail=text[:200])
 
 
 class _Cluster:
     """Snapshot indexes the playbooks share, built once per cycle."""
 
-    def __init__(self, snapshot: ClusterSnapshot, now: datetime) -> None:
+    def __init__(self, snapshot: ClusterSnapshot, now: datetime, targets: list[Finding]) -> None:
         self.snapshot = snapshot
         self.now = now
-        self.pods = {(p.metadata.namespace, p.metadata.name): p for p in snapshot.pods}
+        self.pods = select_pods(snapshot, targets)
         self.nodes = {n.metadata.name: n for n in snapshot.nodes}
         self.pvcs = {(c.metadata.namespace, c.metadata.name): c for c in snapshot.pvcs}
         self.pvs = {v.metadata.name: v for v in snapshot.pvs}
         self.owners = OwnerIndex(snapshot)
         self.logs = {(t.namespace, t.pod, t.container, t.previous): t for t in snapshot.log_tails}
-        self._node_free: dict[str, tuple[float, float]] | None = None
+        self._allocatable: list[tuple[str, float, float]] | None = None
         self._pods_by_node: dict[str, list[Pod]] | None = None
+        self._lazy = threading.RLock()  # playbooks run on a few threads
+        self.replicasets: dict[tuple[str, str], list[ReplicaSet]] = {}
+        for rs in snapshot.replicasets:
+            owner = rs.metadata.controller_ref()
+            if owner is not None and owner.kind == "Deployment":
+                self.replicasets.setdefault((rs.metadata.namespace, owner.name), []).append(rs)
+        self._pods_by_owner: dict[tuple[str, str], list[Pod]] | None = None
+        self.failed_by_root: dict[ObjectRef, list[Pod]] = {}
+        for pod in snapshot.pods:
+            if pod.status.phase == "Failed":
+                root = self.owners.root_of("Pod", pod.metadata)
+                self.failed_by_root.setdefault(root, []).append(pod)
 
     def pods_on(self, node: str) -> list[Pod]:
+        with self._lazy:
+            return self._pods_on(node)
+
+    def _pods_on(self, node: str) -> list[Pod]:
         if self._pods_by_node is None:
             by_node: dict[str, list[Pod]] = {}
             for pod in self.snapshot.pods:
@@ -192,43 +247,50 @@ class _Cluster:
             self._pods_by_node = by_node
         return self._pods_by_node.get(node, [])
 
-    def node_free(self) -> dict[str, tuple[float, float]]:
-        """Node -> (cpu cores, memory bytes) left by allocatable minus scheduled requests."""
-        if self._node_free is None:
-            free: dict[str, tuple[float, float]] = {}
-            for node in self.snapshot.nodes:
-                if node.spec.unschedulable:
-                    continue
-                cpu = _quantity(node.status.allocatable.get("cpu"))
-                memory = _quantity(node.status.allocatable.get("memory"))
-                for pod in self.pods_on(node.metadata.name):
-                    pod_cpu, pod_memory = _requests(pod.spec)
-                    cpu -= pod_cpu
-                    memory -= pod_memory
-                free[node.metadata.name] = (cpu, memory)
-            self._node_free = free
-        return self._node_free
+    def node_allocatable(self) -> list[tuple[str, float, float]]:
+        """(node, cpu cores, memory bytes) allocatable on schedulable nodes, most memory first."""
+        with self._lazy:
+            if self._allocatable is None:
+                rows = [
+                    (
+                        node.metadata.name,
+                        _quantity(node.status.allocatable.get("cpu")),
+                        _quantity(node.status.allocatable.get("memory")),
+                    )
+                    for node in self.snapshot.nodes
+                    if not node.spec.unschedulable
+                ]
+                rows.sort(key=lambda row: (-row[2], -row[1], row[0]))
+                self._allocatable = rows
+            return self._allocatable
 
     def representative_pod(self, finding: Finding) -> Pod | None:
-        refs = [finding.subject, *finding.objects]
-        for ref in refs:
-            if ref.kind == "Pod":
-                pod = self.pods.get((ref.namespace, ref.name))
-                if pod is not None:
-                    return pod
-        listed = finding.evidence.get("pods")
-        if isinstance(listed, list):
-            for name in listed:
-                pod = self.pods.get((finding.subject.namespace, str(name)))
-                if pod is not None:
-                    return pod
-        named = finding.evidence.get("pod")
-        if isinstance(named, str):
-            return self.pods.get((finding.subject.namespace, named))
-        return None
+        return next((self.pods[k] for k in pod_refs(finding) if k in self.pods), None)
+
+    def pods_of_replicasets(self, namespace: str, names: set[str]) -> dict[str, list[Pod]]:
+        """Pods of the ReplicaSets of Deployments mid-rollout (two or more revisions kept)."""
+        with self._lazy:
+            if self._pods_by_owner is None:
+                self._pods_by_owner = self._rollout_pods()
+        return {name: self._pods_by_owner.get((namespace, name), []) for name in names}
+
+    def _rollout_pods(self) -> dict[tuple[str, str], list[Pod]]:
+        wanted: dict[str, set[str]] = {}
+        for (namespace, _), sets in self.replicasets.items():
+            if len(sets) >= 2:
+                wanted.setdefault(namespace, set()).update(rs.metadata.name for rs in sets)
+        found: dict[tuple[str, str], list[Pod]] = {}
+        for pod in self.snapshot.pods:
+            names = wanted.get(pod.metadata.namespace)
+            owner = pod.metadata.controller_ref() if names else None
+            if names and owner is not None and owner.name in names:
+                found.setdefault((pod.metadata.namespace, owner.name), []).append(pod)
+        return found
 
 
+@functools.lru_cache(maxsize=4_096)
 def _quantity(text: str | None) -> float:
+    # Requests repeat across pods ("100m", "128Mi"): parse each spelling once.
     if not text:
         return 0.0
     try:
@@ -261,20 +323,33 @@ def gather_evidence(
     known = _known_findings(previous)
     targets = [f for f in findings if _needs_evidence(f, known)]
     budget = _Budgeted(reads, REQUESTS_PER_FINDING * len(targets))
-    cluster = _Cluster(snapshot, now)
-    target_ids = {id(f) for f in targets}
-    result: list[Finding] = []
-    for finding in findings:
-        if id(finding) not in target_ids:
-            result.append(_carried(finding, known))
-            continue
-        if time.monotonic() - started > deadline_seconds:
-            records: list[Record] = [
-                Unreadable(what="evidence", reason="timeout", detail="cycle evidence deadline")
-            ]
-        else:
-            records = list(_playbook(finding, cluster, budget))
-        result.append(_with_records(finding, records, redact))
+    cluster = _Cluster(snapshot, now, targets)
+
+    def investigate(chunk: list[Finding]) -> list[tuple[int, list[Record]]]:
+        done: list[tuple[int, list[Record]]] = []
+        for finding in chunk:
+            if time.monotonic() - started > deadline_seconds:
+                late: Record = Unreadable(
+                    what="evidence", reason="timeout", detail="evidence deadline"
+                )
+                done.append((id(finding), [late]))
+            else:
+                done.append((id(finding), list(_playbook(finding, cluster, budget))))
+        return done
+
+    gathered: dict[int, list[Record]] = {}
+    if targets:
+        # Reads wait on the apiserver: a few workers at once keep the stage short.
+        chunks = [targets[i::READ_WORKERS] for i in range(min(READ_WORKERS, len(targets)))]
+        with ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="evidence") as pool:
+            for done in pool.map(investigate, chunks):
+                gathered.update(done)
+    result = [
+        _with_records(finding, gathered[id(finding)], redact)
+        if id(finding) in gathered
+        else _carried(finding, known)
+        for finding in findings
+    ]
     return EvidenceOutcome(
         findings=result,
         investigated=len(targets),
@@ -552,13 +627,15 @@ def _scheduling(pod: Pod, finding: Finding, cluster: _Cluster) -> Iterator[Recor
         finding.evidence.get("condition_message") or finding.message
     )
     cpu, memory = _requests(pod.spec)
-    free = sorted(cluster.node_free().items(), key=lambda item: (-item[1][1], -item[1][0]))
+    nodes = cluster.node_allocatable()
+    fitting = sum(1 for _, c, m in nodes if c >= cpu and m >= memory)
     yield Scheduling(
         message=message[:500],
         causes=readings.scheduling_causes(message),
         requests={"cpu": f"{cpu:.3f}", "memory": _bytes(memory)},
-        largest_free=[
-            {"node": name, "cpu": f"{c:.3f}", "memory": _bytes(m)} for name, (c, m) in free[:3]
+        nodes_fitting=f"{fitting} of {len(nodes)} schedulable nodes by allocatable",
+        largest_allocatable=[
+            {"node": name, "cpu": f"{c:.3f}", "memory": _bytes(m)} for name, c, m in nodes[:3]
         ],
         node_selector=dict(pod.spec.node_selector),
     )
@@ -667,13 +744,7 @@ def _node(name: str, cluster: _Cluster) -> Iterator[Record]:
 
 
 def _job(subject: ObjectRef, cluster: _Cluster, reads: _Budgeted) -> Iterator[Record]:
-    failed = [
-        pod
-        for pod in cluster.snapshot.pods
-        if pod.metadata.namespace == subject.namespace
-        and pod.status.phase == "Failed"
-        and cluster.owners.root_of("Pod", pod.metadata) == subject
-    ]
+    failed = cluster.failed_by_root.get(subject, [])
     rows: list[dict[str, str | int]] = []
     for pod in failed[:5]:
         for status in pod.status.container_statuses:
@@ -698,17 +769,14 @@ def _rollout(
     root = finding.subject
     if root.kind != "Deployment":
         return
-    sets = sorted(
-        (rs for rs in cluster.snapshot.replicasets if _owned_by(rs, root)),
-        key=_revision,
-    )
+    sets = sorted(cluster.replicasets.get((root.namespace, root.name), []), key=_revision)
     if len(sets) < 2:
         return
     new, old = sets[-1], sets[-2]
     created = new.metadata.creation_timestamp
     if created is None or cluster.now - created > ROLLOUT_WINDOW:
         return
-    pods_of = _pods_by_replicaset(cluster, root.namespace, {new.metadata.name, old.metadata.name})
+    pods_of = cluster.pods_of_replicasets(root.namespace, {new.metadata.name, old.metadata.name})
     record = Rollout(
         owner=str(root),
         new_revision=str(_revision(new)),
@@ -730,30 +798,11 @@ def _rollout(
     yield record
 
 
-def _owned_by(rs: ReplicaSet, root: ObjectRef) -> bool:
-    owner = rs.metadata.controller_ref()
-    return (
-        rs.metadata.namespace == root.namespace
-        and owner is not None
-        and owner.kind == root.kind
-        and owner.name == root.name
-    )
-
-
 def _revision(rs: ReplicaSet) -> int:
     try:
         return int(rs.metadata.annotations.get(REVISION_ANNOTATION, "0"))
     except ValueError:
         return 0
-
-
-def _pods_by_replicaset(cluster: _Cluster, namespace: str, names: set[str]) -> dict[str, list[Pod]]:
-    result: dict[str, list[Pod]] = {}
-    for pod in cluster.snapshot.pods:
-        owner = pod.metadata.controller_ref()
-        if pod.metadata.namespace == namespace and owner is not None and owner.name in names:
-            result.setdefault(owner.name, []).append(pod)
-    return result
 
 
 def _failing(pod: Pod) -> bool:

@@ -69,8 +69,9 @@ class SchedulingCause(Struct, kw_only=True, omit_defaults=True):
 class Scheduling(_Record, tag="scheduling"):
     message: str
     causes: list[SchedulingCause] = []
-    requests: dict[str, str] = {}
-    largest_free: list[dict[str, str]] = []  # the nodes with most room left, by allocatable
+    requests: dict[str, str] = {}  # the pod's, summed over its containers
+    nodes_fitting: str = ""  # how many schedulable nodes could hold it at all (allocatable)
+    largest_allocatable: list[dict[str, str]] = []
     node_selector: dict[str, str] = {}
 
 
