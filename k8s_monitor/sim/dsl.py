@@ -36,9 +36,9 @@ Other changes: ``scale`` (replicas), ``pending`` (pods recreated and Unschedulab
 (the kubelet evicts pods of a Deployment from a node; they stay Failed until a ``heal``).
 ``{time}`` in a log is replaced by the time the fault began.
 
-A step may say what the analysis should conclude from it (``expect: {root_cause: {kind: Node,
-name: ..., reason: NodeNotReady}}``; namespace and reason optional).
-``tests/unit/analysis/test_root_cause_scenarios.py`` scores every shipped scenario that does.
+``sources`` cites the published incident a scenario follows and ``expect.root_cause`` names the
+object a monitor should blame at the last step (``kind``, ``namespace``, ``name``, ``reason``),
+for scoring.
 """
 
 from __future__ import annotations
@@ -207,29 +207,28 @@ class ChangeIn(_In):
     evict: EvictIn | None = None
 
 
-class ExpectedCauseIn(_In):
-    """The object the analysis should name as the root cause (``reason`` optional)."""
-
-    kind: str
-    name: str
-    namespace: str = ""
-    reason: str | None = None
-
-
-class ExpectIn(_In):
-    root_cause: ExpectedCauseIn | None = None
-
-
 class StepIn(_In):
     name: str
     description: str = ""
     changes: list[ChangeIn] = field(default_factory=list)
-    expect: ExpectIn | None = None
+
+
+class RootCauseIn(_In):
+    kind: str
+    name: str
+    reason: str
+    namespace: str = ""  # "" for cluster-scoped objects
+
+
+class ExpectIn(_In):
+    root_cause: RootCauseIn
 
 
 class ScenarioIn(_In):
     name: str
     description: str = ""
+    sources: list[str] = field(default_factory=list)  # published incidents this one follows
+    expect: ExpectIn | None = None
     clock: ClockIn = field(default_factory=ClockIn)
     version: VersionIn = field(default_factory=VersionIn)
     metrics: bool = True
