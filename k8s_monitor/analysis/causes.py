@@ -560,13 +560,34 @@ def _service_cause(finding: Finding, index: _Index, now: datetime) -> tuple[Caus
 # --- roots and groups -------------------------------------------------------------------------
 
 
-def _finding_of(cause: CauseRef, by_key: dict[tuple[ObjectRef, str], Finding]) -> Finding | None:
-    return by_key.get((cause.ref, cause.reason))
+class _ByCause:
+    """Findings by (subject, reason), and by subject alone for causes named loosely."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self.exact = {(f.subject, f.reason): f for f in findings}
+        self.by_ref: dict[ObjectRef, list[Finding]] = {}
+        for finding in findings:
+            self.by_ref.setdefault(finding.subject, []).append(finding)
+        for found in self.by_ref.values():
+            # The one to follow: one that has a cause of its own, then the most severe.
+            found.sort(key=lambda f: (f.caused_by is None, -f.severity.rank, f.reason))
+
+    def finding_of(self, cause: CauseRef, seen: set[tuple[ObjectRef, str]]) -> Finding | None:
+        """The finding a cause points at: same object and reason, else the object's main one.
+
+        A rule may name a workload with a reason of its own words ("PodsNotReady"); when the
+        workload has findings, the chain goes on through them.
+        """
+        exact = self.exact.get((cause.ref, cause.reason))
+        if exact is not None:
+            return exact
+        return next(
+            (f for f in self.by_ref.get(cause.ref, []) if (f.subject, f.reason) not in seen),
+            None,
+        )
 
 
-def root_cause_of(
-    finding: Finding, by_key: dict[tuple[ObjectRef, str], Finding]
-) -> tuple[CauseRef, Finding | None]:
+def root_cause_of(finding: Finding, index: _ByCause) -> tuple[CauseRef, Finding | None]:
     """The end of ``finding``'s cause chain, and the finding about it when there is one."""
     current: Finding | None = finding
     cause = CauseRef(
@@ -583,21 +604,26 @@ def root_cause_of(
         if (nxt.ref, nxt.reason) in seen:
             break  # a loop: stop where it closes
         seen.add((nxt.ref, nxt.reason))
+        current = index.finding_of(nxt, seen)
+        if current is not None:
+            seen.add((current.subject, current.reason))
+            nxt = CauseRef(
+                kind=nxt.kind, namespace=nxt.namespace, name=nxt.name, reason=current.reason
+            )
         cause = nxt
-        current = _finding_of(nxt, by_key)
     return cause, current
 
 
 def group_by_root_cause(findings: Iterable[Finding]) -> list[CauseGroup]:
     """One group per root cause, symptoms attached; a finding with no cause is its own root."""
     items = list(findings)
-    by_key = {(f.subject, f.reason): f for f in items}
+    index = _ByCause(items)
     roots: dict[tuple[ObjectRef, str], CauseRef] = {}
     root_findings: dict[tuple[ObjectRef, str], Finding | None] = {}
     members: dict[tuple[ObjectRef, str], list[Finding]] = {}
     details: dict[tuple[ObjectRef, str], str] = {}
     for finding in items:
-        cause, root_finding = root_cause_of(finding, by_key)
+        cause, root_finding = root_cause_of(finding, index)
         key = (cause.ref, cause.reason)
         roots[key] = cause
         root_findings[key] = root_finding

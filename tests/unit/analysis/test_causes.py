@@ -346,3 +346,18 @@ def test_a_rule_set_cause_is_kept_and_a_cause_loop_ends() -> None:
     assert [f.caused_by for f in result] == [first.caused_by, second.caused_by]
     groups = group_by_root_cause(result)
     assert sum(len(g.findings) for g in groups) >= 2  # both kept, no endless walk
+
+
+def test_a_cause_named_in_other_words_continues_through_the_objects_findings() -> None:
+    findings = linked(*node_outage(deployments=2))
+    service = ObjectRef(kind="Service", namespace="shop", name="svc0")
+    # A rule blames the workload in its own words: the chain goes on through its findings.
+    blamed = Finding(
+        subject=service,
+        reason="ServiceNoReadyEndpoints",
+        severity=Severity.CRITICAL,
+        message="no ready endpoint",
+        caused_by=CauseRef(kind="Deployment", namespace="shop", name="svc0", reason="PodsNotReady"),
+    )
+    [group] = group_by_root_cause([*findings, blamed])
+    assert group.root.kind == "Node" and blamed in group.symptoms
