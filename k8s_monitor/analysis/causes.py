@@ -274,7 +274,7 @@ def link_causes(
     result: list[Finding] = []
     for finding in findings:
         if finding.caused_by is not None:
-            result.append(finding)
+            result.append(_described(finding, index))
             continue
         found = _infer(finding, index, now)
         if found is None:
@@ -284,6 +284,24 @@ def link_causes(
         evidence = {**finding.evidence, CAUSE_DETAIL: detail}
         result.append(msgspec.structs.replace(finding, caused_by=cause, evidence=evidence))
     return result
+
+
+def _described(finding: Finding, index: _Index) -> Finding:
+    """A cause a rule set, with the one-line detail the parsers give when they agree on it."""
+    cause = finding.caused_by
+    if cause is None or CAUSE_DETAIL in finding.evidence:
+        return finding
+    namespace = finding.subject.namespace
+    for text in _texts(finding, index):
+        for parsed in (
+            config_cause(text, namespace),
+            failed_create_cause(text, namespace),
+            storage_class_cause(text),
+        ):
+            if parsed is not None and parsed[0].ref == cause.ref:
+                evidence = {**finding.evidence, CAUSE_DETAIL: parsed[1]}
+                return msgspec.structs.replace(finding, evidence=evidence)
+    return finding
 
 
 def _infer(finding: Finding, index: _Index, now: datetime) -> tuple[CauseRef, str] | None:

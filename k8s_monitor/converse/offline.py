@@ -56,8 +56,7 @@ def _summary(context: CycleContext, open_incidents: list[Incident], reason: str)
         f" {len(update.resolved)} resolved this cycle.",
     ]
     if open_incidents:
-        worst = open_incidents[0]
-        parts.append(f"Most severe: {worst.finding.reason} on {worst.finding.subject}.")
+        parts.append(_most_severe(open_incidents[0]))
         caused = [i for i in open_incidents if i.symptoms]
         for incident in caused[:_MAX_CAUSES]:
             parts.append(_cause_sentence(incident))
@@ -65,6 +64,21 @@ def _summary(context: CycleContext, open_incidents: list[Incident], reason: str)
         parts.append(f"Partial view: {len(context.snapshot.gaps)} resource(s) could not be read.")
     parts.append(f"(Deterministic analysis of cycle {context.cycle}: {reason}.)")
     return " ".join(parts)
+
+
+def _most_severe(incident: Incident) -> str:
+    root = incident.root
+    if incident.symptoms and not root.observed:
+        # The root is an object with no finding of its own (a ConfigMap): lead with the worst
+        # thing it breaks, then name it.
+        worst = incident.symptoms[0]
+        return (
+            f"Most severe: {worst.reason} on {worst.subject}, caused by {root.ref} ({root.reason})."
+        )
+    finding = incident.finding
+    cause = finding.caused_by
+    caused = f", caused by {cause.ref} ({cause.reason})" if cause is not None else ""
+    return f"Most severe: {finding.reason} on {finding.subject}{caused}."
 
 
 def _cause_sentence(incident: Incident) -> str:

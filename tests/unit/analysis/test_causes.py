@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from k8s_monitor.analysis.causes import group_by_root_cause, link_causes
@@ -361,3 +362,21 @@ def test_a_cause_named_in_other_words_continues_through_the_objects_findings() -
     )
     [group] = group_by_root_cause([*findings, blamed])
     assert group.root.kind == "Node" and blamed in group.symptoms
+
+
+def test_a_cause_a_rule_set_gets_its_detail_from_the_message() -> None:
+    message = "couldn't find key DATABASE_URL in ConfigMap shop/app-config"
+    objects = [node("node-1"), deployment("api", replicas=1)]
+    objects += [replicaset("api", "abc", created="06:00")]
+    objects += [workload_pod("api", 0, containers=config_error(message))]
+    snap = snapshot(*objects)
+    cause = CauseRef(kind="ConfigMap", namespace="shop", name="app-config", reason="KeyNotFound")
+    findings = [
+        msgspec.structs.replace(f, caused_by=cause)
+        if f.reason == "CreateContainerConfigError"
+        else f
+        for f in analyze(snap, now=NOW)
+    ]
+    groups = group_by_root_cause(link_causes(findings, snap, now=NOW))
+    [group] = [g for g in groups if g.root.kind == "ConfigMap"]
+    assert "has no key DATABASE_URL" in group.root.summary
