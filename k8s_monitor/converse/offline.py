@@ -93,9 +93,12 @@ def _cause_sentence(incident: Incident) -> str:
 def _action(incident: Incident) -> str:
     finding = incident.finding
     if incident.symptoms:
-        root = incident.root
+        # Fix the cause, not the symptom: the cause leads the line.
+        root, worst = incident.root, incident.symptoms[0]
+        more = len(incident.symptoms) - 1
         return (
-            f"Fix the root cause first: {root.reason} on {root.ref}: {root.summary[:300]}"
-            f" ({len(incident.symptoms)} symptom(s) follow from it)"
+            f"Investigate {root.ref} ({root.reason}), the cause of {worst.reason} on"
+            f" {worst.subject}{f' and {more} more finding(s)' if more else ''}:"
+            f" {root.summary[:300]}"
         )
     return f"Investigate {finding.reason} on {finding.subject}: {finding.message}"

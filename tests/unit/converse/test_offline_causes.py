@@ -33,4 +33,5 @@ def test_offline_summary_and_actions_lead_with_the_root_cause(tmp_path: Path) ->
     assert "Root cause: NotFound on Secret/shop/db-creds" in summary
     assert "explains 2 other findings" in summary
     first = outcome.analysis.recommended_actions[0]
-    assert first.startswith("Fix the root cause first: NotFound on Secret/shop/db-creds")
+    assert first.startswith("Investigate Secret/shop/db-creds (NotFound), the cause of")
+    assert "and 1 more finding(s)" in first
