@@ -41,7 +41,7 @@ RUN groupadd --system --gid 10001 monitor \
 
 COPY --from=build /dist/ /tmp/dist/
 # The bedrock extra brings boto3 for LLM_PROVIDER=bedrock (the eks overlay's default).
-RUN python -m pip install --no-cache-dir "$(ls /tmp/dist/*.whl)[bedrock]" \
+RUN python -m pip install --no-cache-dir "$(ls /tmp/dist/*.whl)[bedrock,mcp]" \
  && rm -rf /tmp/dist \
  && mkdir -p /data/sessions /data/reports \
  && chown -R 10001:10001 /data

@@ -398,6 +398,22 @@ class LedgerStore:
             return Ledger()
         return stored.ledger
 
+    def peek(self) -> Ledger:
+        """The saved ledger for a reader beside the daemon: nothing moved, nothing written.
+
+        Empty when absent; ``StorageError`` when it cannot be read or decoded.
+        """
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return Ledger()
+        except OSError as exc:
+            raise StorageError(f"cannot read ledger {self.path}: {exc}") from exc
+        try:
+            return msgspec.json.decode(data, type=_LedgerFile).ledger
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise StorageError(f"ledger {self.path} is unreadable: {exc}") from exc
+
     def save(self, ledger: Ledger, *, now: datetime | None = None) -> None:
         stamp = now or datetime.now(UTC)
         payload = msgspec.json.encode(

@@ -1,4 +1,5 @@
-"""Command line: ``k8s-monitor run | once | demo | simulate | analyze | sessions | compare``.
+"""Command line: ``k8s-monitor run | once | demo | simulate | analyze | sessions | compare |
+ask | mcp``.
 
 Each subcommand lives in its own module exposing ``register(subparsers)``; the parser it adds sets
 ``handler`` to a function ``(argparse.Namespace) -> int``. Configuration errors end here, as one
@@ -18,7 +19,7 @@ from k8s_monitor.errors import ConfigurationError
 EXIT_CONFIG = 2
 
 # Imported by name so that a command's heavy dependencies load only when that command runs.
-_COMMAND_MODULES = ("run", "simulate", "analyze", "sessions", "compare")
+_COMMAND_MODULES = ("run", "simulate", "analyze", "sessions", "compare", "ask", "mcp")
 
 
 def build_parser() -> argparse.ArgumentParser:

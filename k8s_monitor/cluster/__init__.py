@@ -13,6 +13,9 @@ Modules: ``kubeconfig`` (credentials, token rotation, EKS notes), ``transport`` 
 the official client), ``readahead`` (the next page fetched while one decodes), ``pages``
 (decoding list pages into structs), ``resources`` (what is listed, and the RBAC rule for each),
 ``sanitize`` (redaction of decoded objects), ``compact`` (sharing repeated values in big lists),
-``logtails`` (which containers' logs, capped), ``snapshot`` (the typed result). Redaction
-itself lives in ``k8s_monitor.redaction``: logs, the model layer and sessions use it too.
+``logtails`` (which containers' logs, capped), ``snapshot`` (the typed result), ``lookup``
+(bounded, read-only, redacted GETs of single objects, lists, events, logs, rollouts, nodes,
+endpoints and ConfigMap keys: the model's tools and the evidence playbooks read through it).
+Redaction itself lives in ``k8s_monitor.redaction``: logs, the model layer and sessions use it
+too.
 """

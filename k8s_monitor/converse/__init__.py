@@ -11,6 +11,8 @@ is configured (``offline``) or the call failed (``fallback``).
 - ``answer``: the structured answer (``CycleAnalysis``), its JSON schema and parsing.
 - ``offline``: the deterministic analysis (offline mode and fallback).
 - ``engine``: one validated answer from the provider (repair, context-too-long retry).
+- ``investigation``: the tool loop for new or worsened urgent incidents, its limits, root causes.
+- ``ask``: a person's question (``k8s-monitor ask``), answered with the same tools and limits.
 - ``conversation``: the stateless and persistent strategies; ``factory`` builds the configured one.
 """
 

@@ -128,7 +128,12 @@ class _Base:
             request_id=meter.request_id,
             latency_seconds=meter.latency_seconds,
             model=answer.reply.model,
-            root_causes=root_causes(answer.analysis, data, data.cycle),
+            root_causes=root_causes(
+                answer.analysis,
+                data,
+                data.cycle,
+                answer.investigation.incidents if answer.investigation else (),
+            ),
             investigation=answer.investigation.to_json() if answer.investigation else None,
         )
 

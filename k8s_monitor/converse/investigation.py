@@ -110,6 +110,8 @@ class Plan:
 
     targets: list[Incident] = field(default_factory=list)
     remembered: list[Incident] = field(default_factory=list)
+    # A person's question (``ask``): tools are offered whether or not an incident matched.
+    question: bool = False
 
     def section(self, limits: Limits) -> str:
         """Text appended to the cycle message: the request to investigate, remembered causes."""
@@ -175,10 +177,31 @@ def _new_or_worse(incident: Incident) -> bool:
     )
 
 
-def root_causes(analysis: CycleAnalysis, data: CycleContext, cycle: int) -> dict[str, RootCause]:
-    """The answer's root causes, keyed by fingerprint, stamped with today's evidence key."""
+NOT_FOUND = "Investigated; no root cause identified from the tools' output."
+
+
+def root_causes(
+    analysis: CycleAnalysis,
+    data: CycleContext,
+    cycle: int,
+    investigated: Sequence[str] = (),
+) -> dict[str, RootCause]:
+    """The answer's root causes, keyed by fingerprint, stamped with today's evidence key.
+
+    An incident that was ``investigated`` without an answer gets a low-confidence "not
+    found": remembered like a cause, so the same evidence is not investigated every cycle.
+    """
     incidents = {i.fingerprint: i for i in data.ledger_update.open}
     found: dict[str, RootCause] = {}
+    for fingerprint in investigated:
+        incident = incidents.get(fingerprint)
+        if incident is not None:
+            found[fingerprint] = RootCause(
+                summary=NOT_FOUND,
+                confidence="low",
+                evidence_key=evidence_key(incident.finding),
+                cycle=cycle,
+            )
     for item in analysis.investigations:
         incident = incidents.get(item.fingerprint)
         if incident is None or not item.root_cause.summary:
@@ -233,13 +256,13 @@ class Investigator:
         stats = Stats(incidents=[i.fingerprint for i in plan.targets])
         stats.reused = [i.fingerprint for i in plan.remembered]
         targets = max(1, len(plan.targets))
-        call_cap = self.limits.tool_calls_per_incident * len(plan.targets)
+        call_cap = self.limits.tool_calls_per_incident * targets
         token_cap = self.limits.tokens_per_incident * targets
         started = time.monotonic()
         billed_start = meter.usage.billed_equivalent_tokens
         per_incident: Counter[str] = Counter()
         turns: list[dict[str, Any]] = []
-        offered = bool(plan.targets)
+        offered = bool(plan.targets) or plan.question
         # A model that keeps calling tools after the limits is answered with errors; this
         # bounds the rounds even then.
         for _ in range(call_cap + 3):

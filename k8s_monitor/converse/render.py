@@ -332,6 +332,8 @@ def _digest(context: CycleContext) -> list[_Line]:
             f"{incident.last_cycle} (seen {incident.cycles_seen}x, reopened "
             f"{incident.reopen_count}x, trend {incident.trend.value}){resolved}"
         )
+        if incident.root_cause is not None:  # remembered from an investigation
+            text += f"; root cause: {_quote(incident.root_cause.summary)}"
         result.append(_Line(_Section.DIGEST, 26, len(result), text))
     return result
 

@@ -4,6 +4,8 @@
   extra reads through ``cluster.lookup.ClusterLookup`` within a request budget.
 - ``tools``: the read-only tool set: JSON-schema specs, input checks, dispatch to
   ``cluster.lookup.ClusterLookup``; failures come back as ``is_error`` results, never raised.
+  The cycle's investigation loop (``converse.investigation``), ``k8s-monitor ask`` and
+  ``k8s-monitor mcp`` all use it.
 """
 
 from k8s_monitor.investigate.evidence import (

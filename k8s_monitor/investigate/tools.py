@@ -195,6 +195,7 @@ class Toolbox:
     def __init__(self, lookup: ClusterLookup | None, redact: Redact) -> None:
         self._lookup = lookup
         self._redact = redact
+        self.redact = redact
         self.max_chars = lookup.max_chars if lookup is not None else 16_000
 
     @property

@@ -28,6 +28,7 @@ class Notified(Struct, kw_only=True):
     sev: int
     at: datetime  # when it was last notified
     resolved: bool = False  # a resolved notice went out since
+    explained: bool = False  # it carried a root cause from an investigation
 
 
 class DedupState(Struct, kw_only=True):
@@ -54,8 +55,18 @@ class DedupState(Struct, kw_only=True):
             return not flapping
         return sev.value < seen.sev
 
-    def mark(self, fingerprint: str, sev: Sev, now: datetime) -> None:
-        self.notified[fingerprint] = Notified(sev=sev.value, at=now)
+    def awaits_root_cause(self, fingerprint: str) -> bool:
+        """Paged (and not resolved since) without a root cause: one is worth a follow-up."""
+        seen = self.notified.get(fingerprint)
+        return seen is not None and not seen.resolved and not seen.explained
+
+    def mark(self, fingerprint: str, sev: Sev, now: datetime, *, explained: bool = False) -> None:
+        self.notified[fingerprint] = Notified(sev=sev.value, at=now, explained=explained)
+
+    def mark_explained(self, fingerprint: str) -> None:
+        seen = self.notified.get(fingerprint)
+        if seen is not None:
+            seen.explained = True
 
     def resolve(self, fingerprint: str) -> Notified | None:
         """The entry to announce as resolved, or None when there is nothing to announce."""
@@ -78,9 +89,15 @@ class DedupState(Struct, kw_only=True):
                 if seen is not None:
                     seen.resolved = True
                 continue
+            if message.kind is Kind.ROOT_CAUSE:
+                if seen is not None:
+                    seen.explained = True
+                continue
             if seen is None or seen.at < message.created_at:
                 sev = Sev.parse(item.sev) or Sev(message.sev)
-                self.notified[item.fingerprint] = Notified(sev=sev.value, at=message.created_at)
+                self.notified[item.fingerprint] = Notified(
+                    sev=sev.value, at=message.created_at, explained=bool(item.root_cause)
+                )
 
     def prune(self, now: datetime) -> None:
         for fingerprint, seen in list(self.notified.items()):

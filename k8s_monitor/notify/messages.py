@@ -28,6 +28,7 @@ class Kind(StrEnum):
     ALERT = "alert"
     DIGEST = "digest"
     RESOLVED = "resolved"
+    ROOT_CAUSE = "root_cause"  # a root cause found after the incident was paged
 
 
 class NotificationContext(Struct, kw_only=True):
@@ -188,6 +189,25 @@ def digest(
     )
 
 
+def root_cause_notice(
+    escalations: list[Escalation], context: NotificationContext, created: datetime
+) -> Notification:
+    """Root causes found by investigations for incidents already paged without one."""
+    items = [item_of(e) for e in escalations]
+    worst = min(e.sev for e in escalations)
+    return Notification(
+        key=_key(Kind.ROOT_CAUSE, context, created, [i.fingerprint for i in items]),
+        kind=Kind.ROOT_CAUSE,
+        sev=worst.value,
+        cluster=context.cluster,
+        cycle=context.cycle,
+        created_at=created,
+        title=f"root cause found: {len(items)} incident(s)",
+        items=items,
+        summary=context.summary,
+    )
+
+
 def resolved_notice(
     incidents: list[tuple[Incident, int]], context: NotificationContext, created: datetime
 ) -> Notification:
@@ -278,7 +298,7 @@ def slack_payload(message: Notification) -> bytes:
             ],
         },
     ]
-    detailed = message.kind is Kind.ALERT
+    detailed = message.kind in (Kind.ALERT, Kind.ROOT_CAUSE)
     for item in message.items[:MAX_ITEMS]:
         blocks.extend(_item_blocks(item, detailed))
     if len(message.items) > MAX_ITEMS:

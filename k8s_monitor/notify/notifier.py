@@ -29,6 +29,7 @@ from k8s_monitor.notify.messages import (
     alert,
     digest,
     resolved_notice,
+    root_cause_notice,
 )
 from k8s_monitor.notify.sinks import DeliveryRejectedError, LogSink, Sink
 from k8s_monitor.notify.spool import Spool, SpoolEntry
@@ -171,6 +172,7 @@ class Notifier:
     ) -> list[Notification]:
         immediate: list[Escalation] = []
         batched: list[Escalation] = []
+        explaining: list[Escalation] = []
         for escalation in sorted(escalations, key=lambda e: (e.sev, e.fingerprint)):
             if escalation.sev is Sev.SEV4:
                 result.logged += 1
@@ -182,16 +184,23 @@ class Notifier:
                 )
                 continue
             flapping = escalation.incident.status is IncidentStatus.FLAPPING
+            explained = escalation.incident.root_cause is not None
             if not state.should_notify(
                 escalation.fingerprint, escalation.sev, now, self.cooldown, flapping=flapping
             ):
-                result.suppressed += 1
+                if explained and state.awaits_root_cause(escalation.fingerprint):
+                    explaining.append(escalation)  # paged before the model found why
+                    state.mark_explained(escalation.fingerprint)
+                else:
+                    result.suppressed += 1
                 continue
             (immediate if escalation.sev.immediate else batched).append(escalation)
-            state.mark(escalation.fingerprint, escalation.sev, now)
+            state.mark(escalation.fingerprint, escalation.sev, now, explained=explained)
         messages = [alert(e, context, now) for e in immediate]
         if batched:
             messages.append(digest(batched, context, now))
+        if explaining:
+            messages.append(root_cause_notice(explaining, context, now))
         cleared = [
             (incident, seen.sev)
             for incident in resolved

@@ -143,6 +143,8 @@ def _ledger_entry(incident: Incident) -> Entry:
         "cycles": incident.cycles_seen,
         "first_seen": incident.first_seen.isoformat(),
         "last_seen": incident.last_seen.isoformat(),
+        # A finished investigation folds into its root cause: the tool turns can go.
+        **({"root_cause": incident.root_cause.summary[:300]} if incident.root_cause else {}),
     }
 
 
@@ -195,6 +197,8 @@ def _render_entry(entry: Entry) -> str:
         parts.append(f"last seen cycle {entry['last_cycle']}")
     parts.append(f"in {entry.get('cycles', 0)} cycles")
     parts.append(str(entry.get("status", "status unknown")))
+    if entry.get("root_cause"):
+        parts.append(f"root cause: {entry['root_cause']}")
     return ", ".join(parts)
 
 

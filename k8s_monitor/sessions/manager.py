@@ -223,6 +223,16 @@ class SessionManager:
         self._remember(session_id, document, encrypted=_is_envelope(raw))
         return document
 
+    def read_session(self, session_id: str) -> dict[str, Any] | None:
+        """The session as on disk, for readers beside the daemon (``ask``, ``mcp``).
+
+        Takes no lock and writes nothing: a corrupt file raises ``SessionCorruptError``
+        instead of being quarantined and recovered (that is the daemon's job).
+        """
+        schema.validate_session_id(session_id)
+        raw = self._store.read(self._store.path(session_id))
+        return None if raw is None else self._decode(raw)
+
     def prune_old_messages(
         self, history: list[Message], max_tokens: int | None = None
     ) -> list[Message]:

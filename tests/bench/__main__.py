@@ -14,6 +14,7 @@ BENCHMARKS = (
     ("collect", ["--pods", "10000", "--repeat", "3"]),
     ("evidence", ["--pods", "10000", "--failing", "200", "--repeat", "5"]),
     ("tokens", ["--cycles", "96", "--interval-minutes", "15"]),
+    ("investigate", ["--cycles", "96", "--interval-minutes", "15"]),
 )
 
 

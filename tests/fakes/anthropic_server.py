@@ -749,6 +749,8 @@ def _cycle_text(request: dict[str, Any]) -> str:
         )
         if "<cycle " in text:
             return text[text.rindex("<cycle ") :]
+        if "<question>" in text:  # k8s-monitor ask
+            return text[text.rindex("<question>") :]
     return _last_user_text(request)
 
 
@@ -899,11 +901,14 @@ def _tool_turns_this_cycle(request: dict[str, Any]) -> int:
     start = 0
     for index, message in enumerate(messages):
         if message["role"] == "user" and any(
-            "<cycle " in b.get("text", "") for b in _blocks(message) if b.get("type") == "text"
+            marker in b.get("text", "")
+            for b in _blocks(message)
+            if b.get("type") == "text"
+            for marker in ("<cycle ", "<question>")
         ):
             start = index
         elif message["role"] == "user" and isinstance(message["content"], str):
-            if "<cycle " in message["content"]:
+            if "<cycle " in message["content"] or "<question>" in message["content"]:
                 start = index
     return sum(
         1

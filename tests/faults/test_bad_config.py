@@ -97,6 +97,12 @@ CASES: list[tuple[str, str, dict[str, str]]] = [
     ("llm_max_retries", "11", {}),
     ("cycle_message_max_tokens", "10", {}),
     ("compare_modes", "perhaps", {}),
+    ("investigate", "sometimes", {}),
+    ("investigate_max_incidents", "-1", {}),
+    ("investigate_max_tool_calls", "0", {}),
+    ("investigate_max_tokens", "100", {}),
+    ("investigate_deadline_seconds", "0", {}),
+    ("tool_output_max_tokens", "10", {}),
 ]
 
 

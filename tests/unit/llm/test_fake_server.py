@@ -236,3 +236,83 @@ def test_deterministic_answer_reads_the_cycle_message():
     assert answer["new_fingerprints"] == ["aaaaaaaaaaaa"]
     assert answer["recurring_fingerprints"] == ["bbbbbbbbbbbb"]
     assert answer["escalations"][0]["fingerprint"] == "aaaaaaaaaaaa"
+
+
+# --- tool use: the API's rules, and the scripted tool-using model --------------------------------
+
+TOOL = {"name": "get_object", "input_schema": {"type": "object", "properties": {}}}
+CALL = {
+    "role": "assistant",
+    "content": [{"type": "tool_use", "id": "t1", "name": "get_object", "input": {}}],
+}
+ANSWER = {
+    "role": "user",
+    "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "ok"}],
+}
+
+
+@pytest.mark.parametrize(
+    ("request_body", "expected"),
+    [
+        (body([USER, CALL, ANSWER]), "must define tools"),
+        (body([USER], tools=[{**TOOL, "name": "bad name!"}]), "pattern"),
+        (body([USER], tools=[TOOL, TOOL]), "unique"),
+        (body([USER], tools=[{"name": "x", "input_schema": {"type": "string"}}]), "type 'object'"),
+        (body([USER], tools=[TOOL], tool_choice={"type": "tool", "name": "other"}), "not found"),
+        (body([USER], tool_choice={"type": "auto"}), "while providing tools"),
+        (body([USER], tools=[TOOL], tool_choice={"type": "maybe"}), "tool_choice.type"),
+        (
+            body(
+                [
+                    USER,
+                    CALL,
+                    {
+                        "role": "user",
+                        "content": [{"type": "text", "text": "x"}, *ANSWER["content"]],
+                    },
+                ],
+                tools=[TOOL],
+            ),
+            "FIRST",
+        ),
+        (
+            body(
+                [
+                    USER,
+                    CALL,
+                    ANSWER,
+                    CALL,
+                    {"role": "user", "content": ANSWER["content"]},
+                ],
+                tools=[TOOL],
+            ),
+            "unique",
+        ),
+        (body([USER, CALL, USER], tools=[TOOL]), "without `tool_result`"),
+    ],
+)
+def test_rejects_tool_use_the_api_rejects(fake, request_body, expected):
+    status, payload, _ = post(fake, request_body)
+    assert status == 400 and payload["error"]["type"] == "invalid_request_error"
+    assert expected in payload["error"]["message"]
+
+
+def test_scripted_tool_use_then_answer(fake):
+    from tests.fakes.anthropic_server import ToolScript
+
+    fake.tool_script = ToolScript(plan=lambda request: [[{"name": "get_object", "input": {}}]])
+    status, first, _ = post(fake, body([USER], tools=[TOOL]))
+    assert status == 200 and first["stop_reason"] == "tool_use"
+    use = first["content"][0]
+    assert use["type"] == "tool_use" and use["name"] == "get_object"
+    answer = {
+        "role": "user",
+        "content": [{"type": "tool_result", "tool_use_id": use["id"], "content": "r"}],
+    }
+    follow = body([USER, {"role": "assistant", "content": first["content"]}, answer], tools=[TOOL])
+    status, second, _ = post(fake, follow)
+    assert status == 200 and second["stop_reason"] == "end_turn"
+    assert second["content"][0]["type"] == "text"
+    # tool_choice none: the model answers in text even with calls left in the script
+    status, third, _ = post(fake, body([USER], tools=[TOOL], tool_choice={"type": "none"}))
+    assert status == 200 and third["content"][0]["type"] == "text"

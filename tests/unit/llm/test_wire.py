@@ -113,3 +113,92 @@ def test_redaction_memo_is_bounded_by_size_and_keeps_recent_texts() -> None:
     assert calls.count(texts[-1]) == 1
     memo(texts[0])  # evicted long ago: recomputed
     assert calls.count(texts[0]) == 2
+
+
+_TOOLS = [
+    {"name": "n", "description": "d", "input_schema": {"type": "object", "properties": {}}},
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(history=st.lists(_entry, max_size=12), ttl=st.sampled_from([None, "5m", "1h"]))
+def test_any_history_with_tools_becomes_a_request_the_api_accepts(history, ttl):
+    history = [*history, {"role": "user", "content": "the new cycle message"}]
+    request = build_request(
+        history,
+        max_tokens=100,
+        output_schema=ANALYSIS_SCHEMA,
+        cache_ttl=ttl,
+        redact=_identity,
+        system_prompt=SYSTEM_PROMPT,
+        tools=_TOOLS,
+        tool_choice={"type": "auto"},
+    )
+    body = {
+        "model": "claude-haiku-5-5",
+        "max_tokens": request.max_tokens,
+        "system": request.system,
+        "messages": request.messages,
+        "tools": request.tools,
+        "tool_choice": request.tool_choice,
+    }
+    validate_messages(body)
+    assert count_breakpoints(request.system, request.messages, request.tools) <= MAX_BREAKPOINTS
+
+
+def test_tool_turns_are_kept_paired_redacted_and_results_first():
+    history = [
+        {"role": "user", "content": "cycle 1"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "checking"},
+                {"type": "tool_use", "id": "t1", "name": "n", "input": {"q": "abc"}},
+                {"type": "tool_use", "id": "t2", "name": "n", "input": {}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "t1", "content": "abc", "is_error": True},
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "t2",
+                    "content": [{"type": "text", "text": "x"}],
+                },
+            ],
+        },
+        {"role": "user", "content": "cycle 2"},
+    ]
+    request = build_request(
+        history,
+        max_tokens=10,
+        output_schema=None,
+        cache_ttl="5m",
+        redact=lambda t: t.replace("abc", "[REDACTED]"),
+        system_prompt=None,
+        tools=_TOOLS,
+    )
+    uses = request.messages[1]["content"]
+    assert [b["type"] for b in uses] == ["text", "tool_use", "tool_use"]
+    assert uses[1]["input"] == {"q": "[REDACTED]"}
+    results = request.messages[2]["content"]
+    assert [b["type"] for b in results] == ["tool_result", "tool_result", "text"]
+    assert results[0] == {
+        "type": "tool_result",
+        "tool_use_id": "t1",
+        "content": "[REDACTED]",
+        "is_error": True,
+    }
+    # No system prompt: the last tool carries the breakpoint that caches the definitions.
+    assert request.tools is not None and request.tools[-1]["cache_control"]["ttl"] == "5m"
+    # Without tools the same history sends text only (the API rejects tool blocks then).
+    plain = build_request(
+        history,
+        max_tokens=10,
+        output_schema=None,
+        cache_ttl=None,
+        redact=_identity,
+        system_prompt=None,
+    )
+    assert all(b["type"] == "text" for m in plain.messages for b in m["content"])

@@ -358,3 +358,28 @@ def test_non_http_webhook_urls_are_refused_without_echoing_them(tmp_path: Path) 
         load_settings(session_dir=tmp_path, webhook_url="file:///etc/secret-token-xyz")
     assert caught.value.setting == "WEBHOOK_URL"
     assert "secret-token-xyz" not in str(caught.value)
+
+
+def test_a_root_cause_found_after_the_page_is_sent_once_more(
+    tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    from k8s_monitor.analysis.incidents import RootCause
+    from k8s_monitor.analysis.ledger import update_with_root_causes
+
+    notifier = make_notifier(tmp_path, receiver)
+    _, update = update_ledger(Ledger(), [SEV2], now=NOW)
+    context = msgspec.structs.replace(CTX, cycle=1)
+    page = escalate(update, catalog=CATALOG, now=NOW, model_severities={})
+    assert notifier.dispatch(page, resolved=[], context=context, now=NOW).sent == 1
+    cause = RootCause(summary="the image tag 2.0 was never pushed", next_steps=("kubectl ...",))
+    explained = update_with_root_causes(update, {SEV2.fingerprint: cause})
+    later = NOW + timedelta(minutes=1)
+    follow_up = escalate(explained, catalog=CATALOG, now=later, model_severities={})
+    assert notifier.dispatch(follow_up, resolved=[], context=context, now=later).sent == 1
+    again = notifier.dispatch(follow_up, resolved=[], context=context, now=later)
+    assert (again.sent, again.suppressed) == (0, 1)
+    assert [r.body["kind"] for r in receiver.received] == ["alert", "root_cause"]
+    items = [r.body["items"][0] for r in receiver.received]
+    assert items[0]["root_cause"] is None
+    assert items[1]["root_cause"].startswith("the image tag 2.0 was never pushed")
+    assert items[1]["next_steps"] == ["kubectl ..."]
