@@ -136,6 +136,8 @@ class CycleRunner:
         self._collection_succeeded(now)
 
         findings = analyze(snapshot, now=now, catalog=s.catalog)
+        # Kinds collection could not list; an evidence read that fails hides no finding.
+        unobserved = unobserved_kinds(snapshot.gaps)
         evidence = self._investigate(findings, snapshot, ledger, now)
         if evidence.gaps:
             snapshot = msgspec.structs.replace(snapshot, gaps=[*snapshot.gaps, *evidence.gaps])
@@ -146,9 +148,7 @@ class CycleRunner:
             "seconds": round(evidence.seconds, 4),
         }
         try:
-            new_ledger, update = self._remember(
-                ledger, findings, now, unobserved_kinds(snapshot.gaps)
-            )
+            new_ledger, update = self._remember(ledger, findings, now, unobserved)
         except StorageError as exc:
             _fail(report, exc, stage="remember")
             report.duration_seconds = time.monotonic() - started

@@ -194,7 +194,7 @@ class _Budgeted:
             (resource, reason),
             CollectionGap(
                 resource=resource,
-                api_group="storage.k8s.io" if resource == "storageclasses" else "",
+                api_group="apps" if resource == "replicasets" else "",
                 reason=reason,
                 status=status if isinstance(status, int) else None,
                 detail=f"evidence read failed: {text[:200]}",
