@@ -1,6 +1,7 @@
 """One monitoring cycle: the only module that knows the order of the stages.
 
-collect -> analyze -> remember -> (urgent notify) -> converse -> escalate -> notify -> report
+collect -> analyze -> evidence -> causes -> remember -> (urgent notify) -> converse -> escalate
+-> notify -> report
 
 Deterministic SEV-1/2 escalations are dispatched before the model is asked anything: a slow or
 failing model must never delay the page about a node going down. After the model answers, the
@@ -16,8 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+import msgspec
 import structlog
 
+from k8s_monitor.analysis.causes import link_causes
 from k8s_monitor.analysis.escalation import (
     Escalation,
     Sev,
@@ -43,6 +46,7 @@ from k8s_monitor.converse import Conversation, ConverseInput, ConverseOutcome
 from k8s_monitor.converse.answer import AnalysisSource
 from k8s_monitor.converse.policy import CallDecision, CallGate, quiet_outcome
 from k8s_monitor.errors import ClusterError, MonitorError, StorageError
+from k8s_monitor.investigate import EvidenceOutcome, EvidenceReads, gather_evidence
 from k8s_monitor.logs import bound_cycle
 from k8s_monitor.metrics import NOTIFICATION_SINK
 from k8s_monitor.notify import DispatchResult, NotificationContext
@@ -92,6 +96,8 @@ class CycleStages:
     redactor: Redactor = field(default_factory=Redactor)
     # The dead-man's switch (heartbeat URL, Watchdog alert); it never blocks the cycle.
     heartbeat: Beat | None = None
+    # Bounded GETs for evidence beyond the snapshot; None: evidence from the snapshot only.
+    evidence_reads: EvidenceReads | None = None
 
 
 class CycleRunner:
@@ -154,10 +160,19 @@ class CycleRunner:
         self._collection_succeeded(now)
 
         findings = analyze(snapshot, now=now, catalog=s.catalog)
+        # Kinds collection could not list; an evidence read that fails hides no finding.
+        unobserved = unobserved_kinds(snapshot.gaps)
+        evidence = self._investigate(findings, snapshot, ledger, now)
+        if evidence.gaps:
+            snapshot = msgspec.structs.replace(snapshot, gaps=[*snapshot.gaps, *evidence.gaps])
+        findings = link_causes(evidence.findings, snapshot, now=now)
+        report.evidence = {
+            "investigated": evidence.investigated,
+            "requests": evidence.requests,
+            "seconds": round(evidence.seconds, 4),
+        }
         try:
-            new_ledger, update = self._remember(
-                ledger, findings, now, unobserved_kinds(snapshot.gaps)
-            )
+            new_ledger, update = self._remember(ledger, findings, now, unobserved)
         except StorageError as exc:
             _fail(report, exc, stage="remember")
             report.duration_seconds = time.monotonic() - started
@@ -199,6 +214,19 @@ class CycleRunner:
         if self._ledger is None:
             self._ledger = self._stages.ledger_store.load()
         return self._ledger
+
+    def _investigate(
+        self, findings: list[Finding], snapshot: ClusterSnapshot, ledger: Ledger, now: datetime
+    ) -> EvidenceOutcome:
+        s = self._stages
+        return gather_evidence(
+            findings,
+            snapshot,
+            previous=ledger,
+            reads=s.evidence_reads,
+            now=now,
+            redact=s.redactor.redact,
+        )
 
     def _remember(
         self, ledger: Ledger, findings: list[Finding], now: datetime, unobserved: frozenset[str]
@@ -371,7 +399,7 @@ class CycleRunner:
             duration_s=round(report.duration_seconds, 3),
             health=report.overall_health,
             findings=report.findings_by_severity,
-            incidents={status: len(fps) for status, fps in report.incidents.items()},
+            incidents={status: len(fps) for status, fps in report.incident_changes.items()},
             analysis=report.analysis_source,
             tokens=report.usage.input_tokens
             + report.usage.cache_read_tokens
@@ -431,7 +459,8 @@ def _fill_report(
     report.findings_by_severity = count_by_severity(findings)
     report.findings = [f.to_json() for f in findings]
     now = report.started_at
-    report.incidents = {
+    report.incidents = [i.entry() for i in update.open]
+    report.incident_changes = {
         "new": [incident_summary(i, now) for i in update.new],
         "recurring": [incident_summary(i, now) for i in update.recurring],
         "resolved": [incident_summary(i, now) for i in update.resolved],

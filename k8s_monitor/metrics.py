@@ -87,7 +87,7 @@ def cycle_state_of(report: CycleReport) -> CycleState:
         findings[key] = findings.get(key, 0) + 1
     incidents_open: dict[str, int] = {}
     for status in OPEN_STATUSES:
-        for incident in report.incidents.get(status, []):
+        for incident in report.incident_changes.get(status, []):
             severity = incident.get("severity") or UNKNOWN
             incidents_open[severity] = incidents_open.get(severity, 0) + 1
     health = report.overall_health if report.overall_health in HEALTH_STATES else UNKNOWN

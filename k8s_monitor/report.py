@@ -59,9 +59,16 @@ class CycleReport(Struct, kw_only=True):
     summary: str = ""
     recommended_actions: list[str] = []
     findings_by_severity: dict[str, int] = field(default_factory=dict)
+    # Every finding (Finding.to_json): caused_by (null or {kind, namespace, name, reason}),
+    # evidence (with "investigation" records for new or worsened findings).
     findings: list[dict[str, Any]] = []
+    # One entry per open incident, grouped by root cause: {fingerprint, root_cause: {kind,
+    # namespace, name, reason, summary}, severity, findings: [fingerprints]}.
+    incidents: list[dict[str, Any]] = []
     # status -> incident summaries (reason, subject, severity, open since, trend...)
-    incidents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    incident_changes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # What the evidence stage did: findings investigated, extra API requests, seconds.
+    evidence: dict[str, float] = field(default_factory=dict)
     escalations: list[dict[str, Any]] = []
     notifications: dict[str, int] = field(default_factory=dict)  # outcome -> count
     collection_gaps: list[str] = []
@@ -107,7 +114,11 @@ def write_report(report: CycleReport, report_dir: Path, retention: int) -> Path:
 
 
 def read_report(path: Path) -> CycleReport:
-    return msgspec.json.decode(path.read_bytes(), type=CycleReport)
+    """A report file; those written before root causes (``incidents`` by status) still load."""
+    raw = msgspec.json.decode(path.read_bytes())
+    if isinstance(raw, dict) and isinstance(raw.get("incidents"), dict):
+        raw["incident_changes"] = raw.pop("incidents")
+    return msgspec.convert(raw, CycleReport)
 
 
 def latest_reports(report_dir: Path, count: int = 1) -> list[Path]:

@@ -22,6 +22,7 @@ from k8s_monitor.cluster.lookup import ClusterLookup
 from k8s_monitor.config import Settings
 from k8s_monitor.converse import build_conversation
 from k8s_monitor.cycle import CycleRunner, CycleStages, SnapshotSource
+from k8s_monitor.investigate.reads import LookupReads
 from k8s_monitor.investigate.tools import Toolbox
 from k8s_monitor.metrics import Metrics
 from k8s_monitor.notify import Heartbeat, build_heartbeat, build_notifier
@@ -75,6 +76,7 @@ def assemble(
     try:
         resources.enter_context(sessions.lock(settings.session_id))
         _remove_stale_temps(settings)
+        evidence_reads: LookupReads | None = None
         if source is None:
             collector = Collector(
                 load_api_client(settings),
@@ -84,9 +86,11 @@ def assemble(
             )
             resources.callback(collector.close)
             source = collector
+            # One lookup serves the evidence stage (always) and the model's tools (if enabled).
+            lookup = ClusterLookup.from_settings(load_api_client(settings), settings, redactor)
+            resources.callback(lookup.close)
+            evidence_reads = LookupReads(lookup)
             if toolbox is None and settings.investigate:
-                lookup = ClusterLookup.from_settings(load_api_client(settings), settings, redactor)
-                resources.callback(lookup.close)
                 toolbox = Toolbox(lookup, redactor.redact)
         conversation = build_conversation(settings, sessions, toolbox=toolbox)
         resources.callback(conversation.close)
@@ -105,6 +109,7 @@ def assemble(
             metrics=metrics,
             redactor=redactor,
             heartbeat=heartbeat,
+            evidence_reads=evidence_reads,
         )
     except BaseException:
         resources.close()

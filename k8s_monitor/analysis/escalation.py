@@ -23,7 +23,7 @@ from msgspec import Struct
 
 from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
 from k8s_monitor.analysis.incidents import Incident, IncidentStatus, LedgerUpdate
-from k8s_monitor.analysis.services import Priority, ServiceCatalog
+from k8s_monitor.analysis.services import Priority, Service, ServiceCatalog
 
 MONITOR_BLIND = "MonitorBlind"
 MODEL_DISABLED = "ModelProviderDisabled"
@@ -134,10 +134,10 @@ def escalate(
 def _decide(
     incident: Incident, catalog: ServiceCatalog, now: datetime, model: Sev | None
 ) -> Escalation:
-    finding = incident.finding
-    service = catalog.service_for(finding)
-    floor = floor_for(finding.severity, service.priority)
+    finding, service, floor = _worst_floor(incident, catalog)
     why = [f"{finding.severity.value} x {service.priority.value} -> {floor.label}"]
+    if finding is not incident.finding:
+        why.append(f"symptom {finding.reason} on {finding.subject} sets the floor")
     # A flapping incident has been a problem since it first appeared, whatever its bounces.
     since = (
         incident.first_seen if incident.status is IncidentStatus.FLAPPING else (incident.open_since)
@@ -168,6 +168,22 @@ def _decide(
         runbook_url=service.runbook_url,
         why=why,
     )
+
+
+def _worst_floor(incident: Incident, catalog: ServiceCatalog) -> tuple[Finding, Service, Sev]:
+    """The root's floor, or a symptom's when its service ranks higher (a P0 pod on a bad node)."""
+    root_service = catalog.service_for(incident.finding)
+    best = (
+        incident.finding,
+        root_service,
+        floor_for(incident.finding.severity, root_service.priority),
+    )
+    for finding in incident.symptoms:
+        service = catalog.service_for(finding)
+        floor = floor_for(finding.severity, service.priority)
+        if floor < best[2]:
+            best = (finding, service, floor)
+    return best
 
 
 def _duration(value: timedelta) -> str:

@@ -1,4 +1,9 @@
-"""Incidents: findings remembered across cycles, keyed by fingerprint.
+"""Incidents: findings remembered across cycles, one per root cause, keyed by its fingerprint.
+
+A finding with no cause in another object is its own root: its incident has its fingerprint, as
+before causes existed. Findings explained by a root cause (pods on a NotReady node, a pod whose
+ConfigMap is missing) are that incident's ``symptoms``; the incident keeps its fingerprint while
+symptoms come and go.
 
 These are the models the ledger (``analysis.ledger``) produces and everyone downstream reads:
 the model's messages, escalation, notifications, compaction summaries and reports.
@@ -8,10 +13,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from msgspec import Struct, field
 
-from k8s_monitor.analysis.findings import Finding
+from k8s_monitor.analysis.findings import CauseRef, Finding, ObjectRef, Severity, fingerprint_of
 
 
 class IncidentStatus(StrEnum):
@@ -25,6 +31,43 @@ class Trend(StrEnum):
     WORSENING = "worsening"
     STABLE = "stable"
     IMPROVING = "improving"
+
+
+class RootObject(Struct, frozen=True, kw_only=True):
+    """The object at the end of a cause chain, why, and one line for people.
+
+    Deterministic (``analysis.causes``); an investigation's diagnosis is ``RootCause``.
+    """
+
+    kind: str
+    namespace: str
+    name: str
+    reason: str
+    summary: str = ""
+    observed: bool = True  # a finding about the root object itself exists (else inferred)
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(kind=self.kind, namespace=self.namespace, name=self.name)
+
+    @property
+    def cause(self) -> CauseRef:
+        return CauseRef(
+            kind=self.kind, namespace=self.namespace, name=self.name, reason=self.reason
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint_of(self.reason, self.ref)
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "reason": self.reason,
+            "summary": self.summary,
+        }
 
 
 class RootCause(Struct, frozen=True, kw_only=True):
@@ -53,7 +96,7 @@ class RootCause(Struct, frozen=True, kw_only=True):
 
 class Incident(Struct, kw_only=True):
     fingerprint: str
-    finding: Finding  # the latest occurrence
+    finding: Finding  # the root's latest finding (or one made from its symptoms)
     status: IncidentStatus
     first_seen: datetime
     last_seen: datetime
@@ -66,6 +109,41 @@ class Incident(Struct, kw_only=True):
     resolved_at: datetime | None = None
     opened_at: datetime | None = None  # start of the current open episode (reopens reset it)
     root_cause: RootCause | None = None  # remembered from the last investigation
+    # The object at the end of the cause chain; None on ledgers written before causes (the
+    # finding is its own root).
+    cause_root: RootObject | None = None
+    symptoms: list[Finding] = []  # findings this root cause explains, latest occurrence
+
+    @property
+    def findings(self) -> list[Finding]:
+        """The root's finding and every symptom."""
+        return [self.finding, *self.symptoms]
+
+    @property
+    def root(self) -> RootObject:
+        """The root cause object; for ledgers written before causes, the finding's subject."""
+        if self.cause_root is not None:
+            return self.cause_root
+        finding = self.finding
+        return RootObject(
+            kind=finding.subject.kind,
+            namespace=finding.subject.namespace,
+            name=finding.subject.name,
+            reason=finding.reason,
+            summary=finding.message[:500],
+        )
+
+    def entry(self) -> dict[str, Any]:
+        """The public shape of one incident in reports: its root cause and its findings."""
+        root = self.root
+        own = [self.finding.fingerprint] if root.observed else []
+        return root_cause_entry(
+            self.fingerprint, root, self.finding.severity, [*own, *self.symptom_fingerprints]
+        )
+
+    @property
+    def symptom_fingerprints(self) -> list[str]:
+        return [s.fingerprint for s in self.symptoms]
 
     @property
     def open_since(self) -> datetime:
@@ -74,6 +152,19 @@ class Incident(Struct, kw_only=True):
     @property
     def is_open(self) -> bool:
         return self.status is not IncidentStatus.RESOLVED
+
+
+def root_cause_entry(
+    fingerprint: str, root: RootObject, severity: Severity, findings: list[str]
+) -> dict[str, Any]:
+    """One incident: fingerprint, root_cause (kind, namespace, name, reason, summary), severity,
+    findings (fingerprints)."""
+    return {
+        "fingerprint": fingerprint,
+        "root_cause": root.to_json(),
+        "severity": severity.value,
+        "findings": findings,
+    }
 
 
 class Ledger(Struct, kw_only=True):

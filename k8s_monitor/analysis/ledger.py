@@ -1,6 +1,9 @@
 """The incident ledger: findings remembered across cycles, and its atomic file store.
 
-``update_ledger`` is a pure function of the previous ledger and this cycle's findings; the store
+``update_ledger`` is a pure function of the previous ledger and this cycle's findings; it groups
+the findings under their root causes (``analysis.causes``), one incident per root, and remembers
+each symptom's cause so that a cause found once (by evidence gathered when the symptom was new)
+still holds while its root is open. The store
 is the only part that touches disk. A corrupt file is moved aside (never overwritten) and the
 monitor starts from an empty ledger rather than stopping.
 """
@@ -15,7 +18,8 @@ from typing import Any
 import msgspec
 import structlog
 
-from k8s_monitor.analysis.findings import Finding
+from k8s_monitor.analysis.causes import CauseGroup, group_by_root_cause
+from k8s_monitor.analysis.findings import CauseRef, Finding, ObjectRef
 from k8s_monitor.analysis.incidents import (
     Incident,
     IncidentStatus,
@@ -34,6 +38,8 @@ SCHEMA_VERSION = 1
 FLAP_REOPENS = 2
 # Resolved incidents are kept this long so that a return is recognised as a reopen.
 RESOLVED_RETENTION = timedelta(hours=24)
+# An incident made from symptoms names at most this many affected objects.
+MAX_GROUP_OBJECTS = 200
 
 
 def update_ledger(
@@ -51,11 +57,12 @@ def update_ledger(
     because the pod list timed out is not evidence that it stopped.
     """
     cycle = previous.cycle + 1
-    current = _by_fingerprint(findings)
+    linked = remember_causes(previous, list(_by_fingerprint(findings).values()))
+    current = {group.fingerprint: group for group in group_by_root_cause(linked)}
     incidents: dict[str, Incident] = {}
     update = LedgerUpdate(cycle=cycle, new=[], recurring=[], resolved=[], flapping=[])
-    for fingerprint, finding in sorted(current.items()):
-        incident = _observed(previous.incidents.get(fingerprint), finding, now, cycle)
+    for fingerprint, group in sorted(current.items()):
+        incident = _observed(previous.incidents.get(fingerprint), group, now, cycle)
         incidents[fingerprint] = incident
         _bucket(update, incident).append(incident)
     for fingerprint, old in sorted(previous.incidents.items()):
@@ -73,9 +80,60 @@ def update_ledger(
     return Ledger(cycle=cycle, incidents=incidents), update
 
 
+def remember_causes(previous: Ledger, findings: list[Finding]) -> list[Finding]:
+    """Findings with the cause they had last cycle, where none was found now and it still holds.
+
+    It still holds while the root is open: its own finding is present, or (for a root only
+    inferred from its symptoms, such as a missing ConfigMap) the symptom itself is.
+    """
+    present = {(f.subject, f.reason) for f in findings}
+    memory: dict[str, CauseRef] = {}
+    for incident in previous.open_incidents():
+        root = incident.cause_root
+        if root is None or (root.observed and (root.ref, root.reason) not in present):
+            continue
+        for symptom in incident.symptoms:
+            if symptom.caused_by is not None:
+                memory[symptom.fingerprint] = symptom.caused_by
+    return [
+        msgspec.structs.replace(f, caused_by=memory[f.fingerprint])
+        if f.caused_by is None and f.fingerprint in memory
+        else f
+        for f in findings
+    ]
+
+
+def representative(group: CauseGroup) -> Finding:
+    """The finding an incident shows: the root's own, at the worst severity of its group.
+
+    A root known only from its symptoms (a missing ConfigMap) gets a finding made from them.
+    """
+    severity = group.severity
+    if group.root_finding is not None:
+        return msgspec.structs.replace(group.root_finding, severity=severity)
+    root = group.root
+    symptoms = group.symptoms
+    affected = sorted({o for f in symptoms for o in (f.subject, *f.objects)})
+    worst = symptoms[0] if symptoms else None
+    evidence: dict[str, Any] = {"symptoms": len(symptoms)}
+    if worst is not None and "service" in worst.evidence:
+        evidence["service"] = worst.evidence["service"]
+    noun = "finding" if len(symptoms) == 1 else "findings"
+    return Finding(
+        subject=root.ref,
+        reason=root.reason,
+        severity=severity,
+        message=f"{root.summary} ({len(symptoms)} {noun} explained)",
+        objects=tuple(affected[:MAX_GROUP_OBJECTS]),
+        evidence=evidence,
+    )
+
+
 def _unobserved(incident: Incident, kinds: frozenset[str]) -> bool:
-    finding = incident.finding
-    return finding.subject.kind in kinds or any(o.kind in kinds for o in finding.objects)
+    refs: list[ObjectRef] = [
+        o for finding in incident.findings for o in (finding.subject, *finding.objects)
+    ]
+    return any(o.kind in kinds for o in refs)
 
 
 def _by_fingerprint(findings: list[Finding]) -> dict[str, Finding]:
@@ -95,10 +153,12 @@ def _bucket(update: LedgerUpdate, incident: Incident) -> list[Incident]:
     }[incident.status]
 
 
-def _observed(old: Incident | None, finding: Finding, now: datetime, cycle: int) -> Incident:
+def _observed(old: Incident | None, group: CauseGroup, now: datetime, cycle: int) -> Incident:
+    finding = representative(group)
+    symptoms = list(group.symptoms)
     if old is None:
         return Incident(
-            fingerprint=finding.fingerprint,
+            fingerprint=group.fingerprint,
             finding=finding,
             status=IncidentStatus.NEW,
             first_seen=now,
@@ -106,6 +166,8 @@ def _observed(old: Incident | None, finding: Finding, now: datetime, cycle: int)
             first_cycle=cycle,
             last_cycle=cycle,
             opened_at=now,
+            cause_root=group.root,
+            symptoms=symptoms,
         )
     if old.is_open:
         status = (
@@ -121,7 +183,9 @@ def _observed(old: Incident | None, finding: Finding, now: datetime, cycle: int)
             last_cycle=cycle,
             cycles_seen=old.cycles_seen + 1,
             cycles_absent=0,
-            trend=trend_between(old.finding, finding),
+            trend=trend_between(old.finding, finding, len(old.symptoms), len(symptoms)),
+            cause_root=group.root,
+            symptoms=symptoms,
         )
     reopens = old.reopen_count + 1
     return msgspec.structs.replace(
@@ -136,6 +200,8 @@ def _observed(old: Incident | None, finding: Finding, now: datetime, cycle: int)
         reopen_count=reopens,
         resolved_at=None,
         opened_at=now,
+        cause_root=group.root,
+        symptoms=symptoms,
     )
 
 
@@ -148,11 +214,13 @@ def _absent(old: Incident, now: datetime, resolve_after: int) -> Incident:
     )
 
 
-def trend_between(before: Finding, after: Finding) -> Trend:
-    """Worse severity or more affected objects is worsening; the reverse is improving."""
+def trend_between(
+    before: Finding, after: Finding, symptoms_before: int = 0, symptoms_after: int = 0
+) -> Trend:
+    """Worse severity or more affected objects or symptoms is worsening; the reverse improving."""
     delta = after.severity.rank - before.severity.rank
     if delta == 0:
-        delta = len(after.objects) - len(before.objects)
+        delta = len(after.objects) + symptoms_after - len(before.objects) - symptoms_before
     if delta > 0:
         return Trend.WORSENING
     if delta < 0:
@@ -259,6 +327,8 @@ def incident_summary(incident: Incident, now: datetime) -> dict[str, Any]:
         "reopened": incident.reopen_count,
         "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
         "message": finding.message[:300],
+        "cause": incident.cause_root.to_json() if incident.cause_root else None,
+        "symptoms": [s.fingerprint for s in incident.symptoms],
         **(
             {"root_cause": incident.root_cause.summary[:300]}
             if incident.root_cause is not None

@@ -21,12 +21,16 @@ import msgspec
 import orjson
 import yaml
 
+from k8s_monitor.analysis.causes import group_by_root_cause, link_causes
 from k8s_monitor.analysis.findings import Finding, Severity
+from k8s_monitor.analysis.incidents import Ledger
 from k8s_monitor.analysis.rules import analyze
 from k8s_monitor.analysis.services import load_catalog
 from k8s_monitor.cli.render import print_json, print_table
 from k8s_monitor.cluster.snapshot import KINDS, decode_object, snapshot_from_objects
 from k8s_monitor.errors import ConfigurationError
+from k8s_monitor.investigate import gather_evidence
+from k8s_monitor.redaction import Redactor
 
 EXIT_FINDINGS = 1
 # Longer than every rule's grace window (at most 15 minutes), shorter than the recency windows.
@@ -132,7 +136,12 @@ def findings_from_file(
         now = dump_now(objects, datetime.now(UTC))
     usable = [obj for obj in objects if _decodes(obj)]
     snapshot = snapshot_from_objects(usable, cluster=cluster, collected_at=now)
-    return analyze(snapshot, now=now, catalog=load_catalog(services))
+    findings = analyze(snapshot, now=now, catalog=load_catalog(services))
+    # A dump has no cluster behind it: evidence from what it holds, no extra reads.
+    gathered = gather_evidence(
+        findings, snapshot, previous=Ledger(), reads=None, now=now, redact=Redactor().redact
+    )
+    return link_causes(gathered.findings, snapshot, now=now)
 
 
 def _decodes(obj: dict[str, Any]) -> bool:
@@ -153,8 +162,9 @@ def run(args: argparse.Namespace) -> int:
     findings = findings_from_file(
         args.from_file, now=args.now, services=args.services, cluster=args.cluster
     )
+    incidents = [group.entry() for group in group_by_root_cause(findings)]
     if args.format == "json":
-        print_json({"findings": [f.to_json() for f in findings]})
+        print_json({"findings": [f.to_json() for f in findings], "incidents": incidents})
     else:
         print_table(
             [
@@ -169,7 +179,15 @@ def run(args: argparse.Namespace) -> int:
             ],
             ["severity", "reason", "subject", "objects", "message"],
         )
-        print(f"{len(findings)} finding(s)", file=sys.stderr)
+        print(f"{len(findings)} finding(s), {len(incidents)} root cause(s)", file=sys.stderr)
+        for incident in incidents:
+            if len(incident["findings"]) > 1:
+                root = incident["root_cause"]
+                print(
+                    f"root cause {root['reason']} {root['kind']}/{root['namespace']}/"
+                    f"{root['name']}: explains {len(incident['findings'])} finding(s)",
+                    file=sys.stderr,
+                )
     if args.fail_on is not None:
         threshold = Severity(args.fail_on).rank
         if any(f.severity.rank >= threshold for f in findings):

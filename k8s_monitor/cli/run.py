@@ -160,8 +160,8 @@ def _report_row(report: CycleReport) -> dict[str, Any]:
         "health": report.overall_health,
         "critical": report.findings_by_severity.get("critical", 0),
         "warning": report.findings_by_severity.get("warning", 0),
-        "new": len(report.incidents.get("new", [])),
-        "resolved": len(report.incidents.get("resolved", [])),
+        "new": len(report.incident_changes.get("new", [])),
+        "resolved": len(report.incident_changes.get("resolved", [])),
         "analysis": report.analysis_source,
         "report": report.report_path,
     }
@@ -240,7 +240,7 @@ def _print_cycle(report: CycleReport, step_name: str) -> None:
         f"analysis={report.analysis_source}  {report.duration_seconds:.2f}s"
     )
     for status in ("new", "flapping", "resolved"):
-        for incident in report.incidents.get(status, []):
+        for incident in report.incident_changes.get(status, []):
             print(f"    {status.upper():9} {incident['reason']:24} {incident['subject']}")
     if report.error:
         print(f"    error: {report.error}")

@@ -80,13 +80,54 @@ class EnvVar(_K8s):
     value_from: dict[str, Any] | None = None
 
 
+class NamedRef(_K8s):
+    """A ConfigMap or Secret named by a pod (``configMapRef``, ``configMap`` volume...)."""
+
+    name: str = ""
+    optional: bool = False
+
+
+class EnvFromSource(_K8s):
+    config_map_ref: NamedRef | None = None
+    secret_ref: NamedRef | None = None
+
+
 class Container(_K8s):
     name: str = ""
     image: str = ""
     command: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
     env: tuple[EnvVar, ...] = ()
+    env_from: tuple[EnvFromSource, ...] = ()
     resources: dict[str, dict[str, str]] = {}
+
+
+class SecretVolume(_K8s):
+    secret_name: str = ""
+    optional: bool = False
+
+
+class ClaimVolume(_K8s):
+    claim_name: str = ""
+
+
+class ProjectionSource(_K8s):
+    config_map: NamedRef | None = None
+    secret: NamedRef | None = None
+
+
+class ProjectedVolume(_K8s):
+    sources: tuple[ProjectionSource, ...] = ()
+
+
+class Volume(_K8s):
+    """Only the references to other objects; the volume's contents are never collected."""
+
+    name: str = ""
+    config_map: NamedRef | None = None
+    secret: SecretVolume | None = None
+    persistent_volume_claim: ClaimVolume | None = None
+    projected: ProjectedVolume | None = None
 
 
 class PodSpec(_K8s):
@@ -95,6 +136,10 @@ class PodSpec(_K8s):
     init_containers: tuple[Container, ...] = ()
     restart_policy: str = ""
     priority_class_name: str = ""
+    volumes: tuple[Volume, ...] = ()
+    node_selector: dict[str, str] = {}
+    service_account_name: str = ""
+    image_pull_secrets: tuple[NamedRef, ...] = ()  # names only: Secrets are never read
 
 
 class StateWaiting(_K8s):
@@ -370,6 +415,8 @@ class PersistentVolumeClaim(_K8s):
 class PVSpec(_K8s):
     claim_ref: ObjectReference | None = None
     storage_class_name: str = ""
+    # Where the volume can be attached (an EBS volume's zone); compared with the node's zone.
+    node_affinity: dict[str, Any] | None = None
 
 
 class PVStatus(_K8s):

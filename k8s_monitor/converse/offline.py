@@ -13,6 +13,7 @@ from k8s_monitor.converse.answer import ClusterHealth, CycleAnalysis
 from k8s_monitor.converse.context import CycleContext
 
 _MAX_ACTIONS = 5
+_MAX_CAUSES = 3
 
 
 def deterministic_analysis(context: CycleContext, *, reason: str) -> CycleAnalysis:
@@ -55,26 +56,52 @@ def _summary(context: CycleContext, open_incidents: list[Incident], reason: str)
         f" {len(update.resolved)} resolved this cycle.",
     ]
     if open_incidents:
-        worst = open_incidents[0].finding
-        parts.append(f"Most severe: {worst.reason} on {worst.subject}{_cause(worst)}.")
+        parts.append(_most_severe(open_incidents[0]))
+        caused = [i for i in open_incidents if i.symptoms]
+        for incident in caused[:_MAX_CAUSES]:
+            parts.append(_cause_sentence(incident))
     if context.snapshot.gaps:
         parts.append(f"Partial view: {len(context.snapshot.gaps)} resource(s) could not be read.")
     parts.append(f"(Deterministic analysis of cycle {context.cycle}: {reason}.)")
     return " ".join(parts)
 
 
+def _most_severe(incident: Incident) -> str:
+    root = incident.root
+    if incident.symptoms and not root.observed:
+        # The root is an object with no finding of its own (a ConfigMap): lead with the worst
+        # thing it breaks, then name it.
+        worst = incident.symptoms[0]
+        return (
+            f"Most severe: {worst.reason} on {worst.subject}, caused by {root.ref} ({root.reason})."
+        )
+    finding = incident.finding
+    return f"Most severe: {finding.reason} on {finding.subject}{_caused_by(finding)}."
+
+
+def _cause_sentence(incident: Incident) -> str:
+    root = incident.root
+    count = len(incident.symptoms)
+    return (
+        f"Root cause: {root.reason} on {root.ref} ({root.summary[:200]}) explains"
+        f" {count} other finding{'' if count == 1 else 's'}."
+    )
+
+
 def _action(incident: Incident) -> str:
     finding = incident.finding
-    cause = finding.caused_by
-    if cause is not None:
+    if incident.symptoms:
         # Fix the cause, not the symptom: the cause leads the line.
+        root, worst = incident.root, incident.symptoms[0]
+        more = len(incident.symptoms) - 1
         return (
-            f"Investigate {cause.ref} ({cause.reason}), the cause of"
-            f" {finding.reason} on {finding.subject}: {finding.message}"
+            f"Investigate {root.ref} ({root.reason}), the cause of {worst.reason} on"
+            f" {worst.subject}{f' and {more} more finding(s)' if more else ''}:"
+            f" {root.summary[:300]}"
         )
     return f"Investigate {finding.reason} on {finding.subject}: {finding.message}"
 
 
-def _cause(finding: Finding) -> str:
+def _caused_by(finding: Finding) -> str:
     cause = finding.caused_by
     return f", caused by {cause.ref} ({cause.reason})" if cause is not None else ""

@@ -26,10 +26,13 @@ from k8s_monitor.analysis.incidents import Incident, IncidentStatus, Trend
 from k8s_monitor.cluster.snapshot import ClusterSnapshot, LogTail
 from k8s_monitor.converse.context import CycleContext
 from k8s_monitor.converse.policy import quiet_line
+from k8s_monitor.investigate.evidence import EVIDENCE_KEY
 from k8s_monitor.redaction import Redact
 from k8s_monitor.sessions.tokens import TokenCounter
 
 _EVIDENCE_KEYS = 8
+_SYMPTOMS = 8
+_INVESTIGATION_CHARS = 1_200
 _EVIDENCE_VALUE_CHARS = 200
 _MESSAGE_CHARS = 400
 _LOG_CHARS = 1_500
@@ -190,9 +193,13 @@ def _open_incidents(context: CycleContext, *, compact_unchanged: bool) -> list[_
         )
         if affected:
             text += f" objects=[{affected}]"
+        text += _cause_text(incident)
         evidence = _evidence(finding.evidence)
         if evidence:
             text += f" evidence: {evidence}"
+        investigation = _investigation(incident)
+        if investigation:
+            text += f" investigation: {investigation}"
         result.append(
             _Line(_Section.OPEN, _severity_priority(finding.severity, 1), len(result), text)
         )
@@ -367,9 +374,36 @@ def _sorted(incidents: Iterable[Incident]) -> list[Incident]:
     return sorted(incidents, key=lambda i: (-i.finding.severity.rank, i.fingerprint))
 
 
+def _cause_text(incident: Incident) -> str:
+    """The root cause and the symptoms it explains, compactly."""
+    if not incident.symptoms:
+        return ""
+    root = incident.root
+    symptoms = [f"{s.reason} {s.subject}" for s in incident.symptoms[:_SYMPTOMS]]
+    more = len(incident.symptoms) - len(symptoms)
+    listed = ", ".join(symptoms) + (f", +{more} more" if more else "")
+    return (
+        f" root_cause={root.kind}/{root.namespace}/{root.name} {root.reason}"
+        f" ({_quote(root.summary, 200)}) symptoms=[{listed}]"
+    )
+
+
+def _investigation(incident: Incident) -> str:
+    """The evidence stage's records of the root and its worst symptom, within a budget."""
+    records: list[Any] = []
+    for finding in incident.findings[:2]:
+        found = finding.evidence.get(EVIDENCE_KEY)
+        if isinstance(found, list):
+            records.extend(found)
+    if not records:
+        return ""
+    text = orjson.dumps(records, default=str, option=orjson.OPT_SORT_KEYS).decode()
+    return _quote(text, _INVESTIGATION_CHARS)
+
+
 def _evidence(evidence: dict[str, Any]) -> str:
     parts = []
-    for key in sorted(evidence)[:_EVIDENCE_KEYS]:
+    for key in sorted(k for k in evidence if k != EVIDENCE_KEY)[:_EVIDENCE_KEYS]:
         value = orjson.dumps(evidence[key], default=str, option=orjson.OPT_SORT_KEYS).decode()
         if len(value) > _EVIDENCE_VALUE_CHARS:
             value = value[: _EVIDENCE_VALUE_CHARS - 3] + "..."

@@ -19,6 +19,7 @@ from k8s_monitor.analysis.escalation import Escalation
 from k8s_monitor.analysis.incidents import Incident
 
 MAX_ITEMS = 20
+MAX_SYMPTOMS = 12  # symptoms listed by name; the rest are counted
 EVIDENCE_CHARS = 1_200
 SLACK_TEXT_LIMIT = 2_900  # Slack rejects section text over 3000 characters
 SLACK_HEADER_LIMIT = 150
@@ -54,6 +55,11 @@ class Item(Struct, kw_only=True):
     owner: str | None = None
     channel: str | None = None
     evidence: dict[str, Any] = {}
+    # The incident's root cause object, {kind, namespace, name, reason, summary}; the symptoms
+    # it explains as "Reason Kind/ns/name" lines (at most MAX_SYMPTOMS) and their total count.
+    cause: dict[str, str] | None = None
+    symptoms: list[str] = []
+    symptom_count: int = 0
     root_cause: str | None = None  # from an investigation: summary (confidence)
     next_steps: list[str] = []
 
@@ -105,6 +111,14 @@ def _evidence(evidence: dict[str, Any]) -> dict[str, Any]:
     return trimmed
 
 
+def _symptom_lines(incident: Incident) -> list[str]:
+    return [f"{s.reason} {s.subject}" for s in incident.symptoms[:MAX_SYMPTOMS]]
+
+
+def _cause(incident: Incident) -> dict[str, str] | None:
+    return incident.cause_root.to_json() if incident.cause_root is not None else None
+
+
 def item_of(escalation: Escalation) -> Item:
     finding, incident = escalation.finding, escalation.incident
     return Item(
@@ -119,6 +133,9 @@ def item_of(escalation: Escalation) -> Item:
         owner=escalation.owner,
         channel=escalation.channel,
         evidence=_evidence(finding.evidence),
+        cause=_cause(incident),
+        symptoms=_symptom_lines(incident),
+        symptom_count=len(incident.symptoms),
         root_cause=(
             f"{incident.root_cause.summary} (confidence {incident.root_cause.confidence})"
             if incident.root_cause is not None
@@ -138,6 +155,9 @@ def resolved_item_of(incident: Incident, notified_sev: int) -> Item:
         message=f"resolved: {finding.message}",
         status=incident.status.value,
         since=incident.open_since.isoformat(),
+        cause=_cause(incident),
+        symptoms=_symptom_lines(incident),
+        symptom_count=len(incident.symptoms),
     )
 
 
@@ -150,11 +170,20 @@ def alert(escalation: Escalation, context: NotificationContext, created: datetim
         cluster=context.cluster,
         cycle=context.cycle,
         created_at=created,
-        title=f"{item.sev} {item.reason} {item.subject}",
+        title=_alert_title(item),
         items=[item],
         summary=context.summary,
         actions=list(context.actions),
     )
+
+
+def _alert_title(item: Item) -> str:
+    """The root cause first; how many symptoms it explains after."""
+    title = f"{item.sev} {item.reason} {item.subject}"
+    if item.symptom_count:
+        noun = "symptom" if item.symptom_count == 1 else "symptoms"
+        title += f" (root cause of {item.symptom_count} {noun})"
+    return title
 
 
 def digest(
@@ -264,8 +293,15 @@ def _item_blocks(item: Item, detailed: bool) -> list[dict[str, Any]]:
         if value
     )
     body = f"{head}\n{_escape(item.message)}" + (f"\n{routing}" if routing else "")
+    if item.cause is not None and item.symptom_count:
+        root = item.cause
+        where = "/".join(p for p in (root["kind"], root["namespace"], root["name"]) if p)
+        body = (
+            f"*Root cause* `{_escape(root['reason'])}` {_escape(where)}: "
+            f"{_escape(root['summary'])}\n{body}\n{_symptoms_text(item)}"
+        )
     if item.root_cause:
-        body += f"\n*Root cause*: {_escape(item.root_cause)}"
+        body += f"\n*Investigation*: {_escape(item.root_cause)}"
         if detailed and item.next_steps:
             body += "\n" + "\n".join(f"`{_escape(step)}`" for step in item.next_steps)
     blocks = [_section(body)]
@@ -273,6 +309,12 @@ def _item_blocks(item: Item, detailed: bool) -> list[dict[str, Any]]:
         evidence = _escape(msgspec.json.format(msgspec.json.encode(item.evidence)).decode())
         blocks.append(_section(f"*Evidence*\n```{_clip(evidence, SLACK_TEXT_LIMIT - 20)}```"))
     return blocks
+
+
+def _symptoms_text(item: Item) -> str:
+    listed = ", ".join(_escape(line) for line in item.symptoms)
+    more = item.symptom_count - len(item.symptoms)
+    return f"*Symptoms ({item.symptom_count})*: {listed}" + (f" and {more} more" if more else "")
 
 
 def slack_payload(message: Notification) -> bytes:

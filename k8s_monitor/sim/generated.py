@@ -7,8 +7,8 @@ bounded cache of objects already made (``CACHE_BYTES``).
 
 Layout: pods are contiguous per namespace (apiserver key order), ten pods per Deployment, one
 ReplicaSet per Deployment; pod ``i`` runs on node ``i % nodes``. About 1% of pods are unhealthy
-(CrashLoopBackOff, ImagePullBackOff, Pending, in turn), each with a Warning event, and a few
-nodes report MemoryPressure or NotReady.
+by default, ``unhealthy_every`` sets it (CrashLoopBackOff, ImagePullBackOff, Pending, in turn),
+each with a Warning event, and a few nodes report MemoryPressure or NotReady.
 """
 
 from __future__ import annotations
@@ -158,6 +158,7 @@ class _Layout:
     nodes: int
     namespaces: int
     seed: int
+    every: int = UNHEALTHY_EVERY  # one pod in ``every`` is unhealthy
 
     @functools.cached_property
     def per_namespace(self) -> int:
@@ -202,16 +203,16 @@ class _Layout:
         return min(k * per, self.deployment_count()), min((k + 1) * per, self.deployment_count())
 
     def pod_kind(self, i: int) -> str:
-        if i % UNHEALTHY_EVERY != self.seed % UNHEALTHY_EVERY:
+        if i % self.every != self.seed % self.every:
             return "running"
-        return _KINDS[1 + (i // UNHEALTHY_EVERY) % 3]
+        return _KINDS[1 + (i // self.every) % 3]
 
     def unhealthy_count(self) -> int:
-        offset = self.seed % UNHEALTHY_EVERY
-        return 0 if self.pods <= offset else (self.pods - 1 - offset) // UNHEALTHY_EVERY + 1
+        offset = self.seed % self.every
+        return 0 if self.pods <= offset else (self.pods - 1 - offset) // self.every + 1
 
     def unhealthy_pod(self, e: int) -> int:
-        return e * UNHEALTHY_EVERY + self.seed % UNHEALTHY_EVERY
+        return e * self.every + self.seed % self.every
 
     def node_ip(self, n: int) -> str:
         return f"10.{n // 62500 % 250 + 1}.{n // 250 % 250}.{n % 250 + 1}"
@@ -245,11 +246,14 @@ class GeneratedCluster:
         seed: int = 1,
         namespaces: int | None = None,
         metrics: bool = False,
+        unhealthy_every: int = UNHEALTHY_EVERY,
     ) -> None:
-        if pods < 0 or nodes < 1:
-            raise ValueError("a generated cluster needs pods >= 0 and nodes >= 1")
+        if pods < 0 or nodes < 1 or unhealthy_every < 1:
+            raise ValueError(
+                "a generated cluster needs pods >= 0, nodes >= 1 and unhealthy_every >= 1"
+            )
         ns_count = namespaces or max(1, min(500, pods // 1000 + 1))
-        self.layout = _Layout(pods, nodes, ns_count, seed)
+        self.layout = _Layout(pods, nodes, ns_count, seed, unhealthy_every)
         self._metrics = metrics
         self._name = f"generated-{pods}-pods-{nodes}-nodes"
 
@@ -508,16 +512,17 @@ class GeneratedView:
 
     def _event_range(self, namespace: str) -> tuple[int, int]:
         lo, hi = self.layout.pod_range(namespace)
-        offset = self.layout.seed % UNHEALTHY_EVERY
-        first = max(0, math.ceil((lo - offset) / UNHEALTHY_EVERY))
-        last = max(0, math.ceil((hi - offset) / UNHEALTHY_EVERY))
+        every = self.layout.every
+        offset = self.layout.seed % every
+        first = max(0, math.ceil((lo - offset) / every))
+        last = max(0, math.ceil((hi - offset) / every))
         return first, min(last, self.layout.unhealthy_count())
 
     def _event_index(self, namespace: str | None, name: str) -> int | None:
         pod_index = self._pod_index(namespace, name.split(".")[0])
         if pod_index is None or self.layout.pod_kind(pod_index) == "running":
             return None
-        return pod_index // UNHEALTHY_EVERY
+        return pod_index // self.layout.every
 
     def event(self, e: int) -> bytes:
         i = self.layout.unhealthy_pod(e)
@@ -1167,9 +1172,13 @@ def generated_cluster(
     namespaces: int | None = None,
     *,
     metrics: bool = False,
+    unhealthy_every: int = UNHEALTHY_EVERY,
 ) -> GeneratedCluster:
     """A synthetic cluster of ``pods`` pods on ``nodes`` nodes (default: one per 30 pods).
 
-    ``metrics=True`` also serves metrics.k8s.io (absent by default, as without metrics-server).
+    ``metrics=True`` also serves metrics.k8s.io (absent by default, as without metrics-server);
+    one pod in ``unhealthy_every`` is unhealthy (crash loop, image pull, pending in turn).
     """
-    return GeneratedCluster(pods, nodes or max(1, pods // 30), seed, namespaces, metrics)
+    return GeneratedCluster(
+        pods, nodes or max(1, pods // 30), seed, namespaces, metrics, unhealthy_every
+    )

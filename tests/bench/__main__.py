@@ -12,6 +12,7 @@ import sys
 BENCHMARKS = (
     ("sessions", ["--repeat", "9"]),
     ("collect", ["--pods", "10000", "--repeat", "3"]),
+    ("evidence", ["--pods", "10000", "--failing", "200", "--repeat", "5"]),
     ("tokens", ["--cycles", "96", "--interval-minutes", "15"]),
     ("alertmanager", ["--incidents", "500", "--pods", "25000", "--cycles", "5"]),
     ("investigate", ["--cycles", "96", "--interval-minutes", "15"]),

@@ -181,7 +181,7 @@ def measure_cycles(am: Alertmanager, root: Path, pods: int, cycles: int) -> dict
                     cycle_s[side].append(time.perf_counter() - started)
                     notify_s[side].append(timer.take(side))
                     if side == "with":
-                        open_incidents = len(report.incidents["recurring"])
+                        open_incidents = len(report.incident_changes["recurring"])
                         if report.notifications.get("pending"):
                             raise SystemExit("alerts were spooled in the steady state")
         finally:

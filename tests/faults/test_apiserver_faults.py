@@ -47,7 +47,7 @@ def _open_fingerprints(report: CycleReport) -> set[str]:
     return {
         line["fingerprint"]
         for status in ("new", "recurring", "flapping")
-        for line in report.incidents.get(status, [])
+        for line in report.incident_changes.get(status, [])
     }
 
 
@@ -115,11 +115,11 @@ def test_slow_pods_list_beyond_the_timeout_is_a_gap_not_a_resolution(tmp_path: P
         )
         pod_incidents = {
             line["fingerprint"]
-            for line in seen.incidents["new"]
+            for line in seen.incident_changes["new"]
             if line["subject"].startswith("Pod/") or "checkout" in line["subject"]
         }
         assert pod_incidents
-        resolved = {line["fingerprint"] for line in slow.incidents["resolved"]}
+        resolved = {line["fingerprint"] for line in slow.incident_changes["resolved"]}
         assert not pod_incidents & resolved, "pods the daemon could not see are not healed"
 
 

@@ -41,7 +41,7 @@ def test_crashloop_is_found_at_the_step_where_it_starts(tmp_path: Path) -> None:
     found = _crashloop_reasons(crashing.findings)
     assert found, crashing.findings
     assert found[0]["kind"] == "Deployment"  # grouped to the workload, not one per pod
-    assert any(i["reason"] == "CrashLoopBackOff" for i in crashing.incidents["new"])
+    assert any(i["reason"] == "CrashLoopBackOff" for i in crashing.incident_changes["new"])
 
     assert crashing.report_path is not None
     on_disk = read_report(Path(crashing.report_path))

@@ -251,7 +251,7 @@ def test_on_change_asks_on_changes_and_heartbeats_and_folds_quiet_cycles(tmp_pat
     assert by_cycle[7].llm_call == "quiet" and by_cycle[7].analysis_source == "quiet"
     # Quiet cycles still run everything else: the ledger keeps the incident open, the report
     # carries the deterministic analysis.
-    assert by_cycle[7].incidents["recurring"] and by_cycle[7].overall_health == "critical"
+    assert by_cycle[7].incident_changes["recurring"] and by_cycle[7].overall_health == "critical"
     assert by_cycle[7].summary
     assert "NodeNotReady" in notifier.reasons()
     folded = {data.cycle: data.quiet_cycles for data in conversation.asked}

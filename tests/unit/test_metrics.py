@@ -85,7 +85,7 @@ def _incident(fingerprint: str, severity: str) -> dict[str, str]:
 
 def test_open_incidents_by_severity() -> None:
     report = _report(
-        incidents={
+        incident_changes={
             "new": [_incident("a", "critical")],
             "recurring": [_incident("b", "warning"), _incident("c", "critical")],
             "flapping": [_incident("d", "")],
