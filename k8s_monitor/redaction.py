@@ -13,8 +13,9 @@ that a bare value is sensitive.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,10 @@ _SECRET_KEY_WORDS = (
     ("passwd", "password"),
     ("pwd", "password"),
     ("passphrase", "password"),
+    # DB_PASS=, smtp-pass: only after a separator, so "bypass" or "compass" are not keys.
+    ("_pass", "password"),
+    ("-pass", "password"),
+    (".pass", "password"),
     ("client_secret", "secret"),
     ("client-secret", "secret"),
     ("secret_key", "secret"),
@@ -66,6 +71,8 @@ class Pattern:
     regex: re.Pattern[str]
     # A cheap test that must pass before ``regex`` runs: most text holds no key word at all.
     requires: re.Pattern[str] | None = None
+    # A test of the ``secret`` group the regex alone cannot express (randomness).
+    accept: Callable[[str], bool] | None = None
 
     def apply(self, text: str) -> str:
         if self.requires is not None and self.requires.search(text) is None:
@@ -77,7 +84,7 @@ class Pattern:
 
         def replace(match: re.Match[str]) -> str:
             start, end = match.span("secret")
-            if start < 0:
+            if start < 0 or (self.accept is not None and not self.accept(match.group("secret"))):
                 return match.group(0)
             kind = (secret_key_kind(match.group("key")) or self.kind) if by_key else self.kind
             whole, offset = match.group(0), match.start()
@@ -86,14 +93,38 @@ class Pattern:
         return self.regex.sub(replace, text)
 
 
-def _p(kind: str, regex: str, requires: re.Pattern[str] | None = None) -> Pattern:
-    return Pattern(kind, re.compile(regex), requires)
+def _p(
+    kind: str,
+    regex: str,
+    requires: re.Pattern[str] | None = None,
+    accept: Callable[[str], bool] | None = None,
+) -> Pattern:
+    return Pattern(kind, re.compile(regex), requires, accept)
+
+
+def looks_random(text: str) -> bool:
+    """Letters and digits mixed with high entropy: a generated token, not a word or a path."""
+    if len(text) < 16 or not any(c.isdigit() for c in text) or not any(c.isalpha() for c in text):
+        return False
+    counts: dict[str, int] = {}
+    for char in text:
+        counts[char] = counts.get(char, 0) + 1
+    size = len(text)
+    entropy = -sum(n / size * math.log2(n / size) for n in counts.values())
+    return entropy >= _MIN_ENTROPY_BITS
+
+
+_MIN_ENTROPY_BITS = 3.3
 
 
 _HAS_KEY_WORD = re.compile(
     r"(?i)pass|pwd|secret|token|api.?key|access.?key|private.?key|credential"
 )
 _HAS_URL = re.compile("://")
+_HAS_PEM_END = re.compile("-----END ")
+_HAS_MYSQL = re.compile("(?i)mysql|mariadb")
+# A quote as JSON writes it, or escaped once or more (JSON quoted inside a JSON string).
+_Q = r'\\{0,3}"'
 
 
 # Ordered: exact token formats, then structural forms (PEM, URLs, headers), then key=value pairs.
@@ -103,9 +134,24 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
         r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
         r"[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
     ),
+    # A tail cut inside a PEM block (the kubelet applies tailLines): body lines, then END.
+    _p(
+        "private_key",
+        # Starts only at the first line of a run, so a long run is scanned once, not per line.
+        r"(?m)(?<![A-Za-z0-9+/=]\n)(?:^[ \t]*[A-Za-z0-9+/]{16,}={0,2}[ \t]*\r?\n)+"
+        r"[ \t]*-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
+        _HAS_PEM_END,
+    ),
+    # A line that is one long base64 run of mixed case and digits: key material (a PEM body
+    # line with neither header nor footer in sight, a certificate, a keytab) or a token.
+    _p(
+        "key_material",
+        r"(?m)^[ \t]*(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*[0-9])"
+        r"[A-Za-z0-9+/]{40,}={0,2}[ \t]*$",
+    ),
     _p(
         "gcp_service_account",
-        r"\"private_key_id\"\s*:\s*\"(?P<secret>[a-f0-9]{40})\"",
+        rf"{_Q}private_key_id{_Q}\s*:\s*{_Q}(?P<secret>[a-f0-9]{{40}})",
     ),
     _p(
         "aws_access_key",
@@ -147,7 +193,15 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
     _p("azure_sas_token", r"(?i)[?&]sig=(?P<secret>[A-Za-z0-9%+/=]{30,})"),
     _p(
         "docker_auth",
-        r"\"auth\"\s*:\s*\"(?P<secret>[A-Za-z0-9+/]{12,}={0,2})\"",
+        rf"{_Q}(?:auth|identitytoken|registrytoken){_Q}\s*:\s*{_Q}"
+        r"(?P<secret>[A-Za-z0-9+/_.\-]{12,}={0,2})",
+    ),
+    # mysql -pSECRET (no space: with a space, -p prompts for the password).
+    _p(
+        "password",
+        r"\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mariadb)\b[^\n]{0,200}?[ \t]-p"
+        rf"{_NOT_DONE}(?P<secret>'[^'\n]*'|\"[^\"\n]*\"|[^\s'\"]+)",
+        _HAS_MYSQL,
     ),
     _p(
         "bearer_token",
@@ -177,6 +231,19 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
         rf"(?i)(?P<key>{_WORD})\"\s*:\s*\"{_NOT_DONE}(?P<secret>(?:[^\"\\]|\\.)+)\"",
         _HAS_KEY_WORD,
     ),
+    # The same inside a JSON string (a log line quoting JSON): {\"db_password\": \"value\"}.
+    _p(
+        "secret_value",
+        rf"(?i)(?P<key>{_WORD})\\+\"\s*:\s*\\+\"{_NOT_DONE}(?P<secret>[^\"\\]+)",
+        _HAS_KEY_WORD,
+    ),
+    # --password VALUE, -token VALUE in free text (argv split in two, a logged command line).
+    _p(
+        "secret_value",
+        rf"(?i)(?<![A-Za-z0-9_.\-])--?(?P<key>[A-Za-z0-9_.\-]*?{_WORD})[ \t]+{_NOT_DONE}"
+        r"(?P<secret>\"[^\"\n]*\"|'[^'\n]*'|(?!-)[^\s\"']+)",
+        _HAS_KEY_WORD,
+    ),
     # key=value in text, env-style args, query strings, connection strings (Password=...;).
     _p(
         "secret_value",
@@ -192,6 +259,16 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
         r"(?P<secret>\"[^\"\n]+\"|'[^'\n]+'|(?=[^\s,;]*\d)[^\s,;]{6,}|[^\s,;]{20,})",
         _HAS_KEY_WORD,
     ),
+    # A generated-looking token a few words after a credential word, with no = or : at all:
+    # "api key is 9fQ2...", "using token 7Hc0...", "secret for prod: ...".
+    _p(
+        "secret_value",
+        rf"(?i)(?P<key>{_WORD}|api[ _\-]?key|access[ _\-]?key)s?\b"
+        r"(?:[ \t]+[A-Za-z:=]{1,8}){0,3}[ \t]+"
+        rf"{_NOT_DONE}(?P<secret>[A-Za-z0-9+/=_.~\-]{{16,}})",
+        _HAS_KEY_WORD,
+        looks_random,
+    ),
 )
 
 # Kinds a corpus can plant, for tests and documentation.
@@ -203,6 +280,24 @@ BUILTIN_KINDS: frozenset[str] = frozenset(p.kind for p in BUILTIN_PATTERNS)
 # bound by entry count let those pile up to some 20 MB.
 _CACHE_MAX_LENGTH = 256
 _CACHE_MAX_CHARS = 1_000_000
+
+
+# Terminal escapes (CSI, OSC, two-character) and the C0/C1 controls other than tab and newline:
+# a name or message must not move a reader's cursor, recolour a terminal or hide a line.
+_ESCAPES = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]{0,512}(?:\x07|\x1b\\)?|[ -~]?)"
+    r"|\x9b[0-?]*[ -/]*[@-~]?|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without terminal escapes and control characters (tab and newline kept), and
+    with lone surrogates (which no UTF-8 writer accepts) replaced by U+FFFD."""
+    if _UNSAFE.search(text) is None:
+        return text
+    return _SURROGATES.sub("\ufffd", _ESCAPES.sub("", text))
 
 
 def secret_key_kind(key: str) -> str | None:
@@ -224,6 +319,7 @@ class Redactor:
         # Annotations, commands and event messages repeat across replicas: caching short strings
         # makes redacting 150k pods cost a few thousand distinct regex passes, not a million.
         self._memo = TextMemo(self._apply, _CACHE_MAX_CHARS)
+        self._clean_memo = TextMemo(self._clean, _CACHE_MAX_CHARS)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Redactor:
@@ -248,6 +344,23 @@ class Redactor:
             return self._apply(text)
         return self._memo(text)
 
+    def clean(self, text: str) -> str:
+        """What the collection boundary keeps of a decoded string: controls stripped, lone
+        surrogates replaced, secrets redacted."""
+        if not text:
+            return text
+        if len(text) > _CACHE_MAX_LENGTH:
+            return self._clean(text)
+        return self._clean_memo(text)
+
+    def clean_mapping(self, values: Mapping[str, str]) -> dict[str, str]:
+        """``clean`` for each value; values under secret-naming keys hidden whole."""
+        return {key: self._hidden(key, item) or self.clean(item) for key, item in values.items()}
+
+    def clean_argv(self, argv: Sequence[str]) -> list[str]:
+        """``redact_argv`` with each part cleaned."""
+        return self._argv(argv, self.clean)
+
     def redact_obj(self, value: Any) -> Any:
         """The same shape with every string redacted; values under secret-naming keys hidden."""
         if isinstance(value, str):
@@ -266,6 +379,9 @@ class Redactor:
 
     def redact_argv(self, argv: Sequence[str]) -> list[str]:
         """A command line with secrets hidden, including ``--password VALUE`` split in two."""
+        return self._argv(argv, self.redact)
+
+    def _argv(self, argv: Sequence[str], redact: Callable[[str], str]) -> list[str]:
         out: list[str] = []
         hide_next: str | None = None
         for part in argv:
@@ -273,16 +389,24 @@ class Redactor:
                 out.append(MARKER.format(kind=hide_next))
                 hide_next = None
                 continue
-            out.append(self.redact(part))
+            out.append(redact(part))
             hide_next = secret_key_kind(part.lstrip("-")) if part.startswith("-") else None
         return out
 
-    def _redact_item(self, key: Any, item: Any) -> Any:
+    def _hidden(self, key: Any, item: Any) -> str | None:
+        """The marker replacing ``item`` whole when ``key`` names a secret, else None."""
         if isinstance(item, str) and item and isinstance(key, str):
             kind = secret_key_kind(key)
             if kind is not None and not item.startswith("[REDACTED:"):
                 return MARKER.format(kind=kind)
-        return self.redact_obj(item)
+        return None
+
+    def _redact_item(self, key: Any, item: Any) -> Any:
+        hidden = self._hidden(key, item)
+        return hidden if hidden is not None else self.redact_obj(item)
+
+    def _clean(self, text: str) -> str:
+        return self._apply(strip_controls(text))
 
     def _apply(self, text: str) -> str:
         for pattern in self._patterns:

@@ -25,8 +25,10 @@ from k8s_monitor.analysis.findings import Finding, Severity
 from k8s_monitor.analysis.rules import analyze
 from k8s_monitor.analysis.services import load_catalog
 from k8s_monitor.cli.render import print_json, print_table
+from k8s_monitor.cluster.sanitize import sanitize_snapshot
 from k8s_monitor.cluster.snapshot import KINDS, decode_object, snapshot_from_objects
 from k8s_monitor.errors import ConfigurationError
+from k8s_monitor.redaction import Redactor
 
 EXIT_FINDINGS = 1
 # Longer than every rule's grace window (at most 15 minutes), shorter than the recency windows.
@@ -132,6 +134,7 @@ def findings_from_file(
         now = dump_now(objects, datetime.now(UTC))
     usable = [obj for obj in objects if _decodes(obj)]
     snapshot = snapshot_from_objects(usable, cluster=cluster, collected_at=now)
+    sanitize_snapshot(snapshot, Redactor())  # a dump is untrusted input like an API page
     return analyze(snapshot, now=now, catalog=load_catalog(services))
 
 

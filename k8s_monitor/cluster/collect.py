@@ -159,7 +159,7 @@ class Collector:
         gaps.extend(tail_gaps)
         for gap in gaps:
             # Details quote the apiserver's or a proxy's error text: untrusted, so redacted.
-            gap.detail = self._redactor.redact(gap.detail)
+            gap.detail = self._redactor.clean(gap.detail)
             log.warning(
                 "collection_gap",
                 resource=gap.resource,
