@@ -13,6 +13,7 @@ that a bare value is sensitive.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -271,6 +272,12 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
     ),
 )
 
+# Short words of name characters, which no built-in pattern can match: every token format is
+# at least 15 characters long (xoxb- and ten), every other form needs a space, a quote, "=",
+# ":" or "-----". Most strings of a cluster look like this ("True", "Running", label values),
+# and the first cycle meets thousands of distinct ones.
+_PLAIN = re.compile(r"[A-Za-z0-9._/\-]{1,14}")
+
 # Kinds a corpus can plant, for tests and documentation.
 BUILTIN_KINDS: frozenset[str] = frozenset(p.kind for p in BUILTIN_PATTERNS)
 
@@ -300,6 +307,7 @@ def strip_controls(text: str) -> str:
     return _SURROGATES.sub("\ufffd", _ESCAPES.sub("", text))
 
 
+@functools.lru_cache(maxsize=4096)  # keys repeat: label, annotation and resource names
 def secret_key_kind(key: str) -> str | None:
     """The kind a secret-naming key (``db_password``, ``x/api-token``) implies, else None."""
     if not _SECRET_KEY_RE.match(key):
@@ -316,10 +324,16 @@ class Redactor:
 
     def __init__(self, patterns: Iterable[Pattern] = BUILTIN_PATTERNS) -> None:
         self._patterns = tuple(patterns)
+        # Custom patterns may match any short word; the built-in ones cannot (see _PLAIN).
+        self._plain_is_safe = all(p in BUILTIN_PATTERNS for p in self._patterns)
         # Annotations, commands and event messages repeat across replicas: caching short strings
         # makes redacting 150k pods cost a few thousand distinct regex passes, not a million.
         self._memo = TextMemo(self._apply, _CACHE_MAX_CHARS)
-        self._clean_memo = TextMemo(self._clean, _CACHE_MAX_CHARS)
+        # The boundary meets most strings of a big cluster many times ("True", reasons, images):
+        # a plain dict answers those in one lookup, which an LRU's bookkeeping would triple.
+        # It is emptied whole when its budget is spent, so memory stays bounded.
+        self._cleaned: dict[str, str] = {}
+        self._cleaned_chars = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Redactor:
@@ -347,15 +361,30 @@ class Redactor:
     def clean(self, text: str) -> str:
         """What the collection boundary keeps of a decoded string: controls stripped, lone
         surrogates replaced, secrets redacted."""
-        if not text:
-            return text
-        if len(text) > _CACHE_MAX_LENGTH:
-            return self._clean(text)
-        return self._clean_memo(text)
+        done = self._cleaned.get(text)
+        if done is not None:
+            return done
+        result = self._clean(text) if text else text
+        if len(text) <= _CACHE_MAX_LENGTH:
+            if self._cleaned_chars > _CACHE_MAX_CHARS:
+                self._cleaned.clear()
+                self._cleaned_chars = 0
+            self._cleaned[text] = result
+            self._cleaned_chars += len(text) + (0 if result is text else len(result))
+        return result
+
+    @property
+    def cleaned(self) -> Mapping[str, str]:
+        """What ``clean`` answered recently: the boundary's hot loop looks here first."""
+        return self._cleaned
 
     def clean_mapping(self, values: Mapping[str, str]) -> dict[str, str]:
         """``clean`` for each value; values under secret-naming keys hidden whole."""
         return {key: self._hidden(key, item) or self.clean(item) for key, item in values.items()}
+
+    def clean_value(self, key: str, item: str) -> str:
+        """One value of a mapping, as ``clean_mapping`` treats it."""
+        return self._hidden(key, item) or self.clean(item)
 
     def clean_argv(self, argv: Sequence[str]) -> list[str]:
         """``redact_argv`` with each part cleaned."""
@@ -406,6 +435,8 @@ class Redactor:
         return hidden if hidden is not None else self.redact_obj(item)
 
     def _clean(self, text: str) -> str:
+        if self._plain_is_safe and _PLAIN.fullmatch(text):
+            return text
         return self._apply(strip_controls(text))
 
     def _apply(self, text: str) -> str:

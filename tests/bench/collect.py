@@ -49,7 +49,54 @@ def _child_ours(kubeconfig: Path, page_size: int) -> dict[str, Any]:
     snapshot = collector.collect(now=datetime.now(UTC))
     seconds = time.perf_counter() - start
     collector.close()
-    return {"seconds": seconds, "pods": len(snapshot.pods), "gaps": len(snapshot.gaps)}
+    redaction = _redaction_cost(load_api_client(settings), page_size)
+    return {
+        "seconds": seconds,
+        "pods": len(snapshot.pods),
+        "gaps": len(snapshot.gaps),
+        **redaction,
+    }
+
+
+def _redaction_cost(api_client: Any, page_size: int) -> dict[str, float]:
+    """Decoding the same pages with and without the redaction boundary, medians of three.
+
+    The pages are read once and kept, so both sides decode the very same bytes; each redacting
+    pass gets a fresh :class:`Redactor`, whose memo starts cold as on a daemon's first cycle.
+    """
+    from k8s_monitor.cluster import resources as res
+    from k8s_monitor.cluster.pages import decode_page
+    from k8s_monitor.cluster.sanitize import sanitize
+    from k8s_monitor.cluster.transport import Transport
+    from k8s_monitor.redaction import Redactor
+
+    transport = Transport(api_client, 300)
+    pages: list[bytes] = []
+    token = ""
+    while True:
+        query = [("limit", str(page_size))] + ([("continue", token)] if token else [])
+        body = transport.get(res.PODS.path(None), query).body
+        pages.append(body)
+        token = decode_page(body, res.PODS.struct).metadata.continue_
+        if not token:
+            break
+
+    def decode(redactor: Redactor | None) -> float:
+        start = time.perf_counter()
+        for body in pages:
+            for item in decode_page(body, res.PODS.struct).items or ():
+                if redactor is not None:
+                    sanitize(item, redactor)
+        return time.perf_counter() - start
+
+    plain, redacted = [], []
+    for _ in range(3):
+        plain.append(decode(None))
+        redacted.append(decode(Redactor()))
+    return {
+        "decode_s": statistics.median(plain),
+        "decode_redacted_s": statistics.median(redacted),
+    }
 
 
 def _child_baseline(kubeconfig: Path) -> dict[str, Any]:
@@ -82,6 +129,8 @@ def _median_side(side: str, kubeconfig: Path, page_size: int, repeat: int) -> di
     runs = [_run_child(side, kubeconfig, page_size) for _ in range(repeat)]
     return {
         "seconds": statistics.median(r["seconds"] for r in runs),
+        "decode_s": statistics.median(r.get("decode_s", 0.0) for r in runs),
+        "decode_redacted_s": statistics.median(r.get("decode_redacted_s", 0.0) for r in runs),
         "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
         "pods": runs[0]["pods"],
         "gaps": max(r["gaps"] for r in runs),
@@ -111,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--page-size", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--max-redaction-ratio", type=float, default=0.10)
     parser.add_argument("--child", choices=("ours", "baseline"), help=argparse.SUPPRESS)
     parser.add_argument("--kubeconfig", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -135,9 +185,16 @@ def main(argv: list[str] | None = None) -> None:
         ours = _median_side("ours", kubeconfig, args.page_size, args.repeat)
         if ours["pods"] != args.pods or ours["gaps"]:
             raise SystemExit(f"ours listed {ours['pods']} pods with {ours['gaps']} gaps")
+        # Redaction's share of collection: the extra decode time it costs, over the collect.
+        redaction_s = max(0.0, ours["decode_redacted_s"] - ours["decode_s"])
         result: dict[str, Any] = {
             "pods": args.pods,
             "ours_s": round(ours["seconds"], 3),
+            "decode_s": round(ours["decode_s"], 3),
+            "decode_redacted_s": round(ours["decode_redacted_s"], 3),
+            "redaction_s": round(redaction_s, 3),
+            "redaction_ratio": round(redaction_s / ours["seconds"], 3),
+            "redaction_target": args.max_redaction_ratio,
             "ours_peak_rss_mb": round(ours["peak_rss_mb"], 1),
             "baseline_s": None,
             "baseline_peak_rss_mb": None,
@@ -153,6 +210,11 @@ def main(argv: list[str] | None = None) -> None:
                 rss_ratio=round(base["peak_rss_mb"] / ours["peak_rss_mb"], 1),
             )
     print(json.dumps(result))
+    if result["redaction_ratio"] > args.max_redaction_ratio:
+        raise SystemExit(
+            f"redaction costs {result['redaction_ratio']:.1%} of collection time, "
+            f"over the {args.max_redaction_ratio:.0%} target"
+        )
 
 
 if __name__ == "__main__":

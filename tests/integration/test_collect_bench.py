@@ -9,7 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {"pods", "ours_s", "ours_peak_rss_mb", "baseline_s", "baseline_peak_rss_mb", "speedup",
-        "rss_ratio"}  # fmt: skip
+        "rss_ratio", "decode_s", "decode_redacted_s", "redaction_s", "redaction_ratio",
+        "redaction_target"}  # fmt: skip
 
 
 def test_bench_prints_one_json_object() -> None:
@@ -23,3 +24,7 @@ def test_bench_prints_one_json_object() -> None:
     assert result["pods"] == 300
     assert result["ours_s"] > 0 and result["baseline_s"] > 0
     assert result["ours_peak_rss_mb"] < result["baseline_peak_rss_mb"]
+    # The same pages decoded with the boundary cost more than without, within the target
+    # (the command exits non-zero past it, so check=True fails first).
+    assert result["decode_redacted_s"] > result["decode_s"] > 0
+    assert result["redaction_ratio"] <= result["redaction_target"]
