@@ -16,9 +16,10 @@ from __future__ import annotations
 import functools
 import math
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from k8s_monitor.memo import TextMemo
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from k8s_monitor.config import Settings
 
 MARKER = "[REDACTED:{kind}]"
+T = TypeVar("T")
 
 # A value already replaced must not be matched again by a later, more generic pattern.
 _NOT_DONE = r"(?!\[REDACTED:)"
@@ -443,3 +445,108 @@ class Redactor:
         for pattern in self._patterns:
             text = pattern.apply(text)
         return text
+
+
+# --- the guard before every sink ----------------------------------------------------------------
+
+# Texts a guard remembers: a full 1M-token history (about 4M characters) is checked on every
+# save and resend, and only its newest turn is new.
+_GUARD_MEMO_CHARS = 16 * 1024 * 1024
+_MARKER_START = "[REDACTED:"
+
+
+class Guard:
+    """The fail-closed check before a sink (model request, session, report, ledger,
+    notification, log line), on decoded text, never on its JSON encoding.
+
+    Collection already redacts every string it decodes, so a guard should never find anything:
+    a hit means the boundary missed a secret. The secret is redacted here all the same, and the
+    hit is counted per sink (``k8s_monitor_redaction_guard_hits_total``) and logged by kind.
+    """
+
+    def __init__(self, redactor: Redactor | None = None) -> None:
+        self._lock = threading.Lock()
+        self._hits: dict[str, int] = {}
+        self._listeners: list[Callable[[str, int], None]] = []
+        self.use(redactor or Redactor())
+
+    def use(self, redactor: Redactor) -> None:
+        """Check with ``redactor`` (the settings' custom patterns included) from now on."""
+        self._redactor = redactor
+        self._memos: dict[str, TextMemo[tuple[str, int]]] = {}
+
+    def on_hit(self, listener: Callable[[str, int], None]) -> None:
+        """Call ``listener(sink, count)`` on every hit (the metrics of the one daemon in this
+        process; a daemon assembled later replaces it)."""
+        with self._lock:
+            self._listeners = [listener]
+
+    def hits(self) -> dict[str, int]:
+        """Hits so far, by sink."""
+        with self._lock:
+            return dict(self._hits)
+
+    def text(self, sink: str, text: str) -> str:
+        """``text`` as the sink may carry it."""
+        if not text:
+            return text
+        memo = self._memos.get(sink)
+        if memo is None:
+            memo = self._memos.setdefault(sink, TextMemo(self._check, _GUARD_MEMO_CHARS))
+        checked, found = memo(text) if len(text) <= _GUARD_MEMO_CHARS else self._check(text)
+        if found:
+            self.count(sink, found)
+        return checked
+
+    def obj(self, sink: str, value: Any) -> Any:
+        """JSON-like ``value`` with every string (keys included) checked."""
+        if isinstance(value, str):
+            return self.text(sink, value)
+        if isinstance(value, Mapping):
+            return {self.obj(sink, k): self.obj(sink, v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.obj(sink, item) for item in value]
+        return value
+
+    def struct(self, sink: str, value: T) -> T:
+        """A msgspec struct checked through its builtin form and rebuilt."""
+        import msgspec
+
+        checked = self.obj(sink, msgspec.to_builtins(value))
+        rebuilt: T = msgspec.convert(checked, type(value))
+        return rebuilt
+
+    def _check(self, text: str) -> tuple[str, int]:
+        out = self._redactor.redact(text)
+        if out is text or out == text:
+            return text, 0
+        return out, max(1, out.count(_MARKER_START) - text.count(_MARKER_START))
+
+    def count(self, sink: str, found: int) -> None:
+        """Record ``found`` secrets caught before ``sink``."""
+        with self._lock:
+            self._hits[sink] = self._hits.get(sink, 0) + found
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(sink, found)
+
+
+def guarded(sink: str, redactor: Redactor) -> Callable[[str], str]:
+    """``redactor.redact`` for a sink's last pass, with what it still finds counted as hits.
+
+    For the passes that already redact on their way out (the model request, log lines): a
+    secret they catch is one the boundary missed, so it is counted like any guard hit.
+    """
+
+    def redact(text: str) -> str:
+        out = redactor.redact(text)
+        if out is not text and out != text:
+            GUARD.count(sink, max(1, out.count(_MARKER_START) - text.count(_MARKER_START)))
+        return out
+
+    return redact
+
+
+# The process's guard: sinks live in every stage, and each must not need a redactor passed in.
+# ``wiring.assemble`` points it at the settings' redactor and the metrics.
+GUARD = Guard()

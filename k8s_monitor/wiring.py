@@ -24,7 +24,7 @@ from k8s_monitor.cycle import CycleRunner, CycleStages, SnapshotSource
 from k8s_monitor.metrics import Metrics
 from k8s_monitor.notify import build_notifier
 from k8s_monitor.notify.notifier import PENDING_DIR
-from k8s_monitor.redaction import Redactor
+from k8s_monitor.redaction import GUARD, Redactor
 from k8s_monitor.sessions import SessionManager
 
 log = structlog.get_logger(__name__)
@@ -61,6 +61,8 @@ def assemble(
         catalog = load_catalog(settings.services_file)
     redactor = Redactor.from_settings(settings)
     metrics = Metrics()
+    GUARD.use(redactor)
+    GUARD.on_hit(metrics.observe_guard_hit)
     sessions = SessionManager.from_settings(settings, on_event=metrics.observe_session_event)
     resources = ExitStack()
     try:

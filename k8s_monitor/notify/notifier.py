@@ -32,6 +32,7 @@ from k8s_monitor.notify.messages import (
 )
 from k8s_monitor.notify.sinks import DeliveryRejectedError, LogSink, Sink
 from k8s_monitor.notify.spool import Spool, SpoolEntry
+from k8s_monitor.redaction import GUARD
 
 log = structlog.get_logger(__name__)
 
@@ -200,7 +201,8 @@ class Notifier:
         if cleared:
             result.resolved += len(cleared)
             messages.append(resolved_notice(cleared, context, now))
-        return messages
+        # Before the spool and every sink: what goes out is checked once, on decoded text.
+        return [GUARD.struct("notification", message) for message in messages]
 
     # --- delivering ----------------------------------------------------------------------------
 
