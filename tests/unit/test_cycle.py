@@ -142,3 +142,28 @@ def test_an_error_carrying_a_secret_is_redacted_in_the_report(tmp_path: Path) ->
     assert "[REDACTED:" in report.error
     written = next((tmp_path / "r").glob("cycle-*.json")).read_text()
     assert "Pr0xyPassw0rd" not in written
+
+
+class CrashingConversation:
+    """A stage with a bug: anything but the typed errors the cycle expects."""
+
+    def converse(self, data: ConverseInput) -> ConverseOutcome:
+        raise KeyError("a bug, not a typed error")
+
+
+def test_an_unexpected_exception_fails_the_cycle_with_a_report_and_a_count(
+    tmp_path: Path,
+) -> None:
+    from k8s_monitor.metrics import Metrics
+
+    runner, _, _ = _runner(tmp_path, conversation=CrashingConversation())
+    metrics = Metrics()
+    runner._stages.metrics = metrics
+    crashed = runner.run()
+    assert crashed.outcome is Outcome.FAILED
+    assert "KeyError" in (crashed.error or "")
+    assert crashed.report_path and Path(crashed.report_path).exists(), "the cycle left a report"
+    rendered = metrics.render().decode()
+    assert 'k8s_monitor_cycles_total{outcome="failed"} 1.0' in rendered
+    assert 'k8s_monitor_errors_total{stage="cycle",type="KeyError"} 1.0' in rendered
+    assert runner.run().cycle == crashed.cycle + 1
