@@ -84,7 +84,7 @@ def decode_page(data: bytes, struct: type[Any]) -> ListPage[Any]:
     except msgspec.ValidationError:
         pass
     except msgspec.DecodeError as exc:
-        repaired = _without_lone_surrogates(data)
+        repaired = without_lone_surrogates(data)
         if repaired is data:
             raise PageDecodeError(f"not JSON: {exc}") from exc
         return decode_page(repaired, struct)
@@ -101,7 +101,7 @@ _LONE_SURROGATE = re.compile(
 )
 
 
-def _without_lone_surrogates(data: bytes) -> bytes:
+def without_lone_surrogates(data: bytes) -> bytes:
     """``data`` with lone surrogate escapes replaced by U+FFFD; ``data`` itself if none."""
     if b"\\u" not in data:
         return data
@@ -113,7 +113,7 @@ def _decode_leniently(data: bytes, struct: type[Any]) -> ListPage[Any]:
     try:
         loose = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        repaired = _without_lone_surrogates(data)
+        repaired = without_lone_surrogates(data)
         if repaired is data:
             raise PageDecodeError(f"not JSON: {exc}") from exc
         loose = orjson.loads(repaired)
