@@ -51,6 +51,7 @@ _RETRY_DELAY_SECONDS = 0.2
 _RETRY_DELAY_MAX_SECONDS = 2.0
 _LOG_CEILING_FACTOR = 32  # server-side limitBytes = this x LOG_TAIL_BYTES (bounds long lines)
 _LOG_CEILING_MIN = 64 * 1024
+_GAP_DETAIL_CHARS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +159,9 @@ class Collector:
         tails, tail_gaps = self._log_tails(pods)
         gaps.extend(tail_gaps)
         for gap in gaps:
-            # Details quote the apiserver's or a proxy's error text: untrusted, so redacted.
-            gap.detail = self._redactor.clean(gap.detail)
+            # Details quote the apiserver's or a proxy's error text: untrusted, so redacted,
+            # and only then cut, so the cut cannot split a token past recognition.
+            gap.detail = self._redactor.clean(gap.detail)[:_GAP_DETAIL_CHARS]
             log.warning(
                 "collection_gap",
                 resource=gap.resource,
@@ -507,6 +509,6 @@ def _gap(
         api_group=resource.group,
         reason=reason,
         status=status,
-        detail=(detail + where)[:500],
+        detail=detail + where,
         fix=fix if fix is not None else fixes[reason],
     )
