@@ -126,6 +126,7 @@ _HAS_KEY_WORD = re.compile(
 _HAS_URL = re.compile("://")
 _HAS_PEM_END = re.compile("-----END ")
 _HAS_MYSQL = re.compile("(?i)mysql|mariadb")
+_HAS_ESCAPED_NEWLINE = re.compile(r"\\n")
 # A quote as JSON writes it, or escaped once or more (JSON quoted inside a JSON string).
 _Q = r'\\{0,3}"'
 
@@ -151,6 +152,14 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
         "key_material",
         r"(?m)^[ \t]*(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*[0-9])"
         r"[A-Za-z0-9+/]{40,}={0,2}[ \t]*$",
+    ),
+    # The same lines inside a quoted string, where each newline is written \n (a message
+    # rendered as JSON, a log line quoting a key file).
+    _p(
+        "key_material",
+        r"(?<=\\n)[ \t]*(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*[0-9])"
+        r"[A-Za-z0-9+/]{40,}={0,2}(?=[ \t]*(?:\\|\"|'|$))",
+        _HAS_ESCAPED_NEWLINE,
     ),
     _p(
         "gcp_service_account",

@@ -7,6 +7,7 @@ modes with the corpus in pod and node condition messages, Deployment conditions,
 labels, args, events and a log tail cut inside a PEM block; then every output is searched:
 model requests, sessions, reports, the ledger, the spool, Slack and webhook payloads and logs.
 The guard before each sink must not have fired either: a hit there means the boundary missed.
+And with the boundary switched off, the guards alone still let nothing out (fail-closed).
 """
 
 from __future__ import annotations
@@ -211,3 +212,40 @@ def test_corpus_never_leaves_the_daemon_in_either_mode(tmp_path: Path) -> None:
         assert "[REDACTED:" in haystacks[where], where
     assert leaks == [], "\n".join(leaks)
     assert new_hits == {}, f"the boundary missed what the guard caught: {new_hits}"
+
+
+def test_with_the_boundary_off_the_guards_still_stop_every_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fail-closed: were collection to miss everything, the sinks' guards catch it and count."""
+    import k8s_monitor.cluster.collect as collect
+
+    monkeypatch.setattr(collect, "sanitize", lambda item, redactor: None)
+    scenario = planted_scenario(tmp_path, log_lines=["ERROR starting"], event_messages=[])
+    source = CorpusSource(scenario, workload="/".join(WORKLOAD), annotations={}, args=[])
+    hits_before = GUARD.hits()
+    with rig(tmp_path, source) as r:
+        with captured_logs(r.settings(log_level="DEBUG")) as stream:
+            monitor = r.monitor(slack_webhook_url=f"{r.receiver.url}/slack")
+            try:
+                run_cycles(monitor, 1)
+                source.event_messages = [f"probe failed: {s.text}" for s in CORPUS]
+                r.sim.goto(CRASHLOOP_STEP)
+                run_cycles(monitor, 2)
+            finally:
+                monitor.close()
+        haystacks = _haystacks(r, stream.getvalue())
+    leaks = sorted(
+        f"{s.kind} in {where}"
+        for s in CORPUS
+        for where, text in haystacks.items()
+        if s.needle in text
+    )
+    caught = {
+        sink: count - hits_before.get(sink, 0)
+        for sink, count in GUARD.hits().items()
+        if count > hits_before.get(sink, 0)
+    }
+    print(f"FIGURE guard with the boundary off: {len(leaks)} leaks, hits {caught}")
+    assert leaks == [], "\n".join(leaks)
+    assert {"model_request", "notification", "report"} <= set(caught), caught
