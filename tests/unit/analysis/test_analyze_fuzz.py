@@ -119,6 +119,7 @@ def test_any_bytes_give_findings_or_one_line_error(data: bytes) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @SLOW
 @given(DUMP)
 def test_ten_thousand_json_dumps_without_a_traceback(dump: Any) -> None:
