@@ -80,6 +80,10 @@ class Pattern:
     def apply(self, text: str) -> str:
         if self.requires is not None and self.requires.search(text) is None:
             return text
+        return self.apply_found(text)
+
+    def apply_found(self, text: str) -> str:
+        """``apply`` once ``requires`` has passed."""
         groups = self.regex.groupindex
         if "secret" not in groups:
             return self.regex.sub(MARKER.format(kind=self.kind), text)
@@ -451,8 +455,20 @@ class Redactor:
         return self._apply(strip_controls(text))
 
     def _apply(self, text: str) -> str:
+        # Several patterns share one cheap pre-test: run each once per version of the text.
+        passed: dict[re.Pattern[str], bool] = {}
         for pattern in self._patterns:
-            text = pattern.apply(text)
+            test = pattern.requires
+            if test is not None:
+                ok = passed.get(test)
+                if ok is None:
+                    ok = passed[test] = test.search(text) is not None
+                if not ok:
+                    continue
+            replaced = pattern.apply_found(text)
+            if replaced is not text:
+                text = replaced
+                passed.clear()
         return text
 
 
