@@ -1,7 +1,8 @@
 """A process that saves one large session over and over, for the kill -9 crash test.
 
 ``python -m tests.integration.session_writer DIR START`` saves generation START, prints
-``ready`` and then saves START+1, START+2, ... until killed. ``expected(gen)`` is what generation ``gen`` holds.
+``ready`` and then saves START+1, START+2, ... until killed. ``expected(gen)`` is what
+generation ``gen`` holds.
 """
 
 from __future__ import annotations
