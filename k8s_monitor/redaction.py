@@ -498,7 +498,9 @@ class Guard:
     def use(self, redactor: Redactor) -> None:
         """Check with ``redactor`` (the settings' custom patterns included) from now on."""
         self._redactor = redactor
-        self._memos: dict[str, TextMemo[tuple[str, int]]] = {}
+        # One memo for every sink: they see the same texts (a turn is sent, then saved), and
+        # its size bounds what the guard keeps alive in total.
+        self._memo = TextMemo(self._check, _GUARD_MEMO_CHARS)
 
     def on_hit(self, listener: Callable[[str, int], None]) -> None:
         """Call ``listener(sink, count)`` on every hit (the metrics of the one daemon in this
@@ -515,9 +517,7 @@ class Guard:
         """``text`` as the sink may carry it."""
         if not text:
             return text
-        memo = self._memos.get(sink)
-        if memo is None:
-            memo = self._memos.setdefault(sink, TextMemo(self._check, _GUARD_MEMO_CHARS))
+        memo = self._memo
         checked, found = memo(text) if len(text) <= _GUARD_MEMO_CHARS else self._check(text)
         if found:
             self.count(sink, found)
