@@ -124,11 +124,22 @@ class CycleRunner:
         ledger = self._load_ledger()
         cycle = ledger.cycle + 1
         with bound_cycle(cycle, settings.session_id, settings.mode):
+            now = self._stages.clock()
+            started = time.monotonic()
+            report = CycleReport(
+                cycle=cycle,
+                cluster=settings.cluster_name,
+                mode=settings.mode,
+                session_id=settings.session_id,
+                started_at=now,
+            )
             try:
-                report = self._run_cycle(cycle, ledger)
-            except BaseException:
-                self._beat(ok=False)
-                raise
+                self._run_cycle(report, ledger)
+            except Exception as exc:  # the cycle boundary: reported, counted, never silent
+                log.exception("cycle_crashed", error_type=type(exc).__name__)
+                _fail(report, exc, stage="cycle")
+                self._count_error("cycle", exc)
+            report.duration_seconds = time.monotonic() - started
             self._finish(report)
             self._beat(ok=report.outcome is not Outcome.FAILED)
         return report
@@ -139,24 +150,15 @@ class CycleRunner:
 
     # --- the pipeline ------------------------------------------------------------------------
 
-    def _run_cycle(self, cycle: int, ledger: Ledger) -> CycleReport:
+    def _run_cycle(self, report: CycleReport, ledger: Ledger) -> None:
         s = self._stages
-        now = s.clock()
-        started = time.monotonic()
-        report = CycleReport(
-            cycle=cycle,
-            cluster=s.settings.cluster_name,
-            mode=s.settings.mode,
-            session_id=s.settings.session_id,
-            started_at=now,
-        )
+        now, cycle = report.started_at, report.cycle
         log.info("cycle_started")
         try:
             snapshot = s.source.collect(now=now, since=self._last_collected_at)
         except ClusterError as exc:
             self._collection_failed(report, exc, now)
-            report.duration_seconds = time.monotonic() - started
-            return report
+            return
         self._collection_succeeded(now)
 
         findings = analyze(snapshot, now=now, catalog=s.catalog)
@@ -171,12 +173,7 @@ class CycleRunner:
             "requests": evidence.requests,
             "seconds": round(evidence.seconds, 4),
         }
-        try:
-            new_ledger, update = self._remember(ledger, findings, now, unobserved)
-        except StorageError as exc:
-            _fail(report, exc, stage="remember")
-            report.duration_seconds = time.monotonic() - started
-            return report
+        new_ledger, update, unsaved = self._remember(ledger, findings, now, unobserved)
 
         urgent = self._notify_urgent(update, now)
         decision = self._gate.decide(update)
@@ -196,10 +193,13 @@ class CycleRunner:
         )
         self._count_notifications(notifications)
         _fill_report(report, snapshot, findings, update, escalations, outcome, notifications)
+        if unsaved is not None:
+            report.outcome = Outcome.DEGRADED
+            report.error = _joined(
+                f"ledger not saved: {type(unsaved).__name__}: {unsaved}", report.error
+            )
         if outcome is not None and outcome.alert is not None:
             self._escalate_model_alert(report, outcome.alert, now)
-        report.duration_seconds = time.monotonic() - started
-        return report
 
     def _severities(self, outcome: ConverseOutcome | None, update: LedgerUpdate) -> dict[str, Sev]:
         if outcome is not None and outcome.source is AnalysisSource.QUIET:
@@ -230,7 +230,13 @@ class CycleRunner:
 
     def _remember(
         self, ledger: Ledger, findings: list[Finding], now: datetime, unobserved: frozenset[str]
-    ) -> tuple[Ledger, LedgerUpdate]:
+    ) -> tuple[Ledger, LedgerUpdate, StorageError | None]:
+        """The updated ledger and, when it could not be written, why.
+
+        A failed write (disk full) must not silence the cycle: the new ledger is kept in
+        memory, so notifications still go out and the next cycle gets a new number; the report
+        says the ledger was not saved, and the next successful save catches up.
+        """
         new_ledger, update = update_ledger(
             ledger,
             findings,
@@ -238,10 +244,15 @@ class CycleRunner:
             resolve_after=self._stages.settings.resolve_after_cycles,
             unobserved_kinds=unobserved,
         )
-        # Saved before the model is asked: the ledger is ground truth whether or not it answers.
-        self._stages.ledger_store.save(new_ledger)
         self._ledger = new_ledger
-        return new_ledger, update
+        # Saved before the model is asked: the ledger is ground truth whether or not it answers.
+        try:
+            self._stages.ledger_store.save(new_ledger)
+        except StorageError as exc:
+            log.error("ledger_save_failed", error_type=type(exc).__name__, error=str(exc))
+            self._count_error("remember", exc)
+            return new_ledger, update, exc
+        return new_ledger, update, None
 
     def _notify_urgent(self, update: LedgerUpdate, now: datetime) -> tuple[str, ...]:
         """Page SEV-1/2 at once; their fingerprints, worst first (the model may investigate)."""
@@ -434,6 +445,10 @@ def _fail(report: CycleReport, exc: BaseException, *, stage: str) -> None:
     report.outcome = Outcome.FAILED
     report.error = f"{type(exc).__name__}: {exc}"
     log.error("cycle_failed", stage=stage, error_type=type(exc).__name__, error=str(exc))
+
+
+def _joined(first: str, second: str | None) -> str:
+    return first if not second else f"{first}; {second}"
 
 
 def _model_severities(outcome: ConverseOutcome | None) -> dict[str, Sev]:

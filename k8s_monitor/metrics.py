@@ -256,6 +256,12 @@ class Metrics:
         self.errors = Counter(
             f"{PREFIX}_errors", "Errors caught by a stage, by type.", ["stage", "type"], registry=r
         )
+        self.guard_hits = Counter(
+            f"{PREFIX}_redaction_guard_hits",
+            "Secrets the guard before a sink caught: the collection boundary missed them.",
+            ["sink"],
+            registry=r,
+        )
 
         self._start_known_children_at_zero()
 
@@ -326,6 +332,9 @@ class Metrics:
 
     def observe_error(self, stage: str, error_type: str) -> None:
         self.errors.labels(stage=stage, type=error_type).inc()
+
+    def observe_guard_hit(self, sink: str, count: int) -> None:
+        self.guard_hits.labels(sink=sink).inc(count)
 
     def observe_session_event(self, name: str) -> None:
         self.session_events.labels(event=name).inc()

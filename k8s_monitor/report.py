@@ -15,6 +15,7 @@ import msgspec
 from msgspec import Struct, field
 
 from k8s_monitor.atomicfile import write_atomic
+from k8s_monitor.redaction import GUARD
 
 REPORT_GLOB = "cycle-*.json"
 
@@ -106,7 +107,8 @@ def write_report(report: CycleReport, report_dir: Path, retention: int) -> Path:
     stamp = report.started_at.strftime("%Y%m%dT%H%M%S.%fZ")
     path = report_dir / f"cycle-{stamp}-{report.cycle:06d}.json"
     report.report_path = str(path)
-    payload = msgspec.json.format(msgspec.json.encode(report), indent=2)
+    checked = GUARD.obj("report", msgspec.to_builtins(report))
+    payload = msgspec.json.format(msgspec.json.encode(checked), indent=2)
     # Reports are read by people mid-incident; a half-written one is worse than none.
     write_atomic(path, payload, durable=False)
     _apply_retention(report_dir, retention)

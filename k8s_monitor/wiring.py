@@ -27,7 +27,7 @@ from k8s_monitor.investigate.tools import Toolbox
 from k8s_monitor.metrics import Metrics
 from k8s_monitor.notify import Heartbeat, build_heartbeat, build_notifier
 from k8s_monitor.notify.notifier import PENDING_DIR
-from k8s_monitor.redaction import Redactor
+from k8s_monitor.redaction import GUARD, Redactor
 from k8s_monitor.sessions import SessionManager
 
 log = structlog.get_logger(__name__)
@@ -71,6 +71,8 @@ def assemble(
     redactor = Redactor.from_settings(settings)
     metrics = Metrics()
     metrics.cycle_interval.set(settings.interval_seconds)
+    GUARD.use(redactor)
+    GUARD.on_hit(metrics.observe_guard_hit)
     sessions = SessionManager.from_settings(settings, on_event=metrics.observe_session_event)
     resources = ExitStack()
     try:

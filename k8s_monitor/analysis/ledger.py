@@ -30,6 +30,7 @@ from k8s_monitor.analysis.incidents import (
 )
 from k8s_monitor.atomicfile import write_atomic
 from k8s_monitor.errors import StorageError
+from k8s_monitor.redaction import GUARD
 
 log = structlog.get_logger(__name__)
 
@@ -402,9 +403,8 @@ class LedgerStore:
 
     def save(self, ledger: Ledger, *, now: datetime | None = None) -> None:
         stamp = now or datetime.now(UTC)
-        payload = msgspec.json.encode(
-            _LedgerFile(schema_version=SCHEMA_VERSION, saved_at=stamp, ledger=ledger)
-        )
+        document = _LedgerFile(schema_version=SCHEMA_VERSION, saved_at=stamp, ledger=ledger)
+        payload = msgspec.json.encode(GUARD.obj("ledger", msgspec.to_builtins(document)))
         write_atomic(self.path, payload)
 
     def _quarantine(self, problem: str) -> None:

@@ -27,6 +27,8 @@ from k8s_monitor.analysis.incidents import Ledger
 from k8s_monitor.analysis.rules import analyze
 from k8s_monitor.analysis.services import load_catalog
 from k8s_monitor.cli.render import print_json, print_table
+from k8s_monitor.cluster.pages import without_lone_surrogates
+from k8s_monitor.cluster.sanitize import sanitize_snapshot
 from k8s_monitor.cluster.snapshot import KINDS, decode_object, snapshot_from_objects
 from k8s_monitor.errors import ConfigurationError
 from k8s_monitor.investigate import gather_evidence
@@ -68,25 +70,83 @@ def _rfc3339(text: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+# kubectl output nests a few levels (List > items > object > spec > ...); anything much deeper
+# is not a dump, and the walks below would run out of stack on it.
+MAX_DEPTH = 64
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases: kubectl never writes them, and an alias bomb expands to billions."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not allowed in a dump", mark
+            )
+        return super().compose_node(parent, index)
+
+
 def load_objects(path: Path) -> list[dict[str, Any]]:
-    """Every API object in a JSON or YAML dump, Lists flattened."""
+    """Every API object in a JSON or YAML dump, Lists flattened.
+
+    Raises :class:`ConfigurationError` (one line, exit 2) for a file that holds no object.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError("--from-file", f"{path}: cannot be read: {exc}") from exc
-    try:
-        documents: list[Any] = [orjson.loads(text)]
-    except orjson.JSONDecodeError:
-        try:
-            documents = list(yaml.safe_load_all(text))
-        except yaml.YAMLError as exc:
-            raise ConfigurationError(
-                "--from-file", f"{path}: neither JSON nor YAML: {exc}"
-            ) from exc
+    documents = _documents(path, text)
+    if _too_deep(documents):
+        raise ConfigurationError("--from-file", f"{path}: nested deeper than {MAX_DEPTH} levels")
     objects: list[dict[str, Any]] = []
     for document in documents:
         _flatten(document, objects)
+    if not objects:
+        raise ConfigurationError(
+            "--from-file",
+            f"{path}: no Kubernetes objects (expected the output of kubectl get ... -o json)",
+        )
     return objects
+
+
+def _documents(path: Path, text: str) -> list[Any]:
+    try:
+        return [orjson.loads(text)]
+    except orjson.JSONDecodeError as exc:
+        json_error = exc
+    data = text.encode("utf-8", "surrogatepass")
+    repaired = without_lone_surrogates(data)
+    if repaired is not data:  # one odd string must not make the whole dump unreadable
+        try:
+            return [orjson.loads(repaired)]
+        except orjson.JSONDecodeError as exc:
+            json_error = exc
+    if text.lstrip().startswith(("{", "[")):
+        # JSON that orjson refused (a lone surrogate, nesting past its limit): YAML would only
+        # misread it, slowly.
+        raise ConfigurationError("--from-file", f"{path}: not valid JSON: {json_error}")
+    try:
+        return list(yaml.load_all(text, Loader=_NoAliasLoader))
+    except yaml.YAMLError as exc:
+        reason = str(exc).replace("\n", " ")
+        raise ConfigurationError("--from-file", f"{path}: neither JSON nor YAML: {reason}") from exc
+    except RecursionError as exc:
+        raise ConfigurationError("--from-file", f"{path}: nested too deeply") from exc
+
+
+def _too_deep(documents: list[Any]) -> bool:
+    """Nesting beyond ``MAX_DEPTH``, found without recursion."""
+    stack: list[tuple[Any, int]] = [(document, 1) for document in documents]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return False
 
 
 def _flatten(document: Any, into: list[dict[str, Any]]) -> None:
@@ -136,10 +196,12 @@ def findings_from_file(
         now = dump_now(objects, datetime.now(UTC))
     usable = [obj for obj in objects if _decodes(obj)]
     snapshot = snapshot_from_objects(usable, cluster=cluster, collected_at=now)
+    redactor = Redactor()
+    sanitize_snapshot(snapshot, redactor)  # a dump is untrusted input like an API page
     findings = analyze(snapshot, now=now, catalog=load_catalog(services))
     # A dump has no cluster behind it: evidence from what it holds, no extra reads.
     gathered = gather_evidence(
-        findings, snapshot, previous=Ledger(), reads=None, now=now, redact=Redactor().redact
+        findings, snapshot, previous=Ledger(), reads=None, now=now, redact=redactor.redact
     )
     return link_causes(gathered.findings, snapshot, now=now)
 
@@ -152,8 +214,9 @@ def _decodes(obj: dict[str, Any]) -> bool:
     try:
         decode_object(kind, obj)
     except msgspec.ValidationError as exc:
-        name = obj.get("metadata", {}).get("name", "?") if isinstance(obj, dict) else "?"
-        print(f"k8s-monitor: skipped {kind}/{name}: {exc}", file=sys.stderr)
+        metadata = obj.get("metadata")
+        name = metadata.get("name", "?") if isinstance(metadata, dict) else "?"
+        print(f"k8s-monitor: skipped {kind}/{name!s:.100}: {exc}", file=sys.stderr)
         return False
     return True
 

@@ -171,12 +171,12 @@ def _configure_logging(
     settings: Settings, *, level: LogLevel | None = None, stream: Any = None
 ) -> None:
     from k8s_monitor.logs import configure_logging
-    from k8s_monitor.redaction import Redactor
+    from k8s_monitor.redaction import Redactor, guarded
 
     configure_logging(
         (level or settings.log_level).value,
         settings.log_format if level is None else LogFormat.CONSOLE,
-        redact=Redactor.from_settings(settings).redact,
+        redact=guarded("log", Redactor.from_settings(settings)),
         stream=stream,
     )
 

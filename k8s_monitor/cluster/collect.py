@@ -52,6 +52,7 @@ _TRANSIENT = frozenset({429, 500, 502, 503, 504})
 _LIST_RETRY = RetryPolicy(attempts=2, base_delay=0.2, max_delay=2.0)
 _LOG_CEILING_FACTOR = 32  # server-side limitBytes = this x LOG_TAIL_BYTES (bounds long lines)
 _LOG_CEILING_MIN = 64 * 1024
+_GAP_DETAIL_CHARS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +160,9 @@ class Collector:
         tails, tail_gaps = self._log_tails(pods)
         gaps.extend(tail_gaps)
         for gap in gaps:
-            # Details quote the apiserver's or a proxy's error text: untrusted, so redacted.
-            gap.detail = self._redactor.redact(gap.detail)
+            # Details quote the apiserver's or a proxy's error text: untrusted, so redacted,
+            # and only then cut, so the cut cannot split a token past recognition.
+            gap.detail = self._redactor.clean(gap.detail)[:_GAP_DETAIL_CHARS]
             log.warning(
                 "collection_gap",
                 resource=gap.resource,
@@ -515,6 +517,6 @@ def _gap(
         api_group=resource.group,
         reason=reason,
         status=status,
-        detail=(detail + where)[:500],
+        detail=detail + where,
         fix=fix if fix is not None else fixes[reason],
     )

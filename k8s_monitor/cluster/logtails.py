@@ -113,7 +113,7 @@ def tail_from_response(
     data, truncated = _last_lines(response.body, max_bytes, response.truncated)
     # Cut before redacting so no secret is split at an arbitrary byte; then cut again, since a
     # marker can be longer than what it replaced.
-    redacted = redactor.redact(data.decode("utf-8", "replace")).encode()
+    redacted = redactor.clean(data.decode("utf-8", "replace")).encode()
     data, again = _last_lines(redacted, max_bytes, truncated=False)
     return LogTail(
         namespace=target.namespace,

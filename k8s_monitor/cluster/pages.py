@@ -84,17 +84,39 @@ def decode_page(data: bytes, struct: type[Any]) -> ListPage[Any]:
     except msgspec.ValidationError:
         pass
     except msgspec.DecodeError as exc:
-        raise PageDecodeError(f"not JSON: {exc}") from exc
+        repaired = without_lone_surrogates(data)
+        if repaired is data:
+            raise PageDecodeError(f"not JSON: {exc}") from exc
+        return decode_page(repaired, struct)
     else:
         return fast
     return _decode_leniently(data, struct)
+
+
+# A \uD800-\uDFFF escape that is not half of a pair. JSON allows it, UTF-8 cannot carry it, and
+# the decoders reject the whole page for it; one odd string must not hide every pod.
+_LONE_SURROGATE = re.compile(
+    rb"(?<!\\)\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\)(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def without_lone_surrogates(data: bytes) -> bytes:
+    """``data`` with lone surrogate escapes replaced by U+FFFD; ``data`` itself if none."""
+    if b"\\u" not in data:
+        return data
+    repaired, count = _LONE_SURROGATE.subn(rb"\\ufffd", data)
+    return repaired if count else data
 
 
 def _decode_leniently(data: bytes, struct: type[Any]) -> ListPage[Any]:
     try:
         loose = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise PageDecodeError(f"not JSON: {exc}") from exc
+        repaired = without_lone_surrogates(data)
+        if repaired is data:
+            raise PageDecodeError(f"not JSON: {exc}") from exc
+        loose = orjson.loads(repaired)
     if not isinstance(loose, dict) or not isinstance(loose.get("items") or [], list):
         raise PageDecodeError("not a list: no items array")
     try:

@@ -20,7 +20,7 @@ from k8s_monitor.llm.cache import cache_ttl_for_interval
 from k8s_monitor.llm.protocol import ModelProvider
 from k8s_monitor.llm.providers import build_provider, count_fn_for
 from k8s_monitor.llm.wire import memo_size_for, memoized
-from k8s_monitor.redaction import Redactor
+from k8s_monitor.redaction import Redactor, guarded
 from k8s_monitor.sessions.tokens import TokenCounter
 
 log = structlog.get_logger(__name__)
@@ -56,7 +56,7 @@ def build_conversation(
     """
     if redact is None:
         redact = memoized(
-            (redactor or Redactor.from_settings(settings)).redact,
+            guarded("model_request", redactor or Redactor.from_settings(settings)),
             max_chars=memo_size_for(settings.max_context_tokens),
         )
     if provider is None and not offline:

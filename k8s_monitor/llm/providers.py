@@ -112,6 +112,10 @@ class AnthropicProvider:
             raise ModelAnswerError(f"unreadable response body: {type(exc).__name__}") from exc
         except self._signing_errors as exc:
             raise signing_error(exc) from exc
+        if not isinstance(getattr(message, "content", None), list):
+            # A proxy or gateway answering 200 with a page of its own (HTML, a login form): the
+            # SDK hands back the raw text instead of a message.
+            raise ModelAnswerError(f"unreadable response body: {type(message).__name__}")
         text = "".join(block.text for block in message.content if block.type == "text")
         return ModelReply(
             content=[_block_data(block) for block in message.content],

@@ -42,6 +42,7 @@ from k8s_monitor.notify.messages import (
 )
 from k8s_monitor.notify.sinks import DeliveryRejectedError, LogSink, Sink
 from k8s_monitor.notify.spool import Spool, SpoolEntry
+from k8s_monitor.redaction import GUARD
 from k8s_monitor.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
@@ -272,7 +273,8 @@ class Notifier:
         if cleared:
             result.resolved += len(cleared)
             messages.append(resolved_notice(cleared, context, now))
-        return messages
+        # Before the spool and every sink: what goes out is checked once, on decoded text.
+        return [GUARD.struct("notification", message) for message in messages]
 
     def _plan_alerts(
         self,

@@ -25,6 +25,7 @@ from k8s_monitor.errors import (
     SessionSchemaError,
     StorageError,
 )
+from k8s_monitor.redaction import GUARD
 from k8s_monitor.sessions import schema
 from k8s_monitor.sessions.crypto import SessionCipher, parse_keys, read_key_file
 from k8s_monitor.sessions.lock import SessionLock
@@ -368,6 +369,7 @@ class SessionManager:
     # --- internals ------------------------------------------------------------------------
 
     def _write_document(self, session_id: str, document: dict[str, Any]) -> None:
+        document = GUARD.obj("session", document)
         try:
             schema.check_writable(document, self.max_depth)
             data = schema.encode(document)

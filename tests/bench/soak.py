@@ -11,7 +11,12 @@ Prints one JSON object: ``cycles``, ``rss_start_mb`` (after the first cycle, war
 ``rss_end_mb``, ``rss_max_mb``, ``fds_start``, ``fds_end``, ``prunes``, ``session_bytes_max``,
 ``failed_cycles``, plus ``rss_drift_mb``, ``cycle_ms_median``, ``seconds`` and ``targets_met``.
 Targets: RSS drift <= 10 MB, idle RSS <= 120 MB, file descriptors flat, session size bounded
-(the last quarter's largest session no larger than 1.25x the first quarter's largest).
+(never above about 6 bytes per token of MAX_CONTEXT_TOKENS: the prune keeps it in budget).
+
+The monitor runs as it would in the image: packages only the dev venv has (rich, which
+structlog's console renderer picks up; kubernetes-validate, which the kubernetes client's
+dynamic module imports when present, and jsonschema with it) are made unimportable first, so
+the RSS measured is the pod's, not the dev tools'.
 """
 
 from __future__ import annotations
@@ -29,13 +34,19 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import structlog
+# Before anything imports them: None in sys.modules makes `import rich` raise ImportError,
+# which is what the libraries that use them optionally expect when they are not installed.
+DEV_ONLY_MODULES = ("rich", "kubernetes_validate")
+for _name in DEV_ONLY_MODULES:
+    sys.modules.setdefault(_name, None)  # type: ignore[assignment]
 
-from k8s_monitor.config import LogFormat, Settings, load_settings
-from k8s_monitor.logs import configure_logging
-from k8s_monitor.redaction import Redactor
-from k8s_monitor.report import Outcome
-from k8s_monitor.wiring import assemble
+import structlog  # noqa: E402 - after the dev-only modules are blocked
+
+from k8s_monitor.config import LogFormat, Settings, load_settings  # noqa: E402
+from k8s_monitor.logs import configure_logging  # noqa: E402
+from k8s_monitor.redaction import Redactor  # noqa: E402
+from k8s_monitor.report import Outcome  # noqa: E402
+from k8s_monitor.wiring import assemble  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SOAK_SETTINGS: dict[str, Any] = {

@@ -20,7 +20,8 @@ Point the real SDK at it (``anthropic.Anthropic(api_key=..., base_url=server.url
   the caller may control (``advance``) so a simulated day runs in seconds; ``miss_cache`` makes
   every lookup miss (writes are still billed), as an API whose cache keeps evicting would;
 - injects faults on demand (``inject``): 429 with ``retry-after-ms``, 529, 500, slow answers
-  (client timeouts), connection resets, malformed bodies, spend-limit 429s, invalid answers,
+  (client timeouts), connection resets, malformed bodies, HTML pages with a 200 (a proxy),
+  spend-limit 429s, invalid answers,
   context overflows;
 - records every request (path, headers, body) for assertions such as secret-leak checks;
 - answers with a deterministic structured analysis derived from the cycle message, so
@@ -125,7 +126,7 @@ def invalid(message: str) -> ApiError:
 class Fault:
     """One injected failure, consumed by the next ``count`` message requests."""
 
-    kind: str  # rate_limit | overloaded | server_error | slow | reset | malformed
+    kind: str  # rate_limit | overloaded | server_error | slow | reset | malformed | html
     #            spend_limit | invalid_answer | context_too_long | bad_request
     count: int = 1
     retry_after_ms: int = 10
@@ -1100,6 +1101,11 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "reset":
             self._reset()
             return True
+        if kind == "html":
+            # A proxy or gateway answering for the API: 200, but an HTML page, not a message.
+            page = b"<html><head><title>Gateway</title></head><body>Please sign in</body></html>"
+            self._send(200, page, request_id, record, content_type="text/html; charset=utf-8")
+            return True
         if kind == "malformed":
             payload = b'{"id": "msg_broken", "type": "message", "content": [{"ty'
             self._send(200, payload, request_id, record)
@@ -1141,10 +1147,11 @@ class _Handler(BaseHTTPRequestHandler):
         request_id: str,
         record: Recorded,
         extra: dict[str, str] | None = None,
+        content_type: str = "application/json",
     ) -> None:
         record.status = status
         self.send_response(status)
-        self.send_header("content-type", "application/json")
+        self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(payload)))
         self.send_header("request-id", request_id)
         for name, value in (extra or {}).items():

@@ -20,7 +20,7 @@ import structlog
 
 from k8s_monitor.config import LogFormat, Settings, load_settings
 from k8s_monitor.logs import configure_logging
-from k8s_monitor.redaction import Redactor
+from k8s_monitor.redaction import Redactor, guarded
 from k8s_monitor.report import CycleReport
 from k8s_monitor.sessions import SessionManager
 from k8s_monitor.sim import ClusterSource, SimServer, load_scenario
@@ -152,7 +152,7 @@ def captured_logs(settings: Settings) -> Iterator[io.StringIO]:
     configure_logging(
         settings.log_level.value,
         LogFormat.JSON,
-        redact=Redactor.from_settings(settings).redact,
+        redact=guarded("log", Redactor.from_settings(settings)),
         stream=stream,
     )
     try:

@@ -26,6 +26,7 @@ FAULTS: dict[str, tuple[Fault, int]] = {
     "timeout": (Fault("slow", count=50, delay_seconds=1.0), 1 + MAX_RETRIES),
     "connection-reset": (Fault("reset", count=50), 1 + MAX_RETRIES),
     "malformed-body": (Fault("malformed", count=50), 1 + MAX_RETRIES),
+    "html-page-200": (Fault("html", count=50), 1 + MAX_RETRIES),
     "spend-limit-429": (Fault("spend_limit", count=50), 1),
 }
 

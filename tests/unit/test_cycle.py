@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from k8s_monitor.analysis.escalation import MODEL_DISABLED, MONITOR_BLIND, Escalation
 from k8s_monitor.analysis.incidents import Incident
 from k8s_monitor.analysis.ledger import LedgerStore
@@ -168,7 +166,7 @@ def test_heartbeat_after_every_cycle_fail_after_a_failed_one(tmp_path: Path) -> 
     assert beat.beats == [True, False, True]
 
 
-def test_a_crashing_cycle_beats_fail_and_still_raises(tmp_path: Path) -> None:
+def test_a_crashing_cycle_beats_fail(tmp_path: Path) -> None:
     beat = RecordingBeat()
     runner, source, _ = _runner(tmp_path, heartbeat=beat)
 
@@ -176,8 +174,8 @@ def test_a_crashing_cycle_beats_fail_and_still_raises(tmp_path: Path) -> None:
         raise RuntimeError("bug")
 
     source.collect = crash  # type: ignore[method-assign]
-    with pytest.raises(RuntimeError, match="bug"):  # it still reaches the daemon's job boundary
-        runner.run()
+    report = runner.run()  # a bug fails the cycle, with a report: it is not raised further
+    assert report.outcome is Outcome.FAILED and "RuntimeError" in (report.error or "")
     assert beat.beats == [False]
 
 
@@ -301,3 +299,28 @@ def test_a_quiet_cycle_keeps_the_models_last_severities(tmp_path: Path) -> None:
 
     assert severities(asked)["NodeNotReady"] == "SEV-1"
     assert severities(quiet) == severities(asked), "the model's word still holds"
+
+
+class CrashingConversation:
+    """A stage with a bug: anything but the typed errors the cycle expects."""
+
+    def converse(self, data: ConverseInput) -> ConverseOutcome:
+        raise KeyError("a bug, not a typed error")
+
+
+def test_an_unexpected_exception_fails_the_cycle_with_a_report_and_a_count(
+    tmp_path: Path,
+) -> None:
+    from k8s_monitor.metrics import Metrics
+
+    runner, _, _ = _runner(tmp_path, conversation=CrashingConversation())
+    metrics = Metrics()
+    runner._stages.metrics = metrics
+    crashed = runner.run()
+    assert crashed.outcome is Outcome.FAILED
+    assert "KeyError" in (crashed.error or "")
+    assert crashed.report_path and Path(crashed.report_path).exists(), "the cycle left a report"
+    rendered = metrics.render().decode()
+    assert 'k8s_monitor_cycles_total{outcome="failed"} 1.0' in rendered
+    assert 'k8s_monitor_errors_total{stage="cycle",type="KeyError"} 1.0' in rendered
+    assert runner.run().cycle == crashed.cycle + 1
