@@ -90,7 +90,7 @@ def _events(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def _wait_started(path: Path, timeout: float = 20.0) -> None:
+def _wait_started(path: Path, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists() and b'"daemon_started"' in path.read_bytes():
