@@ -21,6 +21,7 @@ from typing import Any
 
 from tests.conftest import clean_env
 from tests.faults.harness import SESSION_ID, Rig, session_cycles, turn_problems
+from tests.integration.daemon_process import PROCESS_DEADLINE
 
 REPO = Path(__file__).resolve().parents[2]
 INTERVAL_MINUTES = 0.1 / 60  # back-to-back cycles: the scheduler coalesces what it cannot run
@@ -73,11 +74,17 @@ class ForkServer:
         return int(self._send(f"wait {pid}"))
 
     def close(self) -> None:
+        """Ask the server to quit; tearing down its interpreter can take a while on a busy box."""
         if self.proc.poll() is None:
             assert self.proc.stdin is not None
             self.proc.stdin.write("quit\n")
             self.proc.stdin.close()
-            self.proc.wait(timeout=10)
+            try:
+                self.proc.wait(timeout=PROCESS_DEADLINE)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise
 
 
 def _events(path: Path) -> list[dict[str, Any]]:
@@ -90,7 +97,7 @@ def _events(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def _wait_started(path: Path, timeout: float = 120.0) -> None:
+def _wait_started(path: Path, timeout: float = PROCESS_DEADLINE) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists() and b'"daemon_started"' in path.read_bytes():
