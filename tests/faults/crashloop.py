@@ -21,10 +21,16 @@ from typing import Any
 
 from tests.conftest import clean_env
 from tests.faults.harness import SESSION_ID, Rig, session_cycles, turn_problems
+from tests.integration.daemon_process import PROCESS_DEADLINE
 
 REPO = Path(__file__).resolve().parents[2]
 INTERVAL_MINUTES = 0.1 / 60  # back-to-back cycles: the scheduler coalesces what it cannot run
 STARTUP_KILLS = 0.15  # share of kills that land before the daemon is up
+# Share of the other kills timed from the round's first saved cycle rather than from start-up.
+# Delays are wall-clock: on a busy machine a cycle can outlast every delay drawn from start-up,
+# and no round would ever save. Anchoring some kills on an event keeps saves in the mix at any
+# speed; the delay after the anchor still lands them at random moments of the cycles that follow.
+AFTER_A_SAVE = 0.5
 
 
 @dataclass
@@ -73,11 +79,17 @@ class ForkServer:
         return int(self._send(f"wait {pid}"))
 
     def close(self) -> None:
+        """Ask the server to quit; tearing down its interpreter can take a while on a busy box."""
         if self.proc.poll() is None:
             assert self.proc.stdin is not None
             self.proc.stdin.write("quit\n")
             self.proc.stdin.close()
-            self.proc.wait(timeout=10)
+            try:
+                self.proc.wait(timeout=PROCESS_DEADLINE)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise
 
 
 def _events(path: Path) -> list[dict[str, Any]]:
@@ -90,13 +102,15 @@ def _events(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def _wait_started(path: Path, timeout: float = 20.0) -> None:
+def _wait_logged(path: Path, event: str, timeout: float = PROCESS_DEADLINE) -> None:
+    needle = f'"event":"{event}"'.encode()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if path.exists() and b'"daemon_started"' in path.read_bytes():
+        if needle in path.read_bytes():
             return
         time.sleep(0.01)
-    raise AssertionError(f"daemon did not start:\n{path.read_text(errors='replace')[-3000:]}")
+    tail = path.read_text(errors="replace")[-3000:]
+    raise AssertionError(f"daemon never logged {event}:\n{tail}")
 
 
 def _advance_forever(rig: Rig, stop: threading.Event, period: float) -> None:
@@ -171,7 +185,9 @@ def kill_loop(rig: Rig, kills: int, seed: int, *, max_delay: float = 1.2) -> Cra
                 time.sleep(rng.uniform(0.0, 0.2))  # while it loads, locks, cleans up
                 stats.killed_at_startup += 1
             else:
-                _wait_started(log_path)
+                _wait_logged(log_path, "daemon_started")
+                if rng.random() < AFTER_A_SAVE:
+                    _wait_logged(log_path, "cycle_completed")
                 time.sleep(rng.uniform(0.0, max_delay))
             server.kill(pid)
             stats.kills += 1

@@ -2,7 +2,7 @@
 
 Importing the Anthropic SDK alone costs seconds of CPU; hundreds of kill-and-restart rounds
 would spend their time importing. This process imports everything once, then for each
-``spawn LOGFILE`` line on stdin forks a child that runs the real CLI entry point
+``spawn LOGFILE`` line on stdin creates LOGFILE, forks a child that runs the real CLI entry point
 (``k8s_monitor.cli.main(["run"])``) with its output in LOGFILE, and prints the child's pid.
 ``wait PID`` reaps a child (after the test killed it) and prints its wait status. The children
 are ordinary processes: SIGKILL ends them mid-instruction, exactly as in a pod.
@@ -16,8 +16,7 @@ import os
 import sys
 
 
-def _child(log_path: str) -> None:
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def _child(log_fd: int) -> None:
     null_fd = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null_fd, 0)
     os.dup2(log_fd, 1)
@@ -44,9 +43,14 @@ def serve() -> None:
     for line in sys.stdin:
         command, _, argument = line.strip().partition(" ")
         if command == "spawn":
+            # The log file exists before the pid is printed: a kill can land before the child
+            # has run a single instruction (a busy machine may not schedule it for a while),
+            # and the test reads the log after every kill.
+            log_fd = os.open(argument, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             pid = os.fork()
             if pid == 0:
-                _child(argument)
+                _child(log_fd)
+            os.close(log_fd)
             print(pid, flush=True)
         elif command == "wait":
             _, status = os.waitpid(int(argument), 0)

@@ -24,7 +24,7 @@ def _assert_consistent(stats: CrashStats, kills: int) -> None:
 
 
 @pytest.mark.xdist_group("crash_kill_loop")
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(900)  # generous: twenty restarts take minutes on a loaded machine
 def test_sigkill_at_random_moments_keeps_session_ledger_and_notifications_consistent(
     tmp_path: Path,
 ) -> None:
@@ -168,17 +168,17 @@ def test_sigkill_of_the_real_cli_process_mid_cycle_then_restart(tmp_path: Path) 
     import time
 
     from tests.faults.crashloop import check_disk
-    from tests.integration.daemon_process import DaemonProcess
+    from tests.integration.daemon_process import PROCESS_DEADLINE, DaemonProcess
 
     with rig(tmp_path) as r:
         env = r.env(monitoring_interval_minutes=0.1 / 60)
         first = DaemonProcess(["run"], env, tmp_path)
         try:
-            first.wait_for("cycle_completed", cycle=2, timeout=60)
+            first.wait_for("cycle_completed", cycle=2)
             taken = r.fake.stats.faults
             r.sim.goto(1)
             r.fake.inject(Fault("slow", count=1, delay_seconds=2.0))  # hold the next turn open
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + PROCESS_DEADLINE
             while r.fake.stats.faults == taken and time.monotonic() < deadline:
                 time.sleep(0.01)
             # That cycle's ledger is saved and its model call is in flight: kill it there.
@@ -195,7 +195,7 @@ def test_sigkill_of_the_real_cli_process_mid_cycle_then_restart(tmp_path: Path) 
         assert session_cycles(session)[-1] == killed - 1, "killed between the two saves"
         second = DaemonProcess(["run"], env, tmp_path)
         try:
-            done = second.wait_for("cycle_completed", timeout=60)
+            done = second.wait_for("cycle_completed")
         finally:
             assert second.stop() == 0, second.output
         check_disk(r, stats, 1)

@@ -70,15 +70,17 @@ def test_probes_and_metrics_answer_on_a_running_daemon(kubeconfig: Path, tmp_pat
     }
     daemon = daemon_process.DaemonProcess(["run"], env, tmp_path)
     try:
-        alive = json.loads(_wait_for_status(daemon, port, "/healthz", 200, timeout=30))
+        alive = json.loads(
+            _wait_for_status(daemon, port, "/healthz", 200, timeout=daemon_process.PROCESS_DEADLINE)
+        )
         assert alive["status"] == "ok"
-        daemon.wait_for("cycle_completed", cycle=2, timeout=60)
+        daemon.wait_for("cycle_completed", cycle=2)
         # The summary line is logged just before the daemon records the cycle: allow a moment.
-        deadline = time.monotonic() + 10
-        ready = json.loads(_wait_for_status(daemon, port, "/readyz", 200, timeout=10))
+        deadline = time.monotonic() + 60
+        ready = json.loads(_wait_for_status(daemon, port, "/readyz", 200, timeout=60))
         while ready["cycles"] < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-            ready = json.loads(_wait_for_status(daemon, port, "/readyz", 200, timeout=10))
+            ready = json.loads(_wait_for_status(daemon, port, "/readyz", 200, timeout=60))
         assert ready["cycles"] >= 2 and ready["last_success_at"]
 
         status, body = _get(port, "/metrics")
