@@ -13,7 +13,7 @@ from k8s_monitor.sim.render import faults, pod_logs
 from k8s_monitor.sim.render.context import JSON, RenderContext
 from k8s_monitor.sim.render.pod_plan import UNSCHEDULABLE, PodPlan
 from k8s_monitor.sim.render.templates import workload_labels
-from k8s_monitor.sim.world import WorkloadState
+from k8s_monitor.sim.world import Fault, WorkloadState
 
 
 def emit_pod(ctx: RenderContext, pod: PodPlan) -> bool:
@@ -94,21 +94,7 @@ def _pod_status(
     last_state: JSON = {}
     restarts = 0
     if pod.state == "pending":
-        status: JSON = {
-            "phase": "Pending",
-            "conditions": [
-                o.condition(
-                    "PodScheduled",
-                    "False",
-                    ctx.at(pod.since),
-                    "Unschedulable",
-                    pod.fault.message if pod.fault else UNSCHEDULABLE,
-                    probe_time=True,
-                )
-            ],
-            "qosClass": "Burstable",
-        }
-        return status, False
+        return _unscheduled_status(ctx, pod), False
     if pod.state == "evicted":
         return _evicted_status(ctx, pod, container, created), False
     if pod.state in faults.STATES:
@@ -125,36 +111,10 @@ def _pod_status(
                 "message": f'Back-off pulling image "{pod.image}"',
             }
         }
-    elif pod.state in ("crashloop", "recovered"):
-        fault = pod.fault
-        assert fault is not None
-        end = fault.end if pod.state == "recovered" and fault.end is not None else ctx.now_offset
-        namespace = pod.workload.spec.namespace
-        restarts, since_crash = o.crash_restarts(end - fault.since)
-        restarts = max(restarts, 1)
-        last_crash = ctx.at(end - since_crash)
-        terminated: JSON = {
-            "exitCode": fault.exit_code,
-            "reason": fault.reason,
-            "startedAt": o.ts(last_crash - timedelta(seconds=4)),
-            "finishedAt": o.ts(last_crash),
-            "containerID": container_id,
-        }
-        if fault.message:
-            terminated["message"] = fault.message
-        last_state = {"terminated": terminated}
-        if pod.state == "recovered":
-            ready = True
-            state = {"running": {"startedAt": o.ts(ctx.at(end))}}
-        else:
-            backoff = min(300, 10 * 2 ** max(restarts - 1, 0))
-            state = {
-                "waiting": {
-                    "reason": "CrashLoopBackOff",
-                    "message": f"back-off {_duration(backoff)} restarting failed "
-                    f"container={container} pod={pod.name}_{namespace}({uid})",
-                }
-            }
+    elif pod.state in ("crashloop", "recovered") and pod.fault is not None:
+        state, last_state, restarts, ready = _crash_container(
+            ctx, pod, pod.fault, uid, container, container_id
+        )
     else:  # completed / failed job pods
         phase = "Succeeded" if pod.state == "completed" else "Failed"
         state = {
@@ -190,7 +150,7 @@ def _pod_status(
         )
     host_ip = o.node_ip(node or "")
     ip = o.pod_ip(pod.workload.spec.namespace, pod.name)
-    status = {
+    status: JSON = {
         "phase": phase,
         "conditions": [
             o.condition("PodReadyToStartContainers", "True", started, probe_time=True),
@@ -208,6 +168,57 @@ def _pod_status(
         "qosClass": "Burstable",
     }
     return status, ready
+
+
+def _unscheduled_status(ctx: RenderContext, pod: PodPlan) -> JSON:
+    """Pending with no node: the scheduler's reason on PodScheduled, no container status."""
+    return {
+        "phase": "Pending",
+        "conditions": [
+            o.condition(
+                "PodScheduled",
+                "False",
+                ctx.at(pod.since),
+                "Unschedulable",
+                pod.fault.message if pod.fault else UNSCHEDULABLE,
+                probe_time=True,
+            )
+        ],
+        "qosClass": "Burstable",
+    }
+
+
+def _crash_container(
+    ctx: RenderContext, pod: PodPlan, fault: Fault, uid: str, container: str, container_id: str
+) -> tuple[JSON, JSON, int, bool]:
+    """State, last state, restarts and readiness of a crash-looping (or recovered) container."""
+    end = fault.end if pod.state == "recovered" and fault.end is not None else ctx.now_offset
+    namespace = pod.workload.spec.namespace
+    restarts, since_crash = o.crash_restarts(end - fault.since)
+    restarts = max(restarts, 1)
+    last_crash = ctx.at(end - since_crash)
+    terminated: JSON = {
+        "exitCode": fault.exit_code,
+        "reason": fault.reason,
+        "startedAt": o.ts(last_crash - timedelta(seconds=4)),
+        "finishedAt": o.ts(last_crash),
+        "containerID": container_id,
+    }
+    if fault.message:
+        terminated["message"] = fault.message
+    last_state: JSON = {"terminated": terminated}
+    if pod.state == "recovered":
+        state: JSON = {"running": {"startedAt": o.ts(ctx.at(end))}}
+        return state, last_state, restarts, True
+    backoff = min(300, 10 * 2 ** max(restarts - 1, 0))
+    state = {
+        "waiting": {
+            "reason": "CrashLoopBackOff",
+            "message": f"back-off {_duration(backoff)} restarting failed "
+            f"container={container} pod={pod.name}_{namespace}({uid})",
+        }
+    }
+    return state, last_state, restarts, False
 
 
 def evicted_pods(ctx: RenderContext, workload: WorkloadState) -> None:
