@@ -8,6 +8,7 @@ from k8s_monitor.sim.world import WorkloadState
 
 
 def hpa(ctx: RenderContext, workload: WorkloadState) -> None:
+    """The workload's HPA, ScalingLimited once the replicas reach its maximum."""
     spec = workload.spec
     hpa = spec.hpa
     assert hpa is not None

@@ -11,6 +11,7 @@ from k8s_monitor.sim.world import WorkloadState
 
 
 def daemonset(ctx: RenderContext, workload: WorkloadState) -> None:
+    """One pod per node (the first node gets a broken revision first), then the DaemonSet."""
     spec = workload.spec
     labels = workload_labels(spec)
     uid = o.make_uid("DaemonSet", spec.namespace, spec.name)

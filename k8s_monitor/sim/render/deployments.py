@@ -22,6 +22,7 @@ PROGRESS_DEADLINE_SECONDS = 600
 
 
 def deployment(ctx: RenderContext, workload: WorkloadState) -> None:
+    """One ReplicaSet per recent template with its pods, then the Deployment's events and itself."""
     spec = workload.spec
     replicas = workload.replicas
     current = workload.current
@@ -37,7 +38,7 @@ def deployment(ctx: RenderContext, workload: WorkloadState) -> None:
     before = _replica_counts(replicas, workload.revisions[:-1]) if current.number > 1 else {}
     uid = o.make_uid("Deployment", spec.namespace, spec.name)
     labels = workload_labels(spec)
-    ready_total = available_total = total = 0
+    ready_total = total = 0
     rs_names: dict[str, str] = {}
     for key, revision in sorted(latest.items(), key=lambda kv: kv[1].number):
         template_hash = o.name_suffix(10, spec.namespace, spec.name, key)
@@ -70,7 +71,6 @@ def deployment(ctx: RenderContext, workload: WorkloadState) -> None:
                 ready += 1
         total += count
         ready_total += ready
-        available_total += ready
         ctx.out.add(
             "replicasets",
             _replicaset(ctx, workload, revision, rs_name, rs_uid, uid, pod_labels, count, ready),

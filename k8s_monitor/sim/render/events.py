@@ -31,6 +31,10 @@ def event(
     api_version: str = "v1",
     field_path: str | None = None,
 ) -> None:
+    """One event about ``kind/name``, seen ``count`` times from ``first`` to ``last`` (offsets).
+
+    Clamped to now; dropped when last seen longer ago than the event TTL.
+    """
     last = min(last, ctx.now_offset)
     first = min(first, last)
     if ctx.now_offset - last > EVENT_TTL_SECONDS:
@@ -57,6 +61,7 @@ def event(
 
 
 def timeline_events(ctx: RenderContext) -> None:
+    """The scenario's own events (``event:`` changes) that happened by now."""
     for item in ctx.world.timeline:
         if item.at > ctx.now_offset:
             continue

@@ -19,6 +19,7 @@ from k8s_monitor.sim.world import WorkloadState
 
 
 def cronjob(ctx: RenderContext, workload: WorkloadState) -> None:
+    """The Jobs of the last three scheduled runs (none once the apiserver refuses them)."""
     spec = workload.spec
     uid = o.make_uid("CronJob", spec.namespace, spec.name)
     period = _schedule_period_minutes(spec.schedule) * 60
@@ -91,6 +92,10 @@ def job(
     *,
     failed: bool | None = None,
 ) -> None:
+    """Job ``name`` started at ``started`` (scenario offset ``offset``) with its pods.
+
+    ``failed`` defaults to whether the workload has a job failure.
+    """
     spec = workload.spec
     if failed is None:
         failed = workload.job_failure is not None

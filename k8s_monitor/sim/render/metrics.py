@@ -10,6 +10,7 @@ from k8s_monitor.sim.render.quantities import to_ki
 
 
 def usage(ctx: RenderContext) -> None:
+    """Node usage (high under memory pressure) and usage of every running pod."""
     window = "20.036s"
     stamp = o.ts(ctx.now - timedelta(seconds=11))
     for node in ctx.world.nodes.values():

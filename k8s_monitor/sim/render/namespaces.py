@@ -10,6 +10,7 @@ SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 
 
 def namespaces(ctx: RenderContext) -> None:
+    """The system namespaces, the scenario's and every workload's, sorted."""
     names = set(SYSTEM_NAMESPACES) | set(ctx.spec.namespaces)
     names |= {w.spec.namespace for w in ctx.world.workloads.values()}
     for name in sorted(names):
@@ -32,6 +33,7 @@ def namespaces(ctx: RenderContext) -> None:
 
 
 def quotas(ctx: RenderContext) -> None:
+    """The scenario's ResourceQuotas, their usage as the scenario states it."""
     for quota in ctx.spec.quotas:
         ctx.out.add(
             "resourcequotas",

@@ -14,6 +14,7 @@ SERVICE_CIDR = "172.20"
 
 
 def services(ctx: RenderContext) -> None:
+    """A Service and its EndpointSlice per Deployment or StatefulSet with a port."""
     pods = ctx.out.objects.get("pods", [])
     for workload in ctx.world.workloads.values():
         spec = workload.spec

@@ -9,6 +9,7 @@ from k8s_monitor.sim.world import WorkloadState
 
 
 def pdb(ctx: RenderContext, workload: WorkloadState) -> None:
+    """The workload's PDB, its healthy count taken from the pods rendered so far."""
     spec = workload.spec
     minimum = spec.pdb_min_available or 0
     healthy = sum(

@@ -12,6 +12,7 @@ from k8s_monitor.sim.world import Fault, WorkloadState
 
 
 def statefulset(ctx: RenderContext, workload: WorkloadState) -> None:
+    """Pods ``<name>-0..n-1`` with their claims, then the StatefulSet."""
     spec = workload.spec
     labels = workload_labels(spec)
     uid = o.make_uid("StatefulSet", spec.namespace, spec.name)

@@ -22,6 +22,7 @@ UNBOUND = (
 
 
 def storage_classes(ctx: RenderContext) -> None:
+    """The scenario's StorageClasses; ``gp2`` is the in-tree default class."""
     for name in sorted(set(ctx.spec.storage_classes)):
         annotations = (
             {"storageclass.kubernetes.io/is-default-class": "true"} if name == DEFAULT_CLASS else {}
