@@ -61,7 +61,7 @@ def event(
 
 
 def timeline_events(ctx: RenderContext) -> None:
-    """The scenario's own events (``event:`` changes) that happened by now."""
+    """Events the scenario's changes recorded (node conditions, explicit events), up to now."""
     for item in ctx.world.timeline:
         if item.at > ctx.now_offset:
             continue
