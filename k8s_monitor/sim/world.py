@@ -2,7 +2,7 @@
 
 ``World`` holds intent and history (workload revisions, faults, node conditions) in scenario
 seconds (offsets from the scenario's start). ``apply_change`` folds one change into it;
-``render.py`` turns it into API objects at a moment in time.
+the ``render`` package turns it into API objects at a moment in time.
 """
 
 from __future__ import annotations

@@ -5,27 +5,23 @@ listing every selected pod with its readiness.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from k8s_monitor.sim import objects as o
+from k8s_monitor.sim.render.context import JSON, RenderContext
 from k8s_monitor.sim.world import WorkloadState
 
-if TYPE_CHECKING:
-    from k8s_monitor.sim.render import Renderer
-
-JSON = dict[str, Any]
 SERVICE_KINDS = ("Deployment", "StatefulSet")
 SERVICE_CIDR = "172.20"
 
 
-def services(renderer: Renderer) -> None:
-    pods = renderer.out.objects.get("pods", [])
-    for workload in renderer.world.workloads.values():
+def services(ctx: RenderContext) -> None:
+    """A Service and its EndpointSlice per Deployment or StatefulSet with a port."""
+    pods = ctx.out.objects.get("pods", [])
+    for workload in ctx.world.workloads.values():
         spec = workload.spec
         if spec.kind not in SERVICE_KINDS or spec.port is None:
             continue
         selector = workload.service_selector or {"app": spec.name, **spec.labels}
-        renderer.out.add("services", _service(renderer, workload, selector))
+        ctx.out.add("services", _service(ctx, workload, selector))
         selected = [
             p
             for p in pods
@@ -33,10 +29,10 @@ def services(renderer: Renderer) -> None:
             and p["status"].get("phase") in ("Pending", "Running")
             and all(p["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())
         ]
-        renderer.out.add("endpointslices", _slice(renderer, workload, selected))
+        ctx.out.add("endpointslices", _slice(ctx, workload, selected))
 
 
-def _service(renderer: Renderer, workload: WorkloadState, selector: dict[str, str]) -> JSON:
+def _service(ctx: RenderContext, workload: WorkloadState, selector: dict[str, str]) -> JSON:
     spec = workload.spec
     cluster_ip = f"{SERVICE_CIDR}.{o.stable_int(250, spec.namespace, spec.name) + 1}." + str(
         o.stable_int(250, spec.name, spec.namespace) + 2
@@ -48,8 +44,8 @@ def _service(renderer: Renderer, workload: WorkloadState, selector: dict[str, st
             name=spec.name,
             namespace=spec.namespace,
             uid=o.make_uid("Service", spec.namespace, spec.name),
-            created=renderer.at(workload.created),
-            resource_version=renderer.next_rv(),
+            created=ctx.at(workload.created),
+            resource_version=ctx.next_rv(),
             labels={"app": spec.name},
             managed_by="kubectl-client-side-apply",
         ),
@@ -70,7 +66,7 @@ def _service(renderer: Renderer, workload: WorkloadState, selector: dict[str, st
     }
 
 
-def _slice(renderer: Renderer, workload: WorkloadState, pods: list[JSON]) -> JSON:
+def _slice(ctx: RenderContext, workload: WorkloadState, pods: list[JSON]) -> JSON:
     spec = workload.spec
     name = f"{spec.name}-{o.name_suffix(5, spec.namespace, spec.name, 'slice')}"
     endpoints = []
@@ -96,7 +92,7 @@ def _slice(renderer: Renderer, workload: WorkloadState, pods: list[JSON]) -> JSO
         node = pod["spec"].get("nodeName")
         if node:
             endpoint["nodeName"] = node
-            zone = renderer.world.nodes[node].spec.zone if node in renderer.world.nodes else None
+            zone = ctx.world.nodes[node].spec.zone if node in ctx.world.nodes else None
             if zone:
                 endpoint["zone"] = zone
         endpoints.append(endpoint)
@@ -105,8 +101,8 @@ def _slice(renderer: Renderer, workload: WorkloadState, pods: list[JSON]) -> JSO
             name=name,
             namespace=spec.namespace,
             uid=o.make_uid("EndpointSlice", spec.namespace, name),
-            created=renderer.at(workload.created),
-            resource_version=renderer.next_rv(),
+            created=ctx.at(workload.created),
+            resource_version=ctx.next_rv(),
             labels={
                 "kubernetes.io/service-name": spec.name,
                 "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",

@@ -1,35 +1,32 @@
 """Pod and controller states the failure-mode scenarios add, rendered as a real cluster shows them.
 
-Kept apart from ``render.py``: a pod waiting in CreateContainerConfigError, a pod stuck in
-ContainerCreating because the CNI has no IP for it or its volume will not attach, a CronJob
-whose Jobs the apiserver refuses, a ReplicaSet the apiserver refuses (quota,
-webhook, missing PriorityClass or ServiceAccount), a pending pod the autoscaler will not help.
+A pod waiting in CreateContainerConfigError, a pod stuck in ContainerCreating because the CNI
+has no IP for it or its volume will not attach, a CronJob whose Jobs the apiserver refuses, a
+ReplicaSet the apiserver refuses (quota, webhook, missing PriorityClass or ServiceAccount), a
+pending pod the autoscaler will not help, a cordoned node.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
 from k8s_monitor.sim import objects as o
+from k8s_monitor.sim.render.context import JSON, RenderContext
+from k8s_monitor.sim.render.events import event
+from k8s_monitor.sim.render.pod_plan import PodPlan
 from k8s_monitor.sim.view import ContainerLogs
 from k8s_monitor.sim.world import Revision, WorkloadState
 
-if TYPE_CHECKING:
-    from k8s_monitor.sim.render import Renderer, _Pod
-
-JSON = dict[str, Any]
-
-# Pod states this module renders (``_Pod.state``).
+# Pod states this module renders (``PodPlan.state``).
 STATES = frozenset({"configerror", "sandbox"})
 SANDBOX_RETRY_SECONDS = 30
 
 
-def pod_status(renderer: Renderer, pod: _Pod, container: str, node: str | None) -> JSON:
+def pod_status(ctx: RenderContext, pod: PodPlan, container: str, node: str | None) -> JSON:
     """A scheduled pod whose container never starts: Pending, the container waiting."""
-    created = renderer.at(pod.created)
-    since = renderer.at(pod.since)
+    created = ctx.at(pod.created)
+    since = ctx.at(pod.since)
     if pod.state == "configerror":
         waiting = {
             "reason": "CreateContainerConfigError",
@@ -78,15 +75,17 @@ def pod_status(renderer: Renderer, pod: _Pod, container: str, node: str | None) 
     return status
 
 
-def pod_events(renderer: Renderer, pod: _Pod, uid: str, container: str, node: str | None) -> None:
+def pod_events(
+    ctx: RenderContext, pod: PodPlan, uid: str, container: str, node: str | None
+) -> None:
     namespace = pod.workload.spec.namespace
     key = (namespace, pod.name, container)
-    renderer.out.logs[key] = ContainerLogs(current=None, waiting_reason=pod.state)
-    attempts = max(1, int((renderer.now_offset - pod.since) // SANDBOX_RETRY_SECONDS))
+    ctx.out.logs[key] = ContainerLogs(current=None, waiting_reason=pod.state)
+    attempts = max(1, int((ctx.now_offset - pod.since) // SANDBOX_RETRY_SECONDS))
     if pod.state == "configerror":
-        renderer._event(
-            "Pod", namespace, pod.name, uid, "Failed", f"Error: {pod.message}", "Warning",
-            pod.since + 2, renderer.now_offset - 10, attempts, "kubelet", host=node,
+        event(
+            ctx, "Pod", namespace, pod.name, uid, "Failed", f"Error: {pod.message}", "Warning",
+            pod.since + 2, ctx.now_offset - 10, attempts, "kubelet", host=node,
             field_path=f"spec.containers{{{container}}}",
         )  # fmt: skip
         return
@@ -98,20 +97,23 @@ def pod_events(renderer: Renderer, pod: _Pod, uid: str, container: str, node: st
         component = "attachdetach-controller"
     else:
         component = "kubelet"
-    renderer._event(
-        "Pod", namespace, pod.name, uid, reason, text, "Warning",
-        pod.since + 3, renderer.now_offset - 8, attempts, component, host=node,
+    event(
+        ctx, "Pod", namespace, pod.name, uid, reason, text, "Warning",
+        pod.since + 3, ctx.now_offset - 8, attempts, component, host=node,
     )  # fmt: skip
 
 
-def _claimed_volume(pod: _Pod) -> str:
-    """The volume bound to the pod's first claim (``<template>-<pod>``), as render.py names it."""
+def _claimed_volume(pod: PodPlan) -> str:
+    """The volume bound to the pod's first claim (``<template>-<pod>``).
+
+    Named as ``storage.volume_claim`` names it.
+    """
     spec = pod.workload.spec
     claim = f"data-{pod.name}"
     return f"pvc-{o.make_uid('PVC', spec.namespace, claim)}"
 
 
-def autoscaler_event(renderer: Renderer, pod: _Pod, uid: str) -> None:
+def autoscaler_event(ctx: RenderContext, pod: PodPlan, uid: str) -> None:
     """The autoscaler's answer to a pending pod: cluster autoscaler or Karpenter."""
     fault = pod.fault
     if fault is None or fault.autoscaler is None:
@@ -121,16 +123,16 @@ def autoscaler_event(renderer: Renderer, pod: _Pod, uid: str) -> None:
         reason, component = "NotTriggerScaleUp", "cluster-autoscaler"
     else:
         reason, component = "FailedScheduling", "karpenter"
-    renderer._event(
-        "Pod", namespace, pod.name, uid, reason, fault.autoscaler_message, "Normal"
+    event(
+        ctx, "Pod", namespace, pod.name, uid, reason, fault.autoscaler_message, "Normal"
         if reason == "NotTriggerScaleUp" else "Warning",
-        pod.since + 10, renderer.now_offset - 12,
-        max(1, int((renderer.now_offset - pod.since) // 10)), component,
+        pod.since + 10, ctx.now_offset - 12,
+        max(1, int((ctx.now_offset - pod.since) // 10)), component,
     )  # fmt: skip
 
 
 def refused_replicaset(
-    renderer: Renderer, workload: WorkloadState, rs_names: dict[str, str]
+    ctx: RenderContext, workload: WorkloadState, rs_names: dict[str, str]
 ) -> None:
     """The ReplicaSet controller's FailedCreate events for a revision the apiserver refuses."""
     current = workload.current
@@ -140,11 +142,12 @@ def refused_replicaset(
     rs_name = rs_names.get(current.template_key)
     if rs_name is None:
         return
-    attempts = max(1, int((renderer.now_offset - current.since) // 60))
-    renderer._event(
-        "ReplicaSet", spec.namespace, rs_name, o.make_uid("ReplicaSet", spec.namespace, rs_name),
-        "FailedCreate", f"Error creating: {current.create_error}", "Warning",
-        current.since + 1, renderer.now_offset - 15, attempts, "replicaset-controller",
+    attempts = max(1, int((ctx.now_offset - current.since) // 60))
+    event(
+        ctx, "ReplicaSet", spec.namespace, rs_name,
+        o.make_uid("ReplicaSet", spec.namespace, rs_name), "FailedCreate",
+        f"Error creating: {current.create_error}", "Warning",
+        current.since + 1, ctx.now_offset - 15, attempts, "replicaset-controller",
         api_version="apps/v1",
     )  # fmt: skip
 
@@ -165,34 +168,34 @@ def replica_failure(workload: WorkloadState, since: datetime) -> JSON | None:
     return o.condition("ReplicaFailure", "True", since, "FailedCreate", error[:1000], update=since)
 
 
-def runs_refused_from(renderer: Renderer, workload: WorkloadState) -> float:
+def runs_refused_from(ctx: RenderContext, workload: WorkloadState) -> float:
     """The epoch second from which the apiserver refuses the CronJob's Jobs (inf: never)."""
     refusal = workload.job_refusal
-    if refusal is None or refusal.since > renderer.now_offset:
+    if refusal is None or refusal.since > ctx.now_offset:
         return math.inf
-    return renderer.at(refusal.since).timestamp()
+    return ctx.at(refusal.since).timestamp()
 
 
 def refused_runs(
-    renderer: Renderer, workload: WorkloadState, uid: str, refused_from: float, period: float
+    ctx: RenderContext, workload: WorkloadState, uid: str, refused_from: float, period: float
 ) -> None:
     """The CronJob controller's FailedCreate events, one per refused run (counted)."""
     refusal = workload.job_refusal
     if refusal is None or math.isinf(refused_from):
         return
     spec = workload.spec
-    now_epoch = renderer.now.timestamp()
+    now_epoch = ctx.now.timestamp()
     first = math.ceil(refused_from / period) * period
     if first > now_epoch:
         return
     count = int((now_epoch - first) // period) + 1
     latest = math.floor(now_epoch / period) * period
     name = f"{spec.name}-{int(latest // 60)}"
-    since = renderer.now_offset - (now_epoch - first)
-    renderer._event(
-        "CronJob", spec.namespace, spec.name, uid, "FailedCreate",
+    since = ctx.now_offset - (now_epoch - first)
+    event(
+        ctx, "CronJob", spec.namespace, spec.name, uid, "FailedCreate",
         f'Error creating job: jobs.batch "{name}" is forbidden: {refusal.message}', "Warning",
-        since, renderer.now_offset - (now_epoch - latest), count, "cronjob-controller",
+        since, ctx.now_offset - (now_epoch - latest), count, "cronjob-controller",
         api_version="batch/v1",
     )  # fmt: skip
 
