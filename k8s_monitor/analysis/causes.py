@@ -39,6 +39,17 @@ ROLLOUT_WINDOW = timedelta(hours=6)
 MAX_CHAIN = 6
 # Where a finding's own reason is explained by the node, the node is the cause of its pods.
 NODE_ROOT_REASONS = ("NodeNotReady", "NodePressure")
+# Failures the node a pod runs on cannot cause: the image or the pod's own configuration is
+# wrong wherever it runs. A pod showing one is no victim of a bad node it happens to be on.
+NODE_INDEPENDENT_REASONS = frozenset(
+    {
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+    }
+)
 WORKLOAD_SHORTFALL = frozenset(
     {
         "DeploymentUnavailable",
@@ -259,6 +270,14 @@ def select_pods(
     return found
 
 
+def _fails_on_any_node(pod: Pod) -> bool:
+    statuses = (*pod.status.init_container_statuses, *pod.status.container_statuses)
+    return any(
+        s.state.waiting is not None and s.state.waiting.reason in NODE_INDEPENDENT_REASONS
+        for s in statuses
+    )
+
+
 def _unready(pod: Pod) -> bool:
     if pod.status.phase in ("Succeeded",):
         return False
@@ -326,9 +345,9 @@ def _infer(finding: Finding, index: _Index, now: datetime) -> tuple[CauseRef, st
 
 
 def _node_cause(finding: Finding, index: _Index, now: datetime) -> tuple[CauseRef, str] | None:
-    if not index.bad_nodes:
+    if not index.bad_nodes or finding.reason in NODE_INDEPENDENT_REASONS:
         return None
-    pods = index.affected_pods(finding)
+    pods = [p for p in index.affected_pods(finding) if not _fails_on_any_node(p)]
     placed = [p.spec.node_name for p in pods if p.spec.node_name]
     if not placed:
         return None

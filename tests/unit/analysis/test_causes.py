@@ -114,6 +114,25 @@ def test_fingerprint_is_stable_while_symptoms_come_and_go(tmp_path: Path) -> Non
     assert incident.cause_root is not None and incident.cause_root.name == "node-bad"
 
 
+def test_a_bad_image_on_a_bad_node_is_not_blamed_on_the_node() -> None:
+    # The node is lost, but these pods could not pull their image on any node: the node is
+    # no explanation for them, and they must not be folded into its incident.
+    pulling = waiting("ImagePullBackOff", message="Back-off pulling image shop/web:bad")
+    objects = [node("node-bad", ready="Unknown", since="09:00")]
+    objects += [deployment("web", replicas=2), replicaset("web", "abc", created="06:00")]
+    objects += [
+        workload_pod("web", i, node_name="node-bad", containers=[pulling]) for i in range(2)
+    ]
+    findings = linked(*objects)
+    pulls = [f for f in findings if f.reason == "ImagePullBackOff"]
+    assert pulls, [f.reason for f in findings]
+    assert all(f.caused_by is None or f.caused_by.kind != "Node" for f in pulls)
+    web = [f for f in findings if f.subject.name == "web"]
+    assert all(f.caused_by is None or f.caused_by.kind != "Node" for f in web)
+    node_groups = [g for g in group_by_root_cause(findings) if g.root.kind == "Node"]
+    assert all(s.subject.name != "web" for g in node_groups for s in g.symptoms)
+
+
 def test_a_node_that_is_fine_is_no_cause() -> None:
     objects = [node("node-ok"), deployment("web", replicas=2)]
     objects += [replicaset("web", "abc", created="06:00")]
