@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.bench
 
 
 def _run_module(module: str, *args: str, timeout: float = 240) -> tuple[int, dict]:

@@ -13,7 +13,7 @@ from tests.integration.alertmanager import ALERTMANAGER_BINARIES, ALERTMANAGER_P
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.xdist_group("alertmanager")
+pytestmark = [pytest.mark.xdist_group("alertmanager"), pytest.mark.bench]
 
 
 def test_fast_form_meets_the_targets() -> None:
