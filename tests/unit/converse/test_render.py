@@ -5,7 +5,8 @@ import json
 from k8s_monitor.analysis.findings import Severity
 from k8s_monitor.cluster.snapshot import LogTail
 from k8s_monitor.converse.render import MessageKind, estimate_tokens, render_cycle_message
-from tests.unit.llm.helpers import CycleFeed, finding
+from tests.builders import finding
+from tests.unit.llm.helpers import CycleFeed
 
 
 def _identity(text: str) -> str:
