@@ -27,7 +27,7 @@ from k8s_monitor.sim import SimServer
 from k8s_monitor.wiring import ledger_path
 from tests import builders
 from tests.fakes.anthropic_server import FakeAnthropic, ToolScript
-from tests.unit.cluster.lookup_world import lookup_world
+from tests.unit.cluster.lookup_world import lookup_world, worker_pod
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -37,16 +37,6 @@ def sim(tmp_path: Path) -> Iterator[SimServer]:
     with SimServer(lookup_world(tmp_path)) as server:  # type: ignore[arg-type]
         server.goto(1)
         yield server
-
-
-def _worker_pod(sim: SimServer) -> str:
-    pods = sim.view().collection("pods")
-    assert pods is not None
-    return next(
-        p["metadata"]["name"]
-        for p in pods.items(0, len(pods))
-        if p["metadata"]["name"].startswith("worker-")
-    )
 
 
 def _incident(pod: str) -> Incident:
@@ -81,7 +71,7 @@ def monitor_env(tmp_path: Path, sim: SimServer, monkeypatch: pytest.MonkeyPatch)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings = Settings(_env_file=None)
-    incident = _incident(_worker_pod(sim))
+    incident = _incident(worker_pod(sim))
     LedgerStore(ledger_path(settings)).save(
         Ledger(cycle=3, incidents={incident.fingerprint: incident})
     )
