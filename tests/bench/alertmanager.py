@@ -34,7 +34,7 @@ from typing import Any
 import structlog
 
 from k8s_monitor.analysis.escalation import escalate
-from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
+from k8s_monitor.analysis.findings import Finding, Severity
 from k8s_monitor.analysis.incidents import Ledger
 from k8s_monitor.analysis.ledger import update_ledger
 from k8s_monitor.analysis.services import ServiceCatalog
@@ -43,6 +43,7 @@ from k8s_monitor.notify import NotificationContext, build_notifier
 from k8s_monitor.notify.notifier import Notifier, RetryPolicy
 from k8s_monitor.sim import SimServer, generated_cluster
 from k8s_monitor.wiring import assemble
+from tests.builders import finding
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.integration.alertmanager import (
     ALERTMANAGER_BINARIES,
@@ -63,20 +64,17 @@ def _quiet() -> None:
 
 
 def _findings(count: int, offset: int = 0) -> list[Finding]:
-    findings = []
-    for i in range(offset, offset + count):
-        subject = ObjectRef(kind="Deployment", namespace=f"ns-{i % 20}", name=f"web-{i}")
-        findings.append(
-            Finding(
-                subject=subject,
-                reason=("CrashLoopBackOff", "ImagePullBackOff", "Unschedulable")[i % 3],
-                severity=(Severity.CRITICAL, Severity.WARNING)[i % 2],
-                message=f"web-{i} is failing: back-off restarting failed container",
-                objects=(subject,),
-                evidence={"restart_count": i, "last_log": "connection refused " * 10},
-            )
+    return [
+        finding(
+            f"web-{i}",
+            (Severity.CRITICAL, Severity.WARNING)[i % 2],
+            namespace=f"ns-{i % 20}",
+            reason=("CrashLoopBackOff", "ImagePullBackOff", "Unschedulable")[i % 3],
+            message=f"web-{i} is failing: back-off restarting failed container",
+            evidence={"restart_count": i, "last_log": "connection refused " * 10},
         )
-    return findings
+        for i in range(offset, offset + count)
+    ]
 
 
 def _notifier(root: Path, cluster: str, urls: list[str]) -> Notifier:

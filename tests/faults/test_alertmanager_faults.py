@@ -10,13 +10,14 @@ import pytest
 from structlog.testing import capture_logs
 
 from k8s_monitor.analysis.escalation import escalate
-from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
+from k8s_monitor.analysis.findings import Finding, Severity
 from k8s_monitor.analysis.incidents import Ledger
 from k8s_monitor.analysis.ledger import update_ledger
 from k8s_monitor.analysis.services import ServiceCatalog
 from k8s_monitor.config import load_settings
 from k8s_monitor.notify import DispatchResult, NotificationContext, build_notifier
 from k8s_monitor.notify.notifier import MAX_REJECTIONS, Notifier, RetryPolicy
+from tests.builders import finding
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.integration.alertmanager import (
     ALERTMANAGER_BINARIES,
@@ -30,19 +31,11 @@ CLUSTER = "faults"
 
 
 def _findings(first: int, last: int) -> list[Finding]:
-    made = []
-    for i in range(first, last):
-        subject = ObjectRef(kind="Deployment", namespace="shop", name=f"web-{i}")
-        made.append(
-            Finding(
-                subject=subject,
-                reason="CrashLoopBackOff",
-                severity=Severity.CRITICAL,
-                message="back-off restarting failed container",
-                objects=(subject,),
-            )
-        )
-    return made
+    message = "back-off restarting failed container"
+    return [
+        finding(f"web-{i}", Severity.CRITICAL, message=message, evidence={})
+        for i in range(first, last)
+    ]
 
 
 class Cycles:

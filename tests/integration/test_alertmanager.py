@@ -18,7 +18,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from k8s_monitor.analysis.escalation import escalate
-from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
+from k8s_monitor.analysis.findings import Finding, Severity
 from k8s_monitor.analysis.incidents import Ledger, LedgerUpdate
 from k8s_monitor.analysis.ledger import update_ledger
 from k8s_monitor.analysis.services import parse_catalog
@@ -32,6 +32,7 @@ from k8s_monitor.notify.notifier import Notifier, RetryPolicy
 from k8s_monitor.notify.sinks import DeliveryRejectedError
 from k8s_monitor.sim import SimServer, load_scenario
 from k8s_monitor.wiring import assemble
+from tests.builders import finding
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.integration.alertmanager import (
     ALERTMANAGER_BINARIES,
@@ -82,15 +83,9 @@ def cluster() -> str:
 
 
 def crashloop(namespace: str, name: str, severity: Severity = Severity.CRITICAL) -> Finding:
-    subject = ObjectRef(kind="Deployment", namespace=namespace, name=name)
-    return Finding(
-        subject=subject,
-        reason="CrashLoopBackOff",
-        severity=severity,
-        message=f"{name} is crash looping",
-        objects=(subject,),
-        evidence={"restart_count": 9},
-    )
+    message = f"{name} is crash looping"
+    evidence = {"restart_count": 9}
+    return finding(name, severity, namespace=namespace, message=message, evidence=evidence)
 
 
 class World:

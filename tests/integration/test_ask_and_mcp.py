@@ -13,8 +13,8 @@ from typing import Any
 import anyio
 import pytest
 
-from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
-from k8s_monitor.analysis.incidents import Incident, IncidentStatus, Ledger, RootCause
+from k8s_monitor.analysis.findings import Severity
+from k8s_monitor.analysis.incidents import Incident, Ledger, RootCause
 from k8s_monitor.analysis.ledger import LedgerStore
 from k8s_monitor.cli import main
 from k8s_monitor.cluster.kubeconfig import load_api_client
@@ -25,8 +25,9 @@ from k8s_monitor.redaction import Redactor
 from k8s_monitor.sessions import SessionManager
 from k8s_monitor.sim import SimServer
 from k8s_monitor.wiring import ledger_path
+from tests import builders
 from tests.fakes.anthropic_server import FakeAnthropic, ToolScript
-from tests.unit.cluster.lookup_world import lookup_world
+from tests.unit.cluster.lookup_world import lookup_world, worker_pod
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -38,33 +39,14 @@ def sim(tmp_path: Path) -> Iterator[SimServer]:
         yield server
 
 
-def _worker_pod(sim: SimServer) -> str:
-    pods = sim.view().collection("pods")
-    assert pods is not None
-    return next(
-        p["metadata"]["name"]
-        for p in pods.items(0, len(pods))
-        if p["metadata"]["name"].startswith("worker-")
-    )
-
-
 def _incident(pod: str) -> Incident:
-    subject = ObjectRef(kind="Pod", namespace="shop", name=pod)
-    finding = Finding(
-        subject=subject,
-        reason="CrashLoopBackOff",
-        severity=Severity.CRITICAL,
-        message=f"{pod} restarts",
-        objects=(subject,),
-        evidence={"exit_code": 1, "last_log": "FATAL exiting"},
+    evidence = {"exit_code": 1, "last_log": "FATAL exiting"}
+    found = builders.finding(
+        pod, Severity.CRITICAL, kind="Pod", message=f"{pod} restarts", evidence=evidence
     )
-    return Incident(
-        fingerprint=finding.fingerprint,
-        finding=finding,
-        status=IncidentStatus.RECURRING,
-        first_seen=NOW,
-        last_seen=NOW,
-        first_cycle=1,
+    return builders.incident(
+        found,
+        at=NOW,
         last_cycle=3,
         root_cause=RootCause(
             summary="the worker cannot log in to its database",
@@ -89,7 +71,7 @@ def monitor_env(tmp_path: Path, sim: SimServer, monkeypatch: pytest.MonkeyPatch)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings = Settings(_env_file=None)
-    incident = _incident(_worker_pod(sim))
+    incident = _incident(worker_pod(sim))
     LedgerStore(ledger_path(settings)).save(
         Ledger(cycle=3, incidents={incident.fingerprint: incident})
     )

@@ -6,7 +6,7 @@ import dataclasses
 import os
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,9 @@ from k8s_monitor.config import Settings
 from k8s_monitor.errors import ClusterAuthError, ClusterUnreachableError
 from k8s_monitor.redaction import Redactor
 from k8s_monitor.sim import SimServer, generated_cluster, load_scenario
+from tests.builders import T0
 
-NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+NOW = T0 + timedelta(hours=2)
 
 
 def _collector(sim: SimServer, tmp_path: Path, **options: Any) -> Collector:

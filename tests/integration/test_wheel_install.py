@@ -201,7 +201,8 @@ def _interpreter_for_anyone() -> Path | None:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="starting as another UID needs root")
 def test_image_starts_as_an_arbitrary_uid_in_group_0(wheel: Path, tmp_path: Path) -> None:
-    sim = pytest.importorskip("k8s_monitor.sim")
+    from k8s_monitor import sim
+
     dev_purelib = Path(sysconfig.get_paths()["purelib"])
     interpreter = _interpreter_for_anyone()
     if interpreter is None or not _world_traversable(dev_purelib):

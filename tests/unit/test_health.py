@@ -6,15 +6,14 @@ import json
 import socket
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from k8s_monitor.errors import ConfigurationError
 from k8s_monitor.health import HealthServer, HealthState
 from k8s_monitor.metrics import Metrics
-
-T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+from tests.builders import T0
 
 
 class Clock:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from k8s_monitor.report import CycleReport, ModelUsage, latest_reports, read_report, write_report
-
-T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+from tests.builders import T0
 
 
 def _report(cycle: int, minutes: int) -> CycleReport:

@@ -7,32 +7,6 @@ from typing import Any
 from tests.unit.analysis.helpers import pod, running, ts, waiting
 
 
-def node(
-    name: str, *, ready: str = "True", since: str = "08:00", zone: str = "a"
-) -> dict[str, Any]:
-    return {
-        "kind": "Node",
-        "metadata": {
-            "name": name,
-            "labels": {"topology.kubernetes.io/zone": f"us-east-1{zone}"},
-            "creationTimestamp": ts("06:00"),
-        },
-        "status": {
-            "conditions": [
-                {
-                    "type": "Ready",
-                    "status": ready,
-                    "reason": "NodeStatusUnknown" if ready == "Unknown" else "KubeletReady",
-                    "message": "Kubelet stopped posting node status." if ready != "True" else "",
-                    "lastTransitionTime": ts(since),
-                    "lastHeartbeatTime": ts(since),
-                }
-            ],
-            "allocatable": {"cpu": "4", "memory": "16Gi", "pods": "58"},
-        },
-    }
-
-
 def deployment(
     name: str, namespace: str = "shop", *, replicas: int = 4, available: int = 0
 ) -> dict[str, Any]:

@@ -63,6 +63,43 @@ def pod(
     }
 
 
+def node(
+    name: str = "node-1",
+    *,
+    ready: str = "True",
+    since: str = "08:00",
+    zone: str = "a",
+    pods: str = "58",
+    taints: tuple[dict[str, str], ...] = (),
+    **spec: Any,
+) -> dict[str, Any]:
+    """A node, Ready (or not) since ``since``; ``taints`` and ``spec`` fill its spec."""
+    healthy = ready == "True"
+    return {
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": {"topology.kubernetes.io/zone": f"us-east-1{zone}"},
+            "creationTimestamp": ts("06:00"),
+        },
+        "spec": {**({"taints": list(taints)} if taints else {}), **spec},
+        "status": {
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": ready,
+                    "reason": "NodeStatusUnknown" if ready == "Unknown" else "KubeletReady",
+                    "message": "" if healthy else "Kubelet stopped posting node status.",
+                    "lastTransitionTime": ts(since),
+                    "lastHeartbeatTime": ts(since),
+                },
+                {"type": "MemoryPressure", "status": "False", "lastTransitionTime": ts(since)},
+            ],
+            "allocatable": {"cpu": "4", "memory": "16Gi", "pods": pods},
+        },
+    }
+
+
 def running(
     name: str = "app", restarts: int = 0, last: dict[str, Any] | None = None, ready: bool = True
 ) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import UTC, datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,9 @@ from k8s_monitor.cli.analyze import findings_from_file
 from k8s_monitor.cluster.sanitize import string_fields
 from k8s_monitor.cluster.snapshot import KINDS
 from k8s_monitor.errors import ConfigurationError
+from tests.builders import T0
 
-NOW = datetime(2026, 12, 1, tzinfo=UTC)
+NOW = T0 + timedelta(days=7)
 # Text with what breaks naive code: lone surrogates, controls, terminal escapes, odd keys.
 _ODD = st.sampled_from(["\ud800", "\udfff", "\x00", "\x1b[2J", "\x9b31m", "\r", "\u202e"])
 TEXT = st.lists(st.one_of(st.text(max_size=12), _ODD), max_size=4).map("".join)

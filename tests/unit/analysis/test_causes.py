@@ -23,11 +23,10 @@ from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.unit.analysis.causes_world import (
     config_error,
     deployment,
-    node,
     replicaset,
     workload_pod,
 )
-from tests.unit.analysis.helpers import NOW, snapshot, terminated, ts, waiting
+from tests.unit.analysis.helpers import NOW, node, snapshot, terminated, ts, waiting
 
 
 def linked(*objects: dict[str, Any], catalog: ServiceCatalog | None = None) -> list[Finding]:

@@ -11,9 +11,10 @@ import yaml
 
 from k8s_monitor.cli import analyze as analyze_cli
 from k8s_monitor.errors import ConfigurationError
+from tests.unit.analysis import helpers
 
 DATA = Path(__file__).resolve().parents[2] / "data"
-NOW = "2024-05-14T10:00:00Z"
+NOW = f"{helpers.NOW:%Y-%m-%dT%H:%M:%SZ}"  # the day the dumps were taken
 
 
 def run(*argv: str) -> int:

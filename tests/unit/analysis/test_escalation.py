@@ -12,10 +12,11 @@ from k8s_monitor.analysis.escalation import (
     blind_monitor_finding,
     escalate,
 )
-from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
+from k8s_monitor.analysis.findings import Finding, Severity
 from k8s_monitor.analysis.incidents import Ledger, LedgerUpdate
 from k8s_monitor.analysis.ledger import update_ledger
 from k8s_monitor.analysis.services import ServiceCatalog, parse_catalog
+from tests.builders import finding
 from tests.unit.analysis.helpers import NOW
 
 CATALOG = parse_catalog(
@@ -27,17 +28,6 @@ services:
   - {name: p3, namespaces: [p3], priority: P3}
 """
 )
-
-
-def finding(namespace: str, severity: Severity, name: str = "web") -> Finding:
-    subject = ObjectRef(kind="Deployment", namespace=namespace, name=name)
-    return Finding(
-        subject=subject,
-        reason="CrashLoopBackOff",
-        severity=severity,
-        message="x",
-        objects=(subject,),
-    )
 
 
 def opened(*findings: Finding, minutes: int = 0) -> LedgerUpdate:
@@ -63,12 +53,14 @@ def opened(*findings: Finding, minutes: int = 0) -> LedgerUpdate:
     ],
 )
 def test_floor_table(severity: Severity, namespace: str, expected: Sev) -> None:
-    [decision] = escalate(opened(finding(namespace, severity)), catalog=CATALOG, now=NOW)
+    [decision] = escalate(
+        opened(finding("web", severity, namespace=namespace)), catalog=CATALOG, now=NOW
+    )
     assert decision.sev is expected and decision.floor is expected
 
 
 def test_outliving_max_downtime_raises_one_level() -> None:
-    update = opened(finding("p0", Severity.WARNING), minutes=11)
+    update = opened(finding("web", Severity.WARNING, namespace="p0"), minutes=11)
     [decision] = escalate(update, catalog=CATALOG, now=NOW + timedelta(minutes=11))
     assert decision.sev is Sev.SEV1
     assert any("max_downtime" in why for why in decision.why)
@@ -77,7 +69,10 @@ def test_outliving_max_downtime_raises_one_level() -> None:
 
 
 def test_model_can_raise_but_never_lower_the_floor() -> None:
-    update = opened(finding("p2", Severity.CRITICAL), finding("p3", Severity.WARNING, "b"))
+    update = opened(
+        finding("web", Severity.CRITICAL, namespace="p2"),
+        finding("b", Severity.WARNING, namespace="p3"),
+    )
     by_ns = {
         e.incident.finding.subject.namespace: e.fingerprint
         for e in escalate(update, catalog=CATALOG, now=NOW)
@@ -109,7 +104,7 @@ def test_sev_parse_and_labels() -> None:
 
 
 def test_flapping_downtime_counts_from_the_first_appearance() -> None:
-    bad = finding("p0", Severity.WARNING)
+    bad = finding("web", Severity.WARNING, namespace="p0")
     ledger, update = update_ledger(Ledger(), [bad], now=NOW)
     for minute, present in ((2, False), (4, True), (6, False), (12, True)):
         ledger, update = update_ledger(

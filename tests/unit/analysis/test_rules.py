@@ -11,6 +11,7 @@ from k8s_monitor.analysis.services import ServiceCatalog, parse_catalog
 from k8s_monitor.cluster.snapshot import CollectionGap, LogTail
 from tests.unit.analysis.helpers import (
     NOW,
+    node,
     pod,
     reasons,
     run,
@@ -277,36 +278,21 @@ def test_log_excerpt_is_part_of_the_evidence() -> None:
 # --- nodes --------------------------------------------------------------------------------------
 
 
-def _node(name: str, ready: str, since: str, **spec: object) -> dict[str, object]:
-    return {
-        "kind": "Node",
-        "metadata": {"name": name},
-        "spec": spec,
-        "status": {
-            "conditions": [
-                {"type": "Ready", "status": ready, "lastTransitionTime": since},
-                {"type": "MemoryPressure", "status": "False", "lastTransitionTime": since},
-            ],
-            "allocatable": {"pods": "10"},
-        },
-    }
-
-
 def test_node_not_ready_waits_out_a_short_window() -> None:
-    assert run(_node("n", "False", "2024-05-14T09:59:30Z")) == []
-    found = run(_node("n", "Unknown", "2024-05-14T09:50:00Z"))
+    assert run(node("n", ready="False", since="2024-05-14T09:59:30Z", pods="10")) == []
+    found = run(node("n", ready="Unknown", since="2024-05-14T09:50:00Z", pods="10"))
     assert [(f.reason, f.severity) for f in found] == [("NodeNotReady", Severity.CRITICAL)]
     assert found[0].evidence["unreachable"] is True
 
 
 def test_node_ready_now_is_healthy_whatever_its_history() -> None:
-    assert run(_node("n", "True", "2024-05-14T09:59:00Z")) == []
+    assert run(node("n", ready="True", since="2024-05-14T09:59:00Z", pods="10")) == []
 
 
 def test_kubelet_too_many_pods() -> None:
     pods = [pod(f"p{i}", node="n") for i in range(10)]
     assert ("Node", "n", "KubeletTooManyPods") in reasons(
-        run(_node("n", "True", "2024-05-14T08:00:00Z"), *pods)
+        run(node("n", ready="True", since="2024-05-14T08:00:00Z", pods="10"), *pods)
     )
 
 
@@ -395,7 +381,7 @@ def test_known_issue_is_kept_as_info_with_its_reason() -> None:
 def test_same_snapshot_in_any_order_gives_the_same_findings() -> None:
     objects = [crashing(f"web-5d4c3b2a1-{i}") for i in range(5)] + [
         pod("solo", ready=False, containers=[waiting("ErrImagePull")]),
-        _node("n", "False", "2024-05-14T09:00:00Z"),
+        node("n", ready="False", since="2024-05-14T09:00:00Z", pods="10"),
     ]
     baseline = [f.to_json() for f in run(*objects)]
     shuffled = list(objects)

@@ -12,7 +12,7 @@ from k8s_monitor.analysis.rules.cron import CronError, parse_schedule
 from k8s_monitor.analysis.rules.messages import failed_create_cause, scheduling_verdict
 from k8s_monitor.analysis.services import parse_catalog
 from k8s_monitor.cluster.snapshot import CollectionGap
-from tests.unit.analysis.helpers import pod, run, snapshot, ts, waiting
+from tests.unit.analysis.helpers import node, pod, run, snapshot, ts, waiting
 
 RS_OWNER = ("ReplicaSet", "web-5d4c3b2a1")
 RS_LABELS = {"app": "web", "pod-template-hash": "5d4c3b2a1"}
@@ -541,20 +541,19 @@ def test_pdb_that_allows_no_disruption_while_healthy_blocks_drains() -> None:
     assert [f for f in run(pdb(3, 3, 0, 4)) if f.reason.startswith("PDB")] == []
 
 
-def node(name: str, *taints: dict[str, str]) -> dict[str, Any]:
-    return {
-        "kind": "Node",
-        "metadata": {"name": name},
-        "spec": {"unschedulable": True, "taints": list(taints)},
-        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
-    }
-
-
 def test_cordons_warn_unless_seen_to_begin_within_the_hour() -> None:
     key = "node.kubernetes.io/unschedulable"
-    undated = node("a", {"key": key, "effect": "NoSchedule"})
-    fresh = node("b", {"key": key, "effect": "NoSchedule", "timeAdded": ts("09:40")})
-    old = node("c", {"key": key, "effect": "NoSchedule", "timeAdded": ts("08:40")})
+    undated = node("a", unschedulable=True, taints=({"key": key, "effect": "NoSchedule"},))
+    fresh = node(
+        "b",
+        unschedulable=True,
+        taints=({"key": key, "effect": "NoSchedule", "timeAdded": ts("09:40")},),
+    )
+    old = node(
+        "c",
+        unschedulable=True,
+        taints=({"key": key, "effect": "NoSchedule", "timeAdded": ts("08:40")},),
+    )
     severities = {f.subject.name: f.severity for f in run(undated, fresh, old)}
     assert severities == {"a": Severity.WARNING, "b": Severity.INFO, "c": Severity.WARNING}
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from k8s_monitor.sim import Scenario, load_scenario
+from k8s_monitor.sim import Scenario, SimServer, load_scenario
 from k8s_monitor.sim.view import ListCollection, StaticView
 
 JSON = dict[str, Any]
@@ -123,3 +123,14 @@ def lookup_world(tmp: Path) -> LookupWorld:
     path = tmp / "lookup-world.yaml"
     path.write_text(SCENARIO)
     return LookupWorld(load_scenario(path, start=START), extra_objects())
+
+
+def worker_pod(sim: SimServer) -> str:
+    """The name of the crash-looping worker pod the simulator generated."""
+    pods = sim.view().collection("pods")
+    assert pods is not None
+    return next(
+        p["metadata"]["name"]
+        for p in pods.items(0, len(pods))
+        if p["metadata"]["name"].startswith("worker-")
+    )

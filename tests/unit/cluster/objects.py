@@ -6,11 +6,16 @@ Each builder fills every field the snapshot structs keep, plus fields they skip
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+from tests import builders
 
 JSON = dict[str, Any]
 T0 = "2026-11-24T01:00:00Z"
 T1 = "2026-11-24T01:05:00Z"
+# The collection instant the cluster tests use: ten minutes after the objects were created.
+NOW = builders.T0 + timedelta(hours=1, minutes=10)
 
 
 def meta(name: str, namespace: str = "", **extra: Any) -> JSON:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,8 @@ from k8s_monitor.redaction import Redactor
 from tests.unit.cluster import objects as o
 from tests.unit.cluster.conftest import CORE, MakeCollector
 from tests.unit.cluster.fake_api import FakeApi, FakeState
+from tests.unit.cluster.objects import NOW
 
-NOW = datetime(2026, 11, 24, 1, 10, tzinfo=UTC)
 PODS = f"{CORE}/pods"
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from k8s_monitor.analysis.rules import analyze
 from tests.unit.cluster import objects as o
 from tests.unit.cluster.conftest import MakeCollector
 from tests.unit.cluster.fake_api import FakeState
-
-NOW = datetime(2026, 11, 24, 1, 10, tzinfo=UTC)
+from tests.unit.cluster.objects import NOW
 
 
 def test_services_and_endpointslices_are_collected(make_collector: MakeCollector) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 import msgspec
 
@@ -15,8 +14,7 @@ from k8s_monitor.redaction import Redactor
 from tests.unit.cluster import objects as o
 from tests.unit.cluster.conftest import MakeCollector
 from tests.unit.cluster.fake_api import FakeState
-
-NOW = datetime(2026, 11, 24, 1, 10, tzinfo=UTC)
+from tests.unit.cluster.objects import NOW
 
 
 def _pod(**kwargs: object) -> Pod:

@@ -13,7 +13,8 @@ from k8s_monitor.converse.answer import (
 )
 from k8s_monitor.converse.offline import deterministic_analysis
 from k8s_monitor.errors import ModelAnswerError
-from tests.unit.llm.helpers import CycleFeed, finding
+from tests.builders import finding
+from tests.unit.llm.helpers import CycleFeed
 
 VALID = {
     "overall_health": "degraded",

@@ -10,7 +10,8 @@ from k8s_monitor.analysis.findings import Severity
 from k8s_monitor.cli import main
 from k8s_monitor.compare import DEFAULT_MODES, CompareOptions, Mode, run_compare
 from k8s_monitor.converse import AnalysisSource, ComparingConversation, build_conversation
-from tests.unit.llm.helpers import CycleFeed, finding
+from tests.builders import finding
+from tests.unit.llm.helpers import CycleFeed
 
 
 @pytest.mark.slow

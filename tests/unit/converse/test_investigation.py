@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
+from k8s_monitor.analysis.findings import Finding, Severity
 from k8s_monitor.analysis.ledger import with_root_causes
 from k8s_monitor.cluster.kubeconfig import load_api_client
 from k8s_monitor.cluster.lookup import ClusterLookup
@@ -22,13 +22,14 @@ from k8s_monitor.investigate.tools import Toolbox
 from k8s_monitor.redaction import Redactor
 from k8s_monitor.sessions.messages import tool_result_ids, tool_use_ids
 from k8s_monitor.sim import SimServer
+from tests.builders import finding
 from tests.fakes.anthropic_server import (
     FakeAnthropic,
     ToolScript,
     count_text,
     validate_messages,
 )
-from tests.unit.cluster.lookup_world import lookup_world
+from tests.unit.cluster.lookup_world import lookup_world, worker_pod
 from tests.unit.llm.helpers import CycleFeed
 
 
@@ -47,34 +48,21 @@ def toolbox(sim: SimServer, tmp_path: Path) -> Iterator[Toolbox]:
     lookup.close()
 
 
-def _worker_pod(sim: SimServer) -> str:
-    pods = sim.view().collection("pods")
-    assert pods is not None
-    return next(
-        p["metadata"]["name"]
-        for p in pods.items(0, len(pods))
-        if p["metadata"]["name"].startswith("worker-")
-    )
-
-
 def _findings(sim: SimServer) -> list[Finding]:
-    pod = ObjectRef(kind="Pod", namespace="shop", name=_worker_pod(sim))
-    deploy = ObjectRef(kind="Deployment", namespace="shop", name="checkout")
     return [
-        Finding(
-            subject=pod,
-            reason="CrashLoopBackOff",
-            severity=Severity.CRITICAL,
+        finding(
+            worker_pod(sim),
+            Severity.CRITICAL,
+            kind="Pod",
             message="worker crash-loops",
-            objects=(pod,),
             evidence={"restarts": 4, "exit_code": 1},
         ),
-        Finding(
-            subject=deploy,
+        finding(
+            "checkout",
+            Severity.CRITICAL,
             reason="DeploymentUnavailable",
-            severity=Severity.CRITICAL,
             message="checkout unavailable",
-            objects=(deploy,),
+            evidence={},
         ),
     ]
 

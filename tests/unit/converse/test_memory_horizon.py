@@ -17,7 +17,8 @@ from k8s_monitor.config import CallPolicy
 from k8s_monitor.converse import AnalysisSource, build_conversation
 from k8s_monitor.converse.policy import CallGate
 from k8s_monitor.sessions import SessionManager
-from tests.unit.llm.helpers import CycleFeed, finding
+from tests.builders import finding
+from tests.unit.llm.helpers import CycleFeed
 
 DAY = 96
 

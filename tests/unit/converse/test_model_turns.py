@@ -9,8 +9,9 @@ import pytest
 from k8s_monitor.analysis.findings import Severity
 from k8s_monitor.cluster.snapshot import LogTail
 from k8s_monitor.converse import AnalysisSource, build_conversation
+from tests.builders import finding
 from tests.fakes.anthropic_server import Fault, validate_messages
-from tests.unit.llm.helpers import CycleFeed, finding
+from tests.unit.llm.helpers import CycleFeed
 
 
 def _run(conversation, feed, cycles, findings):

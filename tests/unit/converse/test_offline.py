@@ -5,7 +5,8 @@ import json
 from k8s_monitor.analysis.findings import Severity
 from k8s_monitor.config import Settings
 from k8s_monitor.converse import AnalysisSource, build_conversation
-from tests.unit.llm.helpers import CycleFeed, FileSessions, finding
+from tests.builders import finding
+from tests.unit.llm.helpers import CycleFeed, FileSessions
 
 
 def _settings(tmp_path, **overrides) -> Settings:

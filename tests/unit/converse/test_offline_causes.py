@@ -9,7 +9,8 @@ from msgspec.structs import replace
 from k8s_monitor.analysis.findings import CauseRef, Severity
 from k8s_monitor.config import Settings
 from k8s_monitor.converse import build_conversation
-from tests.unit.llm.helpers import CycleFeed, FileSessions, finding
+from tests.builders import finding
+from tests.unit.llm.helpers import CycleFeed, FileSessions
 
 
 def _settings(tmp_path: Path) -> Settings:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
+from k8s_monitor.analysis.findings import Severity
 from k8s_monitor.analysis.incidents import Incident, IncidentStatus, LedgerUpdate, Trend
 from k8s_monitor.config import CallPolicy, load_settings
 from k8s_monitor.converse.policy import CallGate, CallReason, CallState, decide, quiet_line
 from k8s_monitor.errors import ConfigurationError
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+from tests import builders
 
 
 def incident(
@@ -24,23 +22,12 @@ def incident(
     evidence: dict[str, Any] | None = None,
     trend: Trend = Trend.STABLE,
 ) -> Incident:
-    finding = Finding(
-        subject=ObjectRef(kind="Pod", namespace="shop", name=name),
-        reason="CrashLoopBackOff",
-        severity=severity,
-        message="back-off restarting failed container",
-        evidence=evidence or {"container": "app", "restart_count": 3, "last_exit_code": 1},
+    evidence = evidence or {"container": "app", "restart_count": 3, "last_exit_code": 1}
+    message = "back-off restarting failed container"
+    found = builders.finding(
+        name, severity, kind="Pod", message=message, evidence=evidence, objects=()
     )
-    return Incident(
-        fingerprint=finding.fingerprint,
-        finding=finding,
-        status=status,
-        first_seen=NOW,
-        last_seen=NOW,
-        first_cycle=1,
-        last_cycle=1,
-        trend=trend,
-    )
+    return builders.incident(found, status=status, trend=trend)
 
 
 def update(cycle: int, **lists: list[Incident]) -> LedgerUpdate:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from k8s_monitor.analysis.findings import Severity
 from k8s_monitor.converse import AnalysisSource, build_conversation
 from k8s_monitor.sessions import SessionManager
+from tests.builders import finding
 from tests.fakes.anthropic_server import Fault
-from tests.unit.llm.helpers import CycleFeed, finding
+from tests.unit.llm.helpers import CycleFeed
 
 
 def test_offline_persistent_with_real_manager(make_settings):

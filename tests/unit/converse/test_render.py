@@ -5,7 +5,8 @@ import json
 from k8s_monitor.analysis.findings import Severity
 from k8s_monitor.cluster.snapshot import LogTail
 from k8s_monitor.converse.render import MessageKind, estimate_tokens, render_cycle_message
-from tests.unit.llm.helpers import CycleFeed, finding
+from tests.builders import finding
+from tests.unit.llm.helpers import CycleFeed
 
 
 def _identity(text: str) -> str:
@@ -82,17 +83,10 @@ def test_missed_cycles_and_gaps_in_header():
 
 
 def test_delta_keeps_unchanged_incidents_short_and_logs_only_for_new():
-    from k8s_monitor.analysis.findings import Finding, ObjectRef
+    from k8s_monitor.analysis.findings import ObjectRef
 
     pod = ObjectRef(kind="Pod", namespace="shop", name="api-1")
-    crash = Finding(
-        subject=ObjectRef(kind="Deployment", namespace="shop", name="api"),
-        reason="CrashLoopBackOff",
-        severity=Severity.CRITICAL,
-        message="api crashes",
-        objects=(pod,),
-        evidence={"restarts": 5},
-    )
+    crash = finding("api", Severity.CRITICAL, message="api crashes", objects=(pod,))
     tail = LogTail(namespace="shop", pod="api-1", container="app", previous=True, text="boom")
     feed = CycleFeed()
     first = _render(feed.next([crash], log_tails=[tail]))

@@ -23,8 +23,8 @@ from k8s_monitor.investigate.readings import (
     scheduling_causes,
 )
 from k8s_monitor.redaction import Redactor
-from tests.unit.analysis.causes_world import deployment, node, replicaset, workload_pod
-from tests.unit.analysis.helpers import NOW, snapshot, terminated, waiting
+from tests.unit.analysis.causes_world import deployment, replicaset, workload_pod
+from tests.unit.analysis.helpers import NOW, node, snapshot, terminated, waiting
 
 REDACT = Redactor().redact
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from k8s_monitor.analysis.findings import CauseRef, Finding, ObjectRef, Severity
-from k8s_monitor.analysis.incidents import Incident, IncidentStatus, RootCause
+from k8s_monitor.analysis.incidents import RootCause
 from k8s_monitor.investigate.tools import (
     TOOL_NAMES,
     TOOL_SPECS,
@@ -17,6 +17,8 @@ from k8s_monitor.investigate.tools import (
 )
 from k8s_monitor.redaction import Redactor
 from k8s_monitor.sim import SimServer
+from tests import builders
+from tests.builders import finding
 from tests.fakes.anthropic_server import validate_tools
 
 
@@ -86,9 +88,15 @@ def test_rollout_history_tool_names_the_image_change(toolbox: Toolbox) -> None:
 
 
 def test_finding_evidence_shows_cause_graph_and_remembered_cause() -> None:
-    node = ObjectRef(kind="Node", namespace="", name="node-a")
-    node_finding = Finding(
-        subject=node, reason="NodeNotReady", severity=Severity.CRITICAL, message="down"
+    node_finding = finding(
+        "node-a",
+        Severity.CRITICAL,
+        kind="Node",
+        namespace="",
+        reason="NodeNotReady",
+        message="down",
+        evidence={},
+        objects=(),
     )
     pod_finding = Finding(
         subject=ObjectRef(kind="Pod", namespace="shop", name="p"),
@@ -97,16 +105,9 @@ def test_finding_evidence_shows_cause_graph_and_remembered_cause() -> None:
         message="not ready",
         caused_by=CauseRef(kind="Node", namespace="", name="node-a", reason="NodeNotReady"),
     )
-    now = datetime(2026, 3, 2, tzinfo=UTC)
-    incident = Incident(
-        fingerprint=node_finding.fingerprint,
-        finding=node_finding,
-        status=IncidentStatus.RECURRING,
-        first_seen=now,
-        last_seen=now,
-        first_cycle=1,
-        last_cycle=2,
-        root_cause=RootCause(summary="kubelet stopped", evidence=("Ready=False",)),
+    root_cause = RootCause(summary="kubelet stopped", evidence=("Ready=False",))
+    incident = builders.incident(
+        node_finding, at=datetime(2026, 3, 2, tzinfo=UTC), last_cycle=2, root_cause=root_cause
     )
     view = FindingView(
         findings={f.fingerprint: f for f in (node_finding, pod_finding)},

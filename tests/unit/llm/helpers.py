@@ -4,34 +4,17 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
+from k8s_monitor.analysis.findings import Finding
 from k8s_monitor.analysis.incidents import Ledger
 from k8s_monitor.analysis.ledger import update_ledger
 from k8s_monitor.cluster.snapshot import ClusterSnapshot, LogTail
 from k8s_monitor.converse.context import CycleContext
 from k8s_monitor.sessions.tokens import TokenCounter
-
-T0 = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
-
-
-def finding(
-    name: str,
-    severity: Severity = Severity.WARNING,
-    reason: str = "CrashLoopBackOff",
-    message: str = "",
-    evidence: dict[str, Any] | None = None,
-) -> Finding:
-    return Finding(
-        subject=ObjectRef(kind="Deployment", namespace="shop", name=name),
-        reason=reason,
-        severity=severity,
-        message=message or f"{name} is failing",
-        evidence=evidence or {"restarts": 5},
-    )
+from tests.builders import T0
 
 
 class CycleFeed:

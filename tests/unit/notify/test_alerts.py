@@ -15,7 +15,7 @@ from k8s_monitor.analysis.escalation import (
     blind_monitor_finding,
     escalate,
 )
-from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
+from k8s_monitor.analysis.findings import Finding, Severity
 from k8s_monitor.analysis.incidents import Ledger
 from k8s_monitor.analysis.ledger import update_ledger
 from k8s_monitor.analysis.services import parse_catalog
@@ -31,6 +31,7 @@ from k8s_monitor.notify.alerts import (
 )
 from k8s_monitor.notify.dedup import DedupStore
 from k8s_monitor.notify.messages import AlertSpec, Kind, Notification
+from tests import builders
 from tests.unit.analysis.helpers import NOW
 
 CATALOG = parse_catalog(
@@ -44,14 +45,9 @@ OPTIONS = AlertOptions(cluster="prod", ttl=timedelta(minutes=45), generator_url=
 
 
 def finding(name: str = "api", severity: Severity = Severity.CRITICAL, ns: str = "pay") -> Finding:
-    subject = ObjectRef(kind="Deployment", namespace=ns, name=name)
-    return Finding(
-        subject=subject,
-        reason="CrashLoopBackOff",
-        severity=severity,
-        message=f"{name} restarts",
-        objects=(subject,),
-        evidence={"restart_count": 9},
+    evidence = {"restart_count": 9}
+    return builders.finding(
+        name, severity, namespace=ns, message=f"{name} restarts", evidence=evidence
     )
 
 

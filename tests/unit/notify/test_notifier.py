@@ -13,7 +13,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from k8s_monitor.analysis.escalation import Sev, escalate
-from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
+from k8s_monitor.analysis.findings import Finding, Severity
 from k8s_monitor.analysis.incidents import Ledger, LedgerUpdate
 from k8s_monitor.analysis.ledger import update_ledger
 from k8s_monitor.analysis.services import parse_catalog
@@ -29,6 +29,7 @@ from k8s_monitor.notify import (
 from k8s_monitor.notify.messages import CHAT_KINDS, Notification, alert, slack_payload
 from k8s_monitor.notify.notifier import MAX_REJECTIONS, SINK_HOLD
 from k8s_monitor.notify.sinks import slack_sink, webhook_sink
+from tests import builders
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.unit.analysis.helpers import NOW
 
@@ -46,15 +47,8 @@ CTX = NotificationContext(
 
 
 def finding(namespace: str, severity: Severity, name: str, message: str = "boom") -> Finding:
-    subject = ObjectRef(kind="Deployment", namespace=namespace, name=name)
-    return Finding(
-        subject=subject,
-        reason="CrashLoopBackOff",
-        severity=severity,
-        message=message,
-        objects=(subject,),
-        evidence={"restart_count": 9},
-    )
+    evidence = {"restart_count": 9}
+    return builders.finding(name, severity, namespace=namespace, message=message, evidence=evidence)
 
 
 class World:

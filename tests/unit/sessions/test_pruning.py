@@ -97,22 +97,17 @@ def test_repeated_prunes_fold_earlier_summaries(tmp_path: Path) -> None:
 def test_compaction_uses_the_ledger(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
-    from k8s_monitor.analysis.incidents import Incident, IncidentStatus, Ledger
+    from k8s_monitor.analysis.findings import Severity
+    from k8s_monitor.analysis.incidents import IncidentStatus, Ledger
+    from tests import builders
+    from tests.builders import finding
 
-    finding = Finding(
-        subject=ObjectRef(kind="Deployment", namespace="shop", name="cart"),
-        reason="CrashLoopBackOff",
-        severity=Severity.CRITICAL,
-        message="crashing",
-    )
+    found = finding("cart", Severity.CRITICAL, message="crashing", evidence={}, objects=())
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    incident = Incident(
-        fingerprint=finding.fingerprint,
-        finding=finding,
+    incident = builders.incident(
+        found,
         status=IncidentStatus.RESOLVED,
-        first_seen=at,
-        last_seen=at,
+        at=at,
         first_cycle=3,
         last_cycle=9,
         cycles_seen=7,

@@ -190,9 +190,10 @@ def test_key_rotation_decrypts_with_any_key_and_encrypts_with_the_first(tmp_path
     SessionManager(tmp_path, encryption_keys=[old]).save_session("s", history_of(1), {})
     rotated = SessionManager(tmp_path, encryption_keys=[new, old])
     loaded = rotated.load_session("s")
-    assert loaded is not None
+    assert loaded is not None and loaded["conversation_history"] == history_of(1)
     rotated.save_session("s", loaded["conversation_history"], {})
-    assert SessionManager(tmp_path, encryption_keys=[new]).load_session("s") is not None
+    reread = SessionManager(tmp_path, encryption_keys=[new]).load_session("s")
+    assert reread is not None and reread["conversation_history"] == history_of(1)
 
 
 def test_wrong_key_is_a_clear_error_and_leaves_the_file(tmp_path: Path) -> None:

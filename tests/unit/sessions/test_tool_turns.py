@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
-from k8s_monitor.analysis.incidents import Incident, IncidentStatus, Ledger, RootCause
+from k8s_monitor.analysis.findings import Severity
+from k8s_monitor.analysis.incidents import Ledger, RootCause
 from k8s_monitor.llm.wire import build_request
 from k8s_monitor.sessions import SessionManager
 from k8s_monitor.sessions.messages import content_text
+from tests import builders
+from tests.builders import finding
 from tests.fakes.anthropic_server import validate_messages
 from tests.unit.sessions.helpers import api_problems
 
-NOW = datetime(2026, 3, 2, tzinfo=UTC)
 TOOLS = [{"name": "get_logs", "input_schema": {"type": "object", "properties": {}}}]
-
-
-def _finding() -> Finding:
-    subject = ObjectRef(kind="Deployment", namespace="shop", name="checkout")
-    return Finding(
-        subject=subject, reason="CrashLoopBackOff", severity=Severity.CRITICAL, message="down"
-    )
 
 
 def _investigated_cycle(cycle: int, fingerprint: str, rounds: int) -> list[dict[str, Any]]:
@@ -56,17 +49,9 @@ def _investigated_cycle(cycle: int, fingerprint: str, rounds: int) -> list[dict[
 
 
 def test_prune_keeps_tool_pairs_and_compaction_keeps_the_root_cause(tmp_path: Path) -> None:
-    finding = _finding()
-    incident = Incident(
-        fingerprint=finding.fingerprint,
-        finding=finding,
-        status=IncidentStatus.RECURRING,
-        first_seen=NOW,
-        last_seen=NOW,
-        first_cycle=1,
-        last_cycle=30,
-        root_cause=RootCause(summary="the database password was rotated", cycle=2),
-    )
+    found = finding("checkout", Severity.CRITICAL, message="down", evidence={}, objects=())
+    root_cause = RootCause(summary="the database password was rotated", cycle=2)
+    incident = builders.incident(found, last_cycle=30, root_cause=root_cause)
     ledger = Ledger(cycle=30, incidents={incident.fingerprint: incident})
     manager = SessionManager(tmp_path, max_context_tokens=20_000)
     history: list[dict[str, Any]] = []
