@@ -8,41 +8,27 @@ from __future__ import annotations
 import ssl
 import urllib.parse
 from pathlib import Path
-from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 
 from k8s_monitor.config.checks import (
     CommaList,
-    http_secret_url_or_none,
-    http_url_or_none,
+    HttpSecretUrl,
+    HttpUrlText,
+    ReadableFile,
     read_secret_file,
-    readable_file_or_none,
-    split_commas,
 )
 from k8s_monitor.config.section import Section
 
 
 class AlertingSection(Section):
     alertmanager_urls: CommaList = Field(default_factory=list)
-    alertmanager_bearer_token_file: Path | None = None
+    alertmanager_bearer_token_file: ReadableFile | None = None
     alertmanager_username: str | None = None
-    alertmanager_password_file: Path | None = None
-    alertmanager_ca_file: Path | None = None
-    alertmanager_generator_url: str | None = None
-    heartbeat_url: SecretStr | None = None
-
-    @field_validator("alertmanager_urls", mode="before")
-    @classmethod
-    def _split_urls(cls, value: Any) -> Any:
-        return split_commas(value)
-
-    @field_validator(
-        "alertmanager_bearer_token_file", "alertmanager_password_file", "alertmanager_ca_file"
-    )
-    @classmethod
-    def _alertmanager_files_readable(cls, value: Path | None) -> Path | None:
-        return readable_file_or_none(value)
+    alertmanager_password_file: ReadableFile | None = None
+    alertmanager_ca_file: ReadableFile | None = None
+    alertmanager_generator_url: HttpUrlText | None = None
+    heartbeat_url: HttpSecretUrl | None = None
 
     @field_validator("alertmanager_bearer_token_file", "alertmanager_password_file")
     @classmethod
@@ -77,13 +63,3 @@ class AlertingSection(Section):
         if len(set(value)) != len(value):
             raise ValueError("the same URL appears twice")
         return value
-
-    @field_validator("alertmanager_generator_url")
-    @classmethod
-    def _generator_url(cls, value: str | None) -> str | None:
-        return http_url_or_none(value)
-
-    @field_validator("heartbeat_url")
-    @classmethod
-    def _heartbeat_url(cls, value: SecretStr | None) -> SecretStr | None:
-        return http_secret_url_or_none(value)

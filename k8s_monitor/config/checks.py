@@ -1,6 +1,7 @@
-"""Checks several sections share: lists from one variable, readable files, URLs, directories.
+"""Value types several sections share, each with its check: lists read from one variable,
+readable files, http(s) URLs, usable directories.
 
-Each raises ``ValueError`` with the message the user sees (``loading`` adds the variable name).
+A check raises ``ValueError`` with the message the user sees (``loading`` names the variable).
 """
 
 from __future__ import annotations
@@ -9,11 +10,8 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import SecretStr
+from pydantic import AfterValidator, BeforeValidator, SecretStr
 from pydantic_settings import NoDecode
-
-# A list read from one variable as "a, b, c" (not as JSON, pydantic-settings' default).
-CommaList = Annotated[list[str], NoDecode]
 
 
 def split_commas(value: Any) -> Any:
@@ -30,35 +28,38 @@ def read_secret_file(path: Path) -> str:
         raise ValueError(f"cannot read {str(path)!r}: {type(exc).__name__}") from exc
 
 
-def require_readable_file(path: Path) -> None:
+def require_readable_file(path: Path) -> Path:
     if not path.is_file():
         raise ValueError(f"expected a readable file, but {str(path)!r} does not exist")
     if not os.access(path, os.R_OK):
         raise ValueError(f"expected a readable file, but {str(path)!r} cannot be read")
+    return path
 
 
-def readable_file_or_none(value: Path | None) -> Path | None:
-    if value is not None:
-        require_readable_file(value)
-    return value
-
-
-def http_url_or_none(value: str | None) -> str | None:
-    if value is not None and not value.startswith(("http://", "https://")):
+def _require_http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
         raise ValueError("expected an http:// or https:// URL")
     return value
 
 
-def http_secret_url_or_none(value: SecretStr | None) -> SecretStr | None:
-    if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
-        raise ValueError("expected an http:// or https:// URL")
+def _require_http_secret_url(value: SecretStr) -> SecretStr:
+    _require_http_url(value.get_secret_value())
     return value
 
 
-def directory_or_absent(value: Path) -> Path:
+def _directory_or_absent(value: Path) -> Path:
     # Created on first use; a path that exists must be a directory we can write to.
     if value.exists() and not value.is_dir():
         raise ValueError(f"expected a directory, but {str(value)!r} is a file")
     if value.is_dir() and not os.access(value, os.W_OK | os.X_OK):
         raise ValueError(f"expected a writable directory, but {str(value)!r} is not")
     return value
+
+
+# The raw string from the environment (not JSON, pydantic-settings' default) as "a, b, c".
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(split_commas)]
+# A type's own check runs before the field's validators: a file is readable before it is parsed.
+ReadableFile = Annotated[Path, AfterValidator(require_readable_file)]
+HttpUrlText = Annotated[str, AfterValidator(_require_http_url)]
+HttpSecretUrl = Annotated[SecretStr, AfterValidator(_require_http_secret_url)]
+WritableDirectory = Annotated[Path, AfterValidator(_directory_or_absent)]

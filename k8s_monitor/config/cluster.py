@@ -6,23 +6,19 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import Field, ValidationInfo, field_validator
+from pydantic_settings import NoDecode
 
-from k8s_monitor.config.checks import (
-    CommaList,
-    readable_file_or_none,
-    require_readable_file,
-    split_commas,
-)
+from k8s_monitor.config.checks import CommaList, ReadableFile, require_readable_file
 from k8s_monitor.config.section import Section
 
 
 class ClusterSection(Section):
     cluster_name: str = Field("kubernetes", min_length=1, max_length=128)
-    kubeconfig: Path | None = None
+    kubeconfig: ReadableFile | None = None
     kube_context: str | None = None
     namespace_include: CommaList = Field(default_factory=list)
     namespace_exclude: CommaList = Field(default_factory=list)
@@ -34,18 +30,14 @@ class ClusterSection(Section):
     log_tail_lines: int = Field(50, ge=0, le=5_000)
     log_tail_bytes: int = Field(8_192, ge=0, le=1_048_576)
     log_tail_max_containers: int = Field(10, ge=0, le=500)
-    redact_patterns: CommaList = Field(default_factory=list)
+    # Regular expressions contain commas ({2,5}): not a CommaList, see _split_patterns.
+    redact_patterns: Annotated[list[str], NoDecode] = Field(default_factory=list)
     blind_after_failures: int = Field(3, ge=1, le=1_000)
-
-    @field_validator("namespace_include", "namespace_exclude", mode="before")
-    @classmethod
-    def _split_namespaces(cls, value: Any) -> Any:
-        return split_commas(value)
 
     @field_validator("redact_patterns", mode="before")
     @classmethod
     def _split_patterns(cls, value: Any) -> Any:
-        # Regular expressions contain commas ({2,5}); take a JSON array or one per line.
+        # A JSON array, or one pattern per line.
         if not isinstance(value, str):
             return value
         if value.lstrip().startswith("["):
@@ -76,11 +68,6 @@ class ClusterSection(Section):
                 require_readable_file(Path(part))
             return value.split(os.pathsep)[0]
         return value
-
-    @field_validator("kubeconfig")
-    @classmethod
-    def _kubeconfig_readable(cls, value: Path | None) -> Path | None:
-        return readable_file_or_none(value)
 
     @field_validator("kubeconfig")
     @classmethod

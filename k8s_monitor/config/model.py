@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 
-from k8s_monitor.config.checks import http_url_or_none, read_secret_file, readable_file_or_none
+from k8s_monitor.config.checks import HttpUrlText, ReadableFile, read_secret_file
 from k8s_monitor.config.prices import parse_price_override
 from k8s_monitor.config.section import Section
 
@@ -38,10 +38,10 @@ class ModelSection(Section):
     llm_provider: LLMProvider = LLMProvider.AUTO
     anthropic_api_key: SecretStr | None = None
     anthropic_model: str = Field("claude-haiku-5-5", min_length=1)
-    anthropic_base_url: str | None = None
+    anthropic_base_url: HttpUrlText | None = None
     aws_region: str | None = None
     bedrock_api: BedrockApi = BedrockApi.AUTO
-    bedrock_api_key_file: Path | None = None
+    bedrock_api_key_file: ReadableFile | None = None
     llm_max_output_tokens: int = Field(2_048, ge=256, le=64_000)
     llm_timeout_seconds: float = Field(120.0, gt=0.0, le=900.0)
     llm_max_retries: int = Field(2, ge=0, le=10)
@@ -54,16 +54,6 @@ class ModelSection(Section):
     # JSON: {"input": 3.0, "output": 15.0, "context_window": 200000, "min_cacheable_tokens":
     # 1024} in USD per million tokens; prices a model the shipped table does not know.
     model_price_override: str | None = None
-
-    @field_validator("bedrock_api_key_file")
-    @classmethod
-    def _bedrock_key_file_readable(cls, value: Path | None) -> Path | None:
-        return readable_file_or_none(value)
-
-    @field_validator("anthropic_base_url")
-    @classmethod
-    def _base_url(cls, value: str | None) -> str | None:
-        return http_url_or_none(value)
 
     @field_validator("bedrock_api_key_file")
     @classmethod

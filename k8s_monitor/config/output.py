@@ -5,9 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from k8s_monitor.config.checks import directory_or_absent
+from k8s_monitor.config.checks import WritableDirectory
 from k8s_monitor.config.section import Section
 
 
@@ -27,12 +27,7 @@ class LogLevel(StrEnum):
 class OutputSection(Section):
     log_level: LogLevel = LogLevel.INFO
     log_format: LogFormat = LogFormat.AUTO
-    report_dir: Path = Path("reports")
+    report_dir: WritableDirectory = Path("reports")
     report_retention: int = Field(200, ge=1, description="cycle reports kept on disk")
     metrics_port: int = Field(8080, ge=0, le=65535, description="0 disables the HTTP server")
     metrics_host: str = "0.0.0.0"  # noqa: S104 - the pod's probes and Prometheus reach it
-
-    @field_validator("report_dir")
-    @classmethod
-    def _report_dir_usable(cls, value: Path) -> Path:
-        return directory_or_absent(value)

@@ -7,16 +7,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
 
-from k8s_monitor.config.checks import (
-    CommaList,
-    directory_or_absent,
-    readable_file_or_none,
-    split_commas,
-)
+from k8s_monitor.config.checks import CommaList, ReadableFile, WritableDirectory
 from k8s_monitor.config.keys import require_fernet_keys
 from k8s_monitor.config.section import Section
 
@@ -36,20 +30,10 @@ class SessionSection(Section):
     critical_keywords: CommaList = Field(
         default_factory=lambda: ["critical", "escalation", "failed", "error", "down", "outage"]
     )
-    session_dir: Path = Path("sessions")
+    session_dir: WritableDirectory = Path("sessions")
     session_backups: int = Field(5, ge=0, le=100)
     session_encryption_key: SecretStr | None = None
-    session_encryption_key_file: Path | None = None
-
-    @field_validator("critical_keywords", mode="before")
-    @classmethod
-    def _split_keywords(cls, value: Any) -> Any:
-        return split_commas(value)
-
-    @field_validator("session_encryption_key_file")
-    @classmethod
-    def _session_key_file_readable(cls, value: Path | None) -> Path | None:
-        return readable_file_or_none(value)
+    session_encryption_key_file: ReadableFile | None = None
 
     @field_validator("session_encryption_key")
     @classmethod
@@ -68,11 +52,6 @@ class SessionSection(Section):
                 raise ValueError(f"cannot read keys from {str(value)!r}: {exc}") from exc
             require_fernet_keys(text)
         return value
-
-    @field_validator("session_dir")
-    @classmethod
-    def _session_dir_usable(cls, value: Path) -> Path:
-        return directory_or_absent(value)
 
     @property
     def mode(self) -> str:
