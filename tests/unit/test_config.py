@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from k8s_monitor.config import LLMProvider, load_settings
+from k8s_monitor.config import LLMProvider, Settings, load_settings
+from k8s_monitor.config.section import Section
 from k8s_monitor.errors import ConfigurationError
 from tests.conftest import clean_env
 
@@ -131,3 +132,41 @@ def test_unknown_kube_context_is_named_at_load(
         load_settings()
     assert caught.value.setting == "KUBE_CONTEXT"
     assert "prod" in caught.value.problem  # names what is there
+
+
+def _sections() -> list[type[Section]]:
+    """The section classes ``Settings`` is composed of, in its MRO order."""
+    return [
+        base for base in Settings.__mro__[1:] if issubclass(base, Section) and base is not Section
+    ]
+
+
+def test_every_section_validator_reaches_settings() -> None:
+    # pydantic keys inherited validators by method name: two sections defining the same name
+    # would silently drop one of them.
+    for section in _sections():
+        for kind in ("field_validators", "model_validators"):
+            own = getattr(section.__pydantic_decorators__, kind)
+            for name, decorator in own.items():
+                inherited = getattr(Settings.__pydantic_decorators__, kind)[name]
+                assert inherited.func.__qualname__ == decorator.func.__qualname__, name
+
+
+def test_fields_keep_the_section_order() -> None:
+    # The first error a bad environment reports follows field order: session first, as the
+    # flat class declared them before the split.
+    by_name = {section.__name__: section for section in _sections()}
+    order = [
+        "SessionSection",
+        "SchedulingSection",
+        "OutputSection",
+        "ClusterSection",
+        "AnalysisSection",
+        "NotificationSection",
+        "AlertingSection",
+        "ModelSection",
+        "InvestigationSection",
+    ]
+    assert sorted(by_name) == sorted(order)
+    declared = [name for section in order for name in by_name[section].model_fields]
+    assert list(Settings.model_fields) == declared
