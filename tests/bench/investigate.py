@@ -194,7 +194,7 @@ def summarize(day: dict[str, Any]) -> dict[str, Any]:
         "repeat_investigations_unchanged_evidence": day["repeats"],
         "root_causes_in_ledger": day["ledger_root_causes"],
         "root_causes_reused": sum(
-            len((r.investigation or {}).get("reused_root_causes") or ()) for r in reports
+            len(r.investigation.reused_root_causes) for r in reports if r.investigation
         ),
         "max_tool_output_chars": max_output,
         "tool_output_cap_chars": day["cap_chars"],
