@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 import structlog
@@ -51,7 +51,15 @@ from k8s_monitor.logs import bound_cycle
 from k8s_monitor.metrics import NOTIFICATION_SINK
 from k8s_monitor.notify import DispatchResult, NotificationContext
 from k8s_monitor.redaction import Redactor
-from k8s_monitor.report import CycleReport, ModelUsage, Outcome, cache_hit_rate, write_report
+from k8s_monitor.report import (
+    CycleReport,
+    EscalationRecord,
+    EvidenceStats,
+    ModelUsage,
+    Outcome,
+    cache_hit_rate,
+    write_report,
+)
 
 if TYPE_CHECKING:
     from k8s_monitor.metrics import Metrics
@@ -168,11 +176,11 @@ class CycleRunner:
         if evidence.gaps:
             snapshot = msgspec.structs.replace(snapshot, gaps=[*snapshot.gaps, *evidence.gaps])
         findings = link_causes(evidence.findings, snapshot, now=now)
-        report.evidence = {
-            "investigated": evidence.investigated,
-            "requests": evidence.requests,
-            "seconds": round(evidence.seconds, 4),
-        }
+        report.evidence = EvidenceStats(
+            investigated=evidence.investigated,
+            requests=evidence.requests,
+            seconds=round(evidence.seconds, 4),
+        )
         new_ledger, update, unsaved = self._remember(ledger, findings, now, unobserved)
 
         urgent = self._notify_urgent(update, now)
@@ -384,7 +392,7 @@ class CycleRunner:
 
     def _escalate_monitor_incidents(
         self, update: LedgerUpdate, now: datetime
-    ) -> list[dict[str, Any]]:
+    ) -> list[EscalationRecord]:
         """Escalate incidents about the monitor itself, outside the cluster's ledger."""
         s = self._stages
         escalations = escalate(update, catalog=s.catalog, now=now)

@@ -83,12 +83,12 @@ def cycle_state_of(report: CycleReport) -> CycleState:
     """Count the report's findings by (severity, reason) and its open incidents by severity."""
     findings: dict[tuple[str, str], int] = {}
     for item in report.findings:
-        key = (str(item.get("severity", UNKNOWN)), str(item.get("reason", UNKNOWN)))
+        key = (item.severity or UNKNOWN, item.reason or UNKNOWN)
         findings[key] = findings.get(key, 0) + 1
     incidents_open: dict[str, int] = {}
     for status in OPEN_STATUSES:
         for incident in report.incident_changes.get(status, []):
-            severity = incident.get("severity") or UNKNOWN
+            severity = incident.severity or UNKNOWN
             incidents_open[severity] = incidents_open.get(severity, 0) + 1
     health = report.overall_health if report.overall_health in HEALTH_STATES else UNKNOWN
     return CycleState(
@@ -306,21 +306,19 @@ class Metrics:
     def _observe_investigation(self, report: CycleReport) -> None:
         stats = report.investigation
         if stats:
-            errors = int(stats.get("tool_errors", 0))
-            self.tool_calls.labels(result="ok").inc(int(stats.get("tool_calls", 0)) - errors)
+            errors = stats.tool_errors
+            self.tool_calls.labels(result="ok").inc(stats.tool_calls - errors)
             self.tool_calls.labels(result="error").inc(errors)
-            self.tool_calls.labels(result="refused").inc(int(stats.get("refused_calls", 0)))
-            for event, key in (
-                ("truncated", "truncated_replies"),
-                ("unknown_tool", "unknown_tools"),
-                ("bad_input", "bad_inputs"),
+            self.tool_calls.labels(result="refused").inc(stats.refused_calls)
+            for event, count in (
+                ("truncated", stats.truncated_replies),
+                ("unknown_tool", stats.unknown_tools),
+                ("bad_input", stats.bad_inputs),
             ):
-                self.tool_loop_events.labels(event=event).inc(int(stats.get(key, 0)))
-            if stats.get("stopped"):
-                self.tool_loop_events.labels(event=f"stopped_{stats['stopped']}").inc()
-            self.tool_loop_events.labels(event="reused").inc(
-                len(stats.get("reused_root_causes") or ())
-            )
+                self.tool_loop_events.labels(event=event).inc(count)
+            if stats.stopped:
+                self.tool_loop_events.labels(event=f"stopped_{stats.stopped}").inc()
+            self.tool_loop_events.labels(event="reused").inc(len(stats.reused_root_causes))
         self.tool_loop_events.labels(event="root_cause").inc(len(report.root_causes))
 
     def observe_notification(self, sink: str, outcome: str, count: int = 1) -> None:

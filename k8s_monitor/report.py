@@ -2,6 +2,21 @@
 
 It is the last stage's input and the daemon's only output besides notifications, so metrics,
 the summary log line and the JSON file are all derived from this one record.
+
+On disk (``cycle-<time>-<n>.json``, schema_version 2) every field is a typed record below:
+
+- ``findings``: ``FindingRecord`` (kind, namespace, name, objects, reason, severity, message,
+  evidence, caused_by: ``CauseRecord`` or null, fingerprint); evidence is the rule's own
+  key -> value map plus ``investigation`` records (``investigate.records``);
+- ``incidents``: ``IncidentRecord`` per open incident, grouped by root cause (fingerprint,
+  root_cause: ``RootRecord``, severity, findings: fingerprints);
+- ``incident_changes``: status (new, recurring, resolved, flapping) -> ``IncidentSummary``;
+- ``evidence``: ``EvidenceStats``; ``escalations``: ``EscalationRecord``;
+- ``investigation``: ``InvestigationRecord`` or null; ``root_causes``: fingerprint ->
+  ``RootCauseRecord``; ``usage``: ``ModelUsage``.
+
+Version 1 (no ``schema_version``) had the same keys as untyped maps; ``read_report`` loads it,
+and older files with ``incidents`` keyed by status, as version 2.
 """
 
 from __future__ import annotations
@@ -18,6 +33,7 @@ from k8s_monitor.atomicfile import write_atomic
 from k8s_monitor.redaction import GUARD
 
 REPORT_GLOB = "cycle-*.json"
+SCHEMA_VERSION = 2  # 1: no schema_version field, records as untyped maps
 
 
 class Outcome(StrEnum):
@@ -44,7 +60,130 @@ class ModelUsage(Struct, kw_only=True):
         )
 
 
+class ObjectRecord(Struct, kw_only=True):
+    kind: str
+    namespace: str  # "" for cluster-scoped objects
+    name: str
+
+
+class CauseRecord(Struct, kw_only=True):
+    """The object a symptom's trouble comes from, and why."""
+
+    kind: str
+    namespace: str
+    name: str
+    reason: str
+
+
+class RootRecord(Struct, kw_only=True):
+    """The object at the end of a cause chain, why, and one line for people."""
+
+    kind: str
+    namespace: str
+    name: str
+    reason: str
+    summary: str = ""
+
+
+class FindingRecord(Struct, kw_only=True):
+    """One finding; also the public shape of ``analyze --format json``."""
+
+    kind: str
+    namespace: str
+    name: str
+    objects: list[ObjectRecord] = []
+    reason: str
+    severity: str  # critical | warning | info
+    message: str
+    # Per rule (log excerpts, events, conditions...) and "investigation" records: open-ended.
+    evidence: dict[str, Any] = field(default_factory=dict)
+    caused_by: CauseRecord | None = None
+    fingerprint: str
+
+
+class IncidentRecord(Struct, kw_only=True):
+    """One open incident, grouped by root cause, and the findings (fingerprints) it covers."""
+
+    fingerprint: str
+    root_cause: RootRecord
+    severity: str
+    findings: list[str] = []
+
+
+class IncidentSummary(Struct, kw_only=True):
+    """One incident in a few fields (no evidence); defaults fill fields older reports lack."""
+
+    fingerprint: str
+    reason: str
+    subject: str = ""  # Kind/namespace/name
+    severity: str = ""
+    status: str = ""  # new | recurring | resolved | flapping
+    open_since: str = ""  # ISO 8601
+    open_minutes: int = 0
+    cycles_seen: int = 0
+    trend: str = ""  # worsening | stable | improving
+    affected: int = 0  # objects of the finding
+    reopened: int = 0
+    resolved_at: str | None = None
+    message: str = ""  # at most 300 characters
+    cause: RootRecord | None = None
+    symptoms: list[str] = []  # fingerprints
+    root_cause: str | None = None  # an investigation's summary, at most 300 characters
+
+
+class EscalationRecord(Struct, kw_only=True):
+    """Why an open incident got its SEV level, and whom it concerns."""
+
+    fingerprint: str
+    sev: str  # SEV-1..SEV-4
+    floor: str  # the level the rules alone give
+    priority: str
+    service: str
+    status: str
+    reason: str
+    subject: str
+    open_since: str  # ISO 8601
+    why: list[str] = []
+
+
+class EvidenceStats(Struct, kw_only=True):
+    """What the evidence stage did: findings investigated, extra API requests, seconds."""
+
+    investigated: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+
+
+class InvestigationRecord(Struct, kw_only=True):
+    """The model's tool loop in one cycle: calls, errors, limits hit."""
+
+    incidents: list[str] = []
+    reused_root_causes: list[str] = []
+    tool_calls: int = 0
+    tool_errors: int = 0
+    refused_calls: int = 0
+    truncated_replies: int = 0
+    unknown_tools: int = 0
+    bad_inputs: int = 0
+    rounds: int = 0
+    stopped: str | None = None  # tool_calls | tokens | deadline
+    seconds: float = 0.0
+    billed_tokens: float = 0.0
+    max_output_chars: int = 0
+
+
+class RootCauseRecord(Struct, kw_only=True):
+    """An investigation's diagnosis of one incident, with the evidence it rests on."""
+
+    summary: str
+    evidence: list[str] = []
+    confidence: str = "medium"  # low | medium | high
+    next_steps: list[str] = []
+    found_in_cycle: int = 0
+
+
 class CycleReport(Struct, kw_only=True):
+    schema_version: int = SCHEMA_VERSION
     cycle: int
     cluster: str
     mode: str  # "persistent" | "stateless"
@@ -60,17 +199,12 @@ class CycleReport(Struct, kw_only=True):
     summary: str = ""
     recommended_actions: list[str] = []
     findings_by_severity: dict[str, int] = field(default_factory=dict)
-    # Every finding (Finding.to_json): caused_by (null or {kind, namespace, name, reason}),
-    # evidence (with "investigation" records for new or worsened findings).
-    findings: list[dict[str, Any]] = []
-    # One entry per open incident, grouped by root cause: {fingerprint, root_cause: {kind,
-    # namespace, name, reason, summary}, severity, findings: [fingerprints]}.
-    incidents: list[dict[str, Any]] = []
-    # status -> incident summaries (reason, subject, severity, open since, trend...)
-    incident_changes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    # What the evidence stage did: findings investigated, extra API requests, seconds.
-    evidence: dict[str, float] = field(default_factory=dict)
-    escalations: list[dict[str, Any]] = []
+    findings: list[FindingRecord] = []
+    incidents: list[IncidentRecord] = []
+    # new | recurring | resolved | flapping -> the incidents that changed so this cycle
+    incident_changes: dict[str, list[IncidentSummary]] = field(default_factory=dict)
+    evidence: EvidenceStats = field(default_factory=EvidenceStats)
+    escalations: list[EscalationRecord] = []
     notifications: dict[str, int] = field(default_factory=dict)  # outcome -> count
     collection_gaps: list[str] = []
     usage: ModelUsage = field(default_factory=ModelUsage)
@@ -80,8 +214,8 @@ class CycleReport(Struct, kw_only=True):
     context_ratio: float = 0.0
     pruned: bool = False
     # The model's tool loop this cycle (calls, errors, limits hit) and the root causes it found.
-    investigation: dict[str, Any] | None = None
-    root_causes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    investigation: InvestigationRecord | None = None
+    root_causes: dict[str, RootCauseRecord] = field(default_factory=dict)
     report_path: str | None = None
 
 
@@ -116,11 +250,18 @@ def write_report(report: CycleReport, report_dir: Path, retention: int) -> Path:
 
 
 def read_report(path: Path) -> CycleReport:
-    """A report file; those written before root causes (``incidents`` by status) still load."""
+    """A report file of any version, as the current ``CycleReport``.
+
+    Version 1 holds the same keys untyped, so it converts as is; those written before root
+    causes (``incidents`` by status) get them moved to ``incident_changes``.
+    """
     raw = msgspec.json.decode(path.read_bytes())
-    if isinstance(raw, dict) and isinstance(raw.get("incidents"), dict):
-        raw["incident_changes"] = raw.pop("incidents")
-    return msgspec.convert(raw, CycleReport)
+    if isinstance(raw, dict):
+        if isinstance(raw.get("incidents"), dict):
+            raw["incident_changes"] = raw.pop("incidents")
+        raw.setdefault("schema_version", SCHEMA_VERSION)  # version 1 lacks only the field
+    # Lax: version 1 typed evidence counts as floats, so a rewritten report holds 31.0.
+    return msgspec.convert(raw, CycleReport, strict=False)
 
 
 def latest_reports(report_dir: Path, count: int = 1) -> list[Path]:

@@ -33,6 +33,7 @@ from k8s_monitor.analysis.findings import CauseRef, Finding, ObjectRef, Severity
 from k8s_monitor.analysis.incidents import RootObject, root_cause_entry
 from k8s_monitor.analysis.owners import OwnerIndex
 from k8s_monitor.cluster.snapshot import ClusterSnapshot, Pod, ReplicaSet
+from k8s_monitor.report import IncidentRecord
 
 # A rollout older than this is history, not the explanation of a failure that began now.
 ROLLOUT_WINDOW = timedelta(hours=6)
@@ -116,7 +117,7 @@ class CauseGroup:
     def severity(self) -> Severity:
         return max((f.severity for f in self.findings), key=lambda s: s.rank)
 
-    def entry(self) -> dict[str, Any]:
+    def entry(self) -> IncidentRecord:
         """The same shape as ``Incident.entry``, for a one-off analysis with no ledger."""
         return root_cause_entry(
             self.fingerprint, self.root, self.severity, [f.fingerprint for f in self.findings]

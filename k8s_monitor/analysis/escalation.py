@@ -24,6 +24,7 @@ from msgspec import Struct
 from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
 from k8s_monitor.analysis.incidents import Incident, IncidentStatus, LedgerUpdate
 from k8s_monitor.analysis.services import Priority, Service, ServiceCatalog
+from k8s_monitor.report import EscalationRecord
 
 MONITOR_BLIND = "MonitorBlind"
 MODEL_DISABLED = "ModelProviderDisabled"
@@ -95,20 +96,20 @@ class Escalation(Struct, kw_only=True):
     def finding(self) -> Finding:
         return self.incident.finding
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> EscalationRecord:
         finding = self.finding
-        return {
-            "fingerprint": self.fingerprint,
-            "sev": self.sev.label,
-            "floor": self.floor.label,
-            "priority": self.priority.value,
-            "service": self.service,
-            "status": self.incident.status.value,
-            "reason": finding.reason,
-            "subject": str(finding.subject),
-            "open_since": self.incident.open_since.isoformat(),
-            "why": self.why,
-        }
+        return EscalationRecord(
+            fingerprint=self.fingerprint,
+            sev=self.sev.label,
+            floor=self.floor.label,
+            priority=self.priority.value,
+            service=self.service,
+            status=self.incident.status.value,
+            reason=finding.reason,
+            subject=str(finding.subject),
+            open_since=self.incident.open_since.isoformat(),
+            why=list(self.why),
+        )
 
 
 def floor_for(severity: Severity, priority: Priority) -> Sev:

@@ -13,6 +13,8 @@ from typing import Any
 
 from msgspec import Struct, field
 
+from k8s_monitor.report import CauseRecord, FindingRecord, ObjectRecord
+
 
 class Severity(StrEnum):
     CRITICAL = "critical"
@@ -85,22 +87,29 @@ class Finding(Struct, frozen=True, kw_only=True):
     def fingerprint(self) -> str:
         return fingerprint_of(self.reason, self.subject)
 
-    def to_json(self) -> dict[str, Any]:
-        """The public shape of ``analyze --format json``."""
-        return {
-            "kind": self.subject.kind,
-            "namespace": self.subject.namespace,
-            "name": self.subject.name,
-            "objects": [
-                {"kind": o.kind, "namespace": o.namespace, "name": o.name} for o in self.objects
+    def to_json(self) -> FindingRecord:
+        """The public shape of ``analyze --format json`` and of the report's findings."""
+        cause = self.caused_by
+        return FindingRecord(
+            kind=self.subject.kind,
+            namespace=self.subject.namespace,
+            name=self.subject.name,
+            objects=[
+                ObjectRecord(kind=o.kind, namespace=o.namespace, name=o.name) for o in self.objects
             ],
-            "reason": self.reason,
-            "severity": self.severity.value,
-            "message": self.message,
-            "evidence": self.evidence,
-            "caused_by": self.caused_by.to_json() if self.caused_by else None,
-            "fingerprint": self.fingerprint,
-        }
+            reason=self.reason,
+            severity=self.severity.value,
+            message=self.message,
+            evidence=self.evidence,
+            caused_by=(
+                CauseRecord(
+                    kind=cause.kind, namespace=cause.namespace, name=cause.name, reason=cause.reason
+                )
+                if cause is not None
+                else None
+            ),
+            fingerprint=self.fingerprint,
+        )
 
 
 def count_by_severity(findings: list[Finding]) -> dict[str, int]:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from msgspec import Struct, field
 
 from k8s_monitor.analysis.findings import CauseRef, Finding, ObjectRef, Severity, fingerprint_of
+from k8s_monitor.report import IncidentRecord, RootCauseRecord, RootRecord
 
 
 class IncidentStatus(StrEnum):
@@ -60,14 +60,14 @@ class RootObject(Struct, frozen=True, kw_only=True):
     def fingerprint(self) -> str:
         return fingerprint_of(self.reason, self.ref)
 
-    def to_json(self) -> dict[str, str]:
-        return {
-            "kind": self.kind,
-            "namespace": self.namespace,
-            "name": self.name,
-            "reason": self.reason,
-            "summary": self.summary,
-        }
+    def to_json(self) -> RootRecord:
+        return RootRecord(
+            kind=self.kind,
+            namespace=self.namespace,
+            name=self.name,
+            reason=self.reason,
+            summary=self.summary,
+        )
 
 
 class RootCause(Struct, frozen=True, kw_only=True):
@@ -84,14 +84,14 @@ class RootCause(Struct, frozen=True, kw_only=True):
     evidence_key: str = ""
     cycle: int = 0
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "summary": self.summary,
-            "evidence": list(self.evidence),
-            "confidence": self.confidence,
-            "next_steps": list(self.next_steps),
-            "found_in_cycle": self.cycle,
-        }
+    def to_json(self) -> RootCauseRecord:
+        return RootCauseRecord(
+            summary=self.summary,
+            evidence=list(self.evidence),
+            confidence=self.confidence,
+            next_steps=list(self.next_steps),
+            found_in_cycle=self.cycle,
+        )
 
 
 class Incident(Struct, kw_only=True):
@@ -133,7 +133,7 @@ class Incident(Struct, kw_only=True):
             summary=finding.message[:500],
         )
 
-    def entry(self) -> dict[str, Any]:
+    def entry(self) -> IncidentRecord:
         """The public shape of one incident in reports: its root cause and its findings."""
         root = self.root
         own = [self.finding.fingerprint] if root.observed else []
@@ -156,15 +156,14 @@ class Incident(Struct, kw_only=True):
 
 def root_cause_entry(
     fingerprint: str, root: RootObject, severity: Severity, findings: list[str]
-) -> dict[str, Any]:
-    """One incident: fingerprint, root_cause (kind, namespace, name, reason, summary), severity,
-    findings (fingerprints)."""
-    return {
-        "fingerprint": fingerprint,
-        "root_cause": root.to_json(),
-        "severity": severity.value,
-        "findings": findings,
-    }
+) -> IncidentRecord:
+    """One incident: its root cause object, severity and findings (fingerprints)."""
+    return IncidentRecord(
+        fingerprint=fingerprint,
+        root_cause=root.to_json(),
+        severity=severity.value,
+        findings=findings,
+    )
 
 
 class Ledger(Struct, kw_only=True):

@@ -31,6 +31,7 @@ from k8s_monitor.analysis.incidents import (
 from k8s_monitor.atomicfile import write_atomic
 from k8s_monitor.errors import StorageError
 from k8s_monitor.redaction import GUARD
+from k8s_monitor.report import IncidentSummary
 
 log = structlog.get_logger(__name__)
 
@@ -311,31 +312,27 @@ def update_with_root_causes(update: LedgerUpdate, causes: dict[str, RootCause]) 
 # --- compact views for the model, reports and compaction summaries ------------------------------
 
 
-def incident_summary(incident: Incident, now: datetime) -> dict[str, Any]:
-    """One incident as a small JSON-able dict (no evidence: that stays in the report)."""
+def incident_summary(incident: Incident, now: datetime) -> IncidentSummary:
+    """One incident in a few fields (no evidence: that stays in the report)."""
     finding = incident.finding
-    return {
-        "fingerprint": incident.fingerprint,
-        "reason": finding.reason,
-        "subject": str(finding.subject),
-        "severity": finding.severity.value,
-        "status": incident.status.value,
-        "open_since": incident.open_since.isoformat(),
-        "open_minutes": int((now - incident.open_since).total_seconds() // 60),
-        "cycles_seen": incident.cycles_seen,
-        "trend": incident.trend.value,
-        "affected": len(finding.objects),
-        "reopened": incident.reopen_count,
-        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
-        "message": finding.message[:300],
-        "cause": incident.cause_root.to_json() if incident.cause_root else None,
-        "symptoms": [s.fingerprint for s in incident.symptoms],
-        **(
-            {"root_cause": incident.root_cause.summary[:300]}
-            if incident.root_cause is not None
-            else {}
-        ),
-    }
+    return IncidentSummary(
+        fingerprint=incident.fingerprint,
+        reason=finding.reason,
+        subject=str(finding.subject),
+        severity=finding.severity.value,
+        status=incident.status.value,
+        open_since=incident.open_since.isoformat(),
+        open_minutes=int((now - incident.open_since).total_seconds() // 60),
+        cycles_seen=incident.cycles_seen,
+        trend=incident.trend.value,
+        affected=len(finding.objects),
+        reopened=incident.reopen_count,
+        resolved_at=incident.resolved_at.isoformat() if incident.resolved_at else None,
+        message=finding.message[:300],
+        cause=incident.cause_root.to_json() if incident.cause_root else None,
+        symptoms=[s.fingerprint for s in incident.symptoms],
+        root_cause=incident.root_cause.summary[:300] if incident.root_cause is not None else None,
+    )
 
 
 def ledger_digest(ledger: Ledger, now: datetime, limit: int = 30) -> list[dict[str, Any]]:
@@ -349,7 +346,8 @@ def ledger_digest(ledger: Ledger, now: datetime, limit: int = 30) -> list[dict[s
         key=lambda i: (i.resolved_at or i.last_seen, i.fingerprint),
         reverse=True,
     )
-    return [incident_summary(i, now) for i in [*open_incidents, *resolved][:limit]]
+    chosen = [*open_incidents, *resolved][:limit]
+    return [msgspec.to_builtins(incident_summary(i, now)) for i in chosen]
 
 
 # --- persistence -------------------------------------------------------------------------------

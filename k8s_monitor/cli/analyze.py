@@ -227,7 +227,8 @@ def run(args: argparse.Namespace) -> int:
     )
     incidents = [group.entry() for group in group_by_root_cause(findings)]
     if args.format == "json":
-        print_json({"findings": [f.to_json() for f in findings], "incidents": incidents})
+        records = {"findings": [f.to_json() for f in findings], "incidents": incidents}
+        print_json(msgspec.to_builtins(records))
     else:
         print_table(
             [
@@ -244,11 +245,11 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"{len(findings)} finding(s), {len(incidents)} root cause(s)", file=sys.stderr)
         for incident in incidents:
-            if len(incident["findings"]) > 1:
-                root = incident["root_cause"]
+            if len(incident.findings) > 1:
+                root = incident.root_cause
                 print(
-                    f"root cause {root['reason']} {root['kind']}/{root['namespace']}/"
-                    f"{root['name']}: explains {len(incident['findings'])} finding(s)",
+                    f"root cause {root.reason} {root.kind}/{root.namespace}/"
+                    f"{root.name}: explains {len(incident.findings)} finding(s)",
                     file=sys.stderr,
                 )
     if args.fail_on is not None:

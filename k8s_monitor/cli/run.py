@@ -241,7 +241,7 @@ def _print_cycle(report: CycleReport, step_name: str) -> None:
     )
     for status in ("new", "flapping", "resolved"):
         for incident in report.incident_changes.get(status, []):
-            print(f"    {status.upper():9} {incident['reason']:24} {incident['subject']}")
+            print(f"    {status.upper():9} {incident.reason:24} {incident.subject}")
     if report.error:
         print(f"    error: {report.error}")
     if report.summary:

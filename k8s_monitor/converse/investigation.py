@@ -32,6 +32,7 @@ from k8s_monitor.converse.context import CycleContext
 from k8s_monitor.errors import ModelAnswerError
 from k8s_monitor.investigate.tools import FindingView, Toolbox
 from k8s_monitor.llm.protocol import ModelReply
+from k8s_monitor.report import InvestigationRecord
 
 log = structlog.get_logger(__name__)
 
@@ -86,22 +87,22 @@ class Stats:
     billed_tokens: float = 0.0
     max_output_chars: int = 0
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "incidents": self.incidents,
-            "reused_root_causes": self.reused,
-            "tool_calls": self.tool_calls,
-            "tool_errors": self.tool_errors,
-            "refused_calls": self.refused,
-            "truncated_replies": self.truncated,
-            "unknown_tools": self.unknown_tools,
-            "bad_inputs": self.bad_inputs,
-            "rounds": self.rounds,
-            "stopped": self.stopped,
-            "seconds": round(self.seconds, 3),
-            "billed_tokens": round(self.billed_tokens, 1),
-            "max_output_chars": self.max_output_chars,
-        }
+    def to_json(self) -> InvestigationRecord:
+        return InvestigationRecord(
+            incidents=list(self.incidents),
+            reused_root_causes=list(self.reused),
+            tool_calls=self.tool_calls,
+            tool_errors=self.tool_errors,
+            refused_calls=self.refused,
+            truncated_replies=self.truncated,
+            unknown_tools=self.unknown_tools,
+            bad_inputs=self.bad_inputs,
+            rounds=self.rounds,
+            stopped=self.stopped,
+            seconds=round(self.seconds, 3),
+            billed_tokens=round(self.billed_tokens, 1),
+            max_output_chars=self.max_output_chars,
+        )
 
 
 @dataclass

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from k8s_monitor.analysis.incidents import RootCause
 from k8s_monitor.converse.answer import AnalysisSource, CycleAnalysis
 from k8s_monitor.converse.context import CycleContext
-from k8s_monitor.report import ModelUsage
+from k8s_monitor.report import InvestigationRecord, ModelUsage
 
 ConverseInput = CycleContext
 
@@ -32,4 +31,4 @@ class ConverseOutcome:
     model: str | None = None
     # Root causes the model found this cycle (by fingerprint), and what its tool loop did.
     root_causes: dict[str, RootCause] = field(default_factory=dict)
-    investigation: dict[str, Any] | None = None
+    investigation: InvestigationRecord | None = None

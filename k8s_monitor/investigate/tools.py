@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import structlog
 
 from k8s_monitor.analysis.findings import Finding
@@ -174,7 +175,7 @@ class FindingView:
         finding = self.findings.get(fingerprint) or (incident.finding if incident else None)
         if finding is None:
             return None
-        data: JSON = {"finding": finding.to_json()}
+        data: JSON = {"finding": msgspec.to_builtins(finding.to_json())}
         data["causes"] = [
             other.fingerprint
             for other in self.findings.values()
@@ -185,7 +186,7 @@ class FindingView:
             data["open_since"] = incident.open_since.isoformat()
             data["cycles_seen"] = incident.cycles_seen
             if incident.root_cause is not None:
-                data["remembered_root_cause"] = incident.root_cause.to_json()
+                data["remembered_root_cause"] = msgspec.to_builtins(incident.root_cause.to_json())
         return data
 
 

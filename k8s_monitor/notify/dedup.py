@@ -1,6 +1,11 @@
 """What was notified, when and at which level: the memory that keeps notifications from spamming.
 
 Kept as a small JSON file next to the spool, so a restarted pod neither repeats nor forgets.
+
+On disk (``notify-state.json``, schema_version 2), a ``DedupState``:
+``{"schema_version": 2, "notified": {fingerprint: Notified}, "alerted": {fingerprint: Alerted}}``
+with ``Notified`` = sev (1..4), at, resolved, explained and ``Alerted`` = labels, starts_at, at.
+Version 1 had no ``schema_version`` and is otherwise the same; it loads as version 2.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ log = structlog.get_logger(__name__)
 
 # Entries of resolved incidents are kept this long, so a flapping incident stays quiet.
 RESOLVED_MEMORY = timedelta(days=1)
+SCHEMA_VERSION = 2  # 1: no schema_version field
 
 
 class Notified(Struct, kw_only=True):
@@ -40,6 +46,7 @@ class Alerted(Struct, kw_only=True):
 
 
 class DedupState(Struct, kw_only=True):
+    schema_version: int = SCHEMA_VERSION
     notified: dict[str, Notified] = field(default_factory=dict)
     alerted: dict[str, Alerted] = field(default_factory=dict)
 
@@ -124,13 +131,14 @@ class DedupStore:
 
     def load(self) -> DedupState:
         try:
-            return msgspec.json.decode(self.path.read_bytes(), type=DedupState)
+            state = msgspec.json.decode(self.path.read_bytes(), type=DedupState)
         except FileNotFoundError:
             return DedupState()
         except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
             # Losing dedup memory means at worst one repeated notice: better than none at all.
             log.warning("notify_state_unreadable", path=str(self.path), error=str(exc))
             return DedupState()
+        return state
 
     def save(self, state: DedupState) -> None:
         try:

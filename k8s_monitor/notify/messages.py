@@ -17,6 +17,7 @@ from msgspec import field as struct_field
 
 from k8s_monitor.analysis.escalation import Escalation
 from k8s_monitor.analysis.incidents import Incident
+from k8s_monitor.report import RootRecord
 
 MAX_ITEMS = 20
 MAX_SYMPTOMS = 12  # symptoms listed by name; the rest are counted
@@ -57,7 +58,7 @@ class Item(Struct, kw_only=True):
     evidence: dict[str, Any] = {}
     # The incident's root cause object, {kind, namespace, name, reason, summary}; the symptoms
     # it explains as "Reason Kind/ns/name" lines (at most MAX_SYMPTOMS) and their total count.
-    cause: dict[str, str] | None = None
+    cause: RootRecord | None = None
     symptoms: list[str] = []
     symptom_count: int = 0
     root_cause: str | None = None  # from an investigation: summary (confidence)
@@ -115,7 +116,7 @@ def _symptom_lines(incident: Incident) -> list[str]:
     return [f"{s.reason} {s.subject}" for s in incident.symptoms[:MAX_SYMPTOMS]]
 
 
-def _cause(incident: Incident) -> dict[str, str] | None:
+def _cause(incident: Incident) -> RootRecord | None:
     return incident.cause_root.to_json() if incident.cause_root is not None else None
 
 
@@ -295,10 +296,10 @@ def _item_blocks(item: Item, detailed: bool) -> list[dict[str, Any]]:
     body = f"{head}\n{_escape(item.message)}" + (f"\n{routing}" if routing else "")
     if item.cause is not None and item.symptom_count:
         root = item.cause
-        where = "/".join(p for p in (root["kind"], root["namespace"], root["name"]) if p)
+        where = "/".join(p for p in (root.kind, root.namespace, root.name) if p)
         body = (
-            f"*Root cause* `{_escape(root['reason'])}` {_escape(where)}: "
-            f"{_escape(root['summary'])}\n{body}\n{_symptoms_text(item)}"
+            f"*Root cause* `{_escape(root.reason)}` {_escape(where)}: "
+            f"{_escape(root.summary)}\n{body}\n{_symptoms_text(item)}"
         )
     if item.root_cause:
         body += f"\n*Investigation*: {_escape(item.root_cause)}"

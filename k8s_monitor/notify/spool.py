@@ -3,6 +3,11 @@
 Every message is written here *before* it is sent and removed once the sink took it, so a crash
 between the two re-sends the very same message (same idempotency key) instead of losing it or
 building a second one. File names sort by creation time, so retries go out oldest first.
+
+On disk (``<created>-<sink>-<key>.json``, schema_version 2), a ``SpoolEntry``: schema_version,
+sink, message (``messages.Notification``, exactly as the webhook sends it), attempts,
+rejections, last_error, spooled_at. Version 1 had no ``schema_version``; it loads as version 2
+and is written back so at its next update.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from k8s_monitor.notify.messages import Notification
 log = structlog.get_logger(__name__)
 
 MAX_ENTRIES = 1_000
+SCHEMA_VERSION = 2  # 1: no schema_version field
 
 
 class SpoolEntry(Struct, kw_only=True):
+    schema_version: int = SCHEMA_VERSION
     sink: str
     message: Notification
     attempts: int = 0
@@ -57,10 +64,12 @@ class Spool:
         entries = []
         for path in sorted(self.directory.glob("*.json")):
             try:
-                entries.append((path, msgspec.json.decode(path.read_bytes(), type=SpoolEntry)))
+                entry = msgspec.json.decode(path.read_bytes(), type=SpoolEntry)
             except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
                 log.error("spool_entry_unreadable", path=str(path), error=str(exc))
                 path.replace(path.with_suffix(".corrupt"))
+                continue
+            entries.append((path, entry))
         return entries
 
     def remove(self, path: Path) -> None:

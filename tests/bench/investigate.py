@@ -32,7 +32,7 @@ from typing import Any
 import structlog
 
 from k8s_monitor.config import Settings
-from k8s_monitor.report import CycleReport
+from k8s_monitor.report import CycleReport, InvestigationRecord
 from k8s_monitor.sim import SimServer, load_scenario
 from k8s_monitor.wiring import Monitor, assemble
 from tests.fakes.anthropic_server import FakeAnthropic, ToolScript
@@ -165,15 +165,15 @@ def summarize(day: dict[str, Any]) -> dict[str, Any]:
     max_output = 0
     tool_calls = 0
     for report in reports:
-        stats = report.investigation or {}
-        incidents = stats.get("incidents") or []
-        tool_calls += int(stats.get("tool_calls", 0))
-        max_output = max(max_output, int(stats.get("max_output_chars", 0)))
+        stats = report.investigation or InvestigationRecord()
+        incidents = stats.incidents
+        tool_calls += stats.tool_calls
+        max_output = max(max_output, stats.max_output_chars)
         if incidents:
             n = len(incidents)
-            per_calls.append(stats["tool_calls"] / n)
-            per_tokens.append(stats["billed_tokens"] / n)
-            per_seconds.append(stats["seconds"] / n)
+            per_calls.append(stats.tool_calls / n)
+            per_tokens.append(stats.billed_tokens / n)
+            per_seconds.append(stats.seconds / n)
             for fingerprint in incidents:
                 investigated[fingerprint] = investigated.get(fingerprint, 0) + 1
     return {
@@ -194,7 +194,7 @@ def summarize(day: dict[str, Any]) -> dict[str, Any]:
         "repeat_investigations_unchanged_evidence": day["repeats"],
         "root_causes_in_ledger": day["ledger_root_causes"],
         "root_causes_reused": sum(
-            len((r.investigation or {}).get("reused_root_causes") or ()) for r in reports
+            len(r.investigation.reused_root_causes) for r in reports if r.investigation
         ),
         "max_tool_output_chars": max_output,
         "tool_output_cap_chars": day["cap_chars"],

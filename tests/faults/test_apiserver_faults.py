@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 import pytest
 
 from k8s_monitor.cluster.collect import CollectOptions, Collector
@@ -45,7 +45,7 @@ def _resolved_fingerprints(r: Rig) -> set[str]:
 
 def _open_fingerprints(report: CycleReport) -> set[str]:
     return {
-        line["fingerprint"]
+        line.fingerprint
         for status in ("new", "recurring", "flapping")
         for line in report.incident_changes.get(status, [])
     }
@@ -114,12 +114,12 @@ def test_slow_pods_list_beyond_the_timeout_is_a_gap_not_a_resolution(tmp_path: P
             slow.collection_gaps
         )
         pod_incidents = {
-            line["fingerprint"]
+            line.fingerprint
             for line in seen.incident_changes["new"]
-            if line["subject"].startswith("Pod/") or "checkout" in line["subject"]
+            if line.subject.startswith("Pod/") or "checkout" in line.subject
         }
         assert pod_incidents
-        resolved = {line["fingerprint"] for line in slow.incident_changes["resolved"]}
+        resolved = {line.fingerprint for line in slow.incident_changes["resolved"]}
         assert not pod_incidents & resolved, "pods the daemon could not see are not healed"
 
 
@@ -134,7 +134,7 @@ def test_forbidden_resource_becomes_a_gap_naming_the_rbac_rule(tmp_path: Path) -
         assert report.outcome is Outcome.DEGRADED
         gaps = [g for g in report.collection_gaps if g.startswith("deployments")]
         assert gaps and "forbidden" in gaps[0], report.collection_gaps
-        reasons = [f["reason"] for f in report.findings]
+        reasons = [f.reason for f in report.findings]
         assert "CollectionGap" in reasons, reasons
         assert report.analysis_source == "model", "the cycle went on to the model"
 
@@ -282,7 +282,7 @@ def test_warning_event_in_the_same_second_as_the_last_collection_is_not_lost(
         assert first.started_at.microsecond > 0
         # The finding's message quotes the pod's newest event, which may be the scenario's own
         # BackOff stamped a second later; the planted one must be in the evidence either way.
-        findings = orjson.dumps(second.findings).decode()
+        findings = msgspec.json.encode(second.findings).decode()
         assert "planted-late-event" in findings, findings
 
 

@@ -94,10 +94,10 @@ def test_injected_text_cannot_lower_a_critical_and_stays_quoted(tmp_path: Path) 
         alerts = [x.body for x in r.receiver.received if x.body["kind"] == "alert"]
 
     assert from_logs.analysis_source == "model"
-    critical = [e for e in from_logs.escalations if e["floor"] in ("SEV-1", "SEV-2")]
+    critical = [e for e in from_logs.escalations if e.floor in ("SEV-1", "SEV-2")]
     assert critical, from_logs.escalations
-    assert all(e["sev"] == e["floor"] for e in critical), "the model's SEV-4 was ignored"
-    crash = [e["fingerprint"] for e in critical if e["reason"] == "CrashLoopBackOff"]
+    assert all(e.sev == e.floor for e in critical), "the model's SEV-4 was ignored"
+    crash = [e.fingerprint for e in critical if e.reason == "CrashLoopBackOff"]
     assert crash, critical
     paged = {item["fingerprint"] for body in alerts for item in body["items"]}
     assert set(crash) <= paged, "the deterministic page went out"

@@ -7,14 +7,14 @@ from pathlib import Path
 import orjson
 
 from k8s_monitor.config import load_settings
-from k8s_monitor.report import read_report
+from k8s_monitor.report import FindingRecord, read_report
 from k8s_monitor.sessions import SessionManager
 from k8s_monitor.sim import SimServer, load_scenario
 from k8s_monitor.wiring import assemble
 
 
-def _crashloop_reasons(report_findings: list[dict[str, object]]) -> list[dict[str, object]]:
-    return [f for f in report_findings if f["reason"] == "CrashLoopBackOff"]
+def _crashloop_reasons(report_findings: list[FindingRecord]) -> list[FindingRecord]:
+    return [f for f in report_findings if f.reason == "CrashLoopBackOff"]
 
 
 def test_crashloop_is_found_at_the_step_where_it_starts(tmp_path: Path) -> None:
@@ -40,8 +40,8 @@ def test_crashloop_is_found_at_the_step_where_it_starts(tmp_path: Path) -> None:
     assert not _crashloop_reasons(baseline.findings), "the healthy baseline has no crash loop"
     found = _crashloop_reasons(crashing.findings)
     assert found, crashing.findings
-    assert found[0]["kind"] == "Deployment"  # grouped to the workload, not one per pod
-    assert any(i["reason"] == "CrashLoopBackOff" for i in crashing.incident_changes["new"])
+    assert found[0].kind == "Deployment"  # grouped to the workload, not one per pod
+    assert any(i.reason == "CrashLoopBackOff" for i in crashing.incident_changes["new"])
 
     assert crashing.report_path is not None
     on_disk = read_report(Path(crashing.report_path))

@@ -50,8 +50,10 @@ def test_a_lost_node_is_one_notification_naming_the_node(tmp_path: Path) -> None
     assert outage.report_path is not None
     report = read_report(Path(outage.report_path))
     assert len(report.findings) == 31
-    assert all("caused_by" in f and "evidence" in f for f in report.findings)
+    assert all(f.evidence for f in report.findings)
+    # Every symptom names its cause; only the node's own finding is a root.
+    assert [f.kind for f in report.findings if f.caused_by is None] == ["Node"]
     [incident] = report.incidents
-    assert incident["root_cause"]["name"] == NODE and len(incident["findings"]) == 31
-    assert report.evidence["requests"] <= 2 * report.evidence["investigated"]
+    assert incident.root_cause.name == NODE and len(incident.findings) == 31
+    assert report.evidence.requests <= 2 * report.evidence.investigated
     assert "root cause" in report.summary.lower() and NODE in report.summary

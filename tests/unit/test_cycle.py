@@ -90,7 +90,7 @@ def test_blind_after_n_failures_then_resolved_on_recovery(tmp_path: Path) -> Non
     assert MONITOR_BLIND not in notifier.reasons(), "one failure is not yet blindness"
     second = runner.run()
     assert notifier.reasons().count(MONITOR_BLIND) == 1
-    assert second.escalations and second.escalations[0]["reason"] == MONITOR_BLIND
+    assert second.escalations and second.escalations[0].reason == MONITOR_BLIND
     source.down = False
     recovered = runner.run()
     assert recovered.outcome is not Outcome.FAILED
@@ -131,7 +131,7 @@ def test_a_disabled_model_alerts_once(tmp_path: Path) -> None:
     report = runner.run()
     runner.run()
     assert notifier.reasons().count(MODEL_DISABLED) == 1
-    assert any(e["reason"] == MODEL_DISABLED for e in report.escalations)
+    assert any(e.reason == MODEL_DISABLED for e in report.escalations)
     assert report.started_at.tzinfo is UTC
 
 
@@ -295,7 +295,7 @@ def test_a_quiet_cycle_keeps_the_models_last_severities(tmp_path: Path) -> None:
     assert quiet.llm_call == "quiet"
 
     def severities(report: Any) -> dict[str, str]:
-        return {e["reason"]: e["sev"] for e in report.escalations}
+        return {e.reason: e.sev for e in report.escalations}
 
     assert severities(asked)["NodeNotReady"] == "SEV-1"
     assert severities(quiet) == severities(asked), "the model's word still holds"

@@ -9,12 +9,20 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from k8s_monitor.analysis.findings import Finding, ObjectRef, Severity
 from k8s_monitor.metrics import Metrics, cycle_state_of
-from k8s_monitor.report import CycleReport, ModelUsage, Outcome
+from k8s_monitor.report import (
+    CycleReport,
+    FindingRecord,
+    IncidentSummary,
+    InvestigationRecord,
+    ModelUsage,
+    Outcome,
+    RootCauseRecord,
+)
 
 STARTED = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 
 
-def _finding(reason: str, severity: Severity, name: str) -> dict[str, object]:
+def _finding(reason: str, severity: Severity, name: str) -> FindingRecord:
     subject = ObjectRef(kind="Deployment", namespace="shop", name=name)
     return Finding(subject=subject, reason=reason, severity=severity, message="m").to_json()
 
@@ -79,8 +87,10 @@ def test_failed_cycle_keeps_last_known_findings_and_context() -> None:
     assert _value(metrics, "k8s_monitor_session_context_ratio") == pytest.approx(0.4)
 
 
-def _incident(fingerprint: str, severity: str) -> dict[str, str]:
-    return {"fingerprint": fingerprint, "reason": "R", "subject": "Pod/a/b", "severity": severity}
+def _incident(fingerprint: str, severity: str) -> IncidentSummary:
+    return IncidentSummary(
+        fingerprint=fingerprint, reason="R", subject="Pod/a/b", severity=severity
+    )
 
 
 def test_open_incidents_by_severity() -> None:
@@ -219,17 +229,18 @@ def test_no_created_series_are_exported() -> None:
 
 def test_investigation_tool_calls_and_loop_events_are_counted() -> None:
     metrics = Metrics()
-    stats = {
-        "tool_calls": 7,
-        "tool_errors": 2,
-        "refused_calls": 3,
-        "truncated_replies": 1,
-        "unknown_tools": 1,
-        "bad_inputs": 1,
-        "stopped": "tool_calls",
-        "reused_root_causes": ["a", "b"],
-    }
-    metrics.observe_cycle(_report(investigation=stats, root_causes={"c": {"summary": "x"}}))
+    stats = InvestigationRecord(
+        tool_calls=7,
+        tool_errors=2,
+        refused_calls=3,
+        truncated_replies=1,
+        unknown_tools=1,
+        bad_inputs=1,
+        stopped="tool_calls",
+        reused_root_causes=["a", "b"],
+    )
+    causes = {"c": RootCauseRecord(summary="x")}
+    metrics.observe_cycle(_report(investigation=stats, root_causes=causes))
     calls = "k8s_monitor_tool_calls_total"
     events = "k8s_monitor_tool_loop_events_total"
     assert _value(metrics, calls, result="ok") == 5

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from k8s_monitor.analysis.findings import Finding, Severity
@@ -71,4 +72,4 @@ def test_findings_are_json_serialisable_and_deterministic() -> None:
         first = [f.to_json() for f in _findings(name)]
         second = [f.to_json() for f in _findings(name)]
         assert first == second
-        json.dumps(first)
+        json.dumps(msgspec.to_builtins(first))

@@ -77,4 +77,4 @@ def test_a_report_with_incidents_by_status_still_reads(tmp_path: Path) -> None:
     )
     report = read_report(path)
     assert report.incidents == []
-    assert report.incident_changes["new"][0]["fingerprint"] == "a"
+    assert report.incident_changes["new"][0].fingerprint == "a"

@@ -88,13 +88,13 @@ def test_analyze_is_total_deterministic_and_grouped(objects: list[dict[str, Any]
     forward = [f.to_json() for f in run(*objects)]
     backward = [f.to_json() for f in run(*reversed(objects))]
     assert forward == backward
-    fingerprints = [f["fingerprint"] for f in forward]
+    fingerprints = [f.fingerprint for f in forward]
     assert len(fingerprints) == len(set(fingerprints))
     for finding in forward:
-        assert finding["severity"] in {s.value for s in Severity}
-        assert finding["objects"], finding
-        if finding["kind"] == "Deployment":
-            assert finding["name"] == "web"
+        assert finding.severity in {s.value for s in Severity}
+        assert finding.objects, finding
+        if finding.kind == "Deployment":
+            assert finding.name == "web"
 
 
 @settings(max_examples=20, deadline=None)

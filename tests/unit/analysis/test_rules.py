@@ -387,8 +387,8 @@ def test_same_snapshot_in_any_order_gives_the_same_findings() -> None:
     shuffled = list(objects)
     random.Random(7).shuffle(shuffled)
     assert [f.to_json() for f in run(*shuffled)] == baseline
-    assert [f["severity"] for f in baseline] == sorted(
-        (f["severity"] for f in baseline), key=lambda s: -Severity(s).rank
+    assert [f.severity for f in baseline] == sorted(
+        (f.severity for f in baseline), key=lambda s: -Severity(s).rank
     )
 
 

@@ -93,8 +93,8 @@ def test_persistent_investigation_stores_tool_turns_and_finds_root_causes(
     outcome = conversation.converse(_urgent(feed.next(findings)))
     assert outcome.source is AnalysisSource.MODEL
     stats = outcome.investigation
-    assert stats is not None and stats["incidents"] and stats["stopped"] is None
-    assert 0 < stats["tool_calls"] <= 8 * len(stats["incidents"])
+    assert stats is not None and stats.incidents and stats.stopped is None
+    assert 0 < stats.tool_calls <= 8 * len(stats.incidents)
     assert set(outcome.root_causes) == {f.fingerprint for f in findings}
     pod_cause = outcome.root_causes[findings[0].fingerprint]
     assert pod_cause.evidence and pod_cause.next_steps
@@ -105,7 +105,7 @@ def test_persistent_investigation_stores_tool_turns_and_finds_root_causes(
     history = _history(sessions)
     kinds = [m.get("meta", {}).get("kind") for m in history]
     assert kinds[0] == "cycle_full" and kinds[-1] == "analysis"
-    assert kinds[1:-1] == ["tool_use", "tool_result"] * stats["rounds"]
+    assert kinds[1:-1] == ["tool_use", "tool_result"] * stats.rounds
     for use, result in zip(history[1:-1:2], history[2:-1:2], strict=True):
         assert tool_use_ids(use) == tool_result_ids(result)
     # Tool output reached the model as untrusted data, with secrets redacted.
@@ -127,8 +127,8 @@ def test_recurring_incident_with_unchanged_evidence_is_not_investigated_again(
     changed = [msgspec.structs.replace(findings[0], evidence={"restarts": 9, "exit_code": 1})]
     second = conversation.converse(_urgent(feed.next([*changed, findings[1]])))
     assert len(fake.tool_script.calls) == calls  # 0 tool calls: restarts are not evidence
-    assert second.investigation is not None and second.investigation["tool_calls"] == 0
-    assert sorted(second.investigation["reused_root_causes"]) == sorted(first.root_causes)
+    assert second.investigation is not None and second.investigation.tool_calls == 0
+    assert sorted(second.investigation.reused_root_causes) == sorted(first.root_causes)
     last = fake.bodies()[-1]
     assert last["tool_choice"] == {"type": "none"}
     assert "Remembered root causes" in str(last["messages"][-1])
@@ -153,8 +153,8 @@ def test_over_the_limit_the_loop_stops_and_the_answer_comes_without_tools(
     assert outcome.source is AnalysisSource.MODEL
     stats = outcome.investigation
     assert stats is not None
-    assert stats["tool_calls"] == 3 and stats["stopped"] == "tool_calls"
-    assert stats["refused_calls"] == 2
+    assert stats.tool_calls == 3 and stats.stopped == "tool_calls"
+    assert stats.refused_calls == 2
     assert fake.bodies()[-1]["tool_choice"] == {"type": "none"}
     assert fake.stats.rejected == 0
 
@@ -187,8 +187,8 @@ def test_bad_calls_become_error_results_and_the_loop_goes_on(
     assert outcome.source is AnalysisSource.MODEL and outcome.session_saved
     stats = outcome.investigation
     assert stats is not None
-    assert stats["tool_errors"] == 6 and stats["unknown_tools"] == 1 and stats["bad_inputs"] == 1
-    assert stats["truncated_replies"] == 1
+    assert stats.tool_errors == 6 and stats.unknown_tools == 1 and stats.bad_inputs == 1
+    assert stats.truncated_replies == 1
     results = [
         b
         for m in _history(sessions)
@@ -243,7 +243,7 @@ def test_bedrock_gets_the_same_loop(
     conversation = build_conversation(make_settings(), sessions, provider=provider, toolbox=toolbox)
     outcome = conversation.converse(_urgent(CycleFeed().next(_findings(sim))))
     assert outcome.source is AnalysisSource.MODEL and outcome.root_causes
-    assert outcome.investigation is not None and outcome.investigation["tool_calls"] > 0
+    assert outcome.investigation is not None and outcome.investigation.tool_calls > 0
     assert {r.path for r in fake.records} == {"/model/anthropic.claude-haiku-5-5/invoke"}
     assert fake.stats.rejected == 0
 
@@ -257,7 +257,7 @@ def test_the_deadline_stops_the_loop_and_the_cycle_completes(
     )
     outcome = conversation.converse(_urgent(CycleFeed().next(_findings(sim))))
     stats = outcome.investigation
-    assert stats is not None and stats["stopped"] == "deadline" and stats["rounds"] == 1
+    assert stats is not None and stats.stopped == "deadline" and stats.rounds == 1
     assert outcome.source is AnalysisSource.MODEL and outcome.session_saved
     assert fake.bodies()[-1]["tool_choice"] == {"type": "none"}
     assert fake.stats.rejected == 0
@@ -285,4 +285,4 @@ def test_an_investigation_without_an_answer_is_not_repeated_on_the_same_evidence
     calls = len(fake.tool_script.calls)
     second = conversation.converse(_urgent(feed.next(findings)))
     assert len(fake.tool_script.calls) == calls
-    assert second.investigation is not None and second.investigation["tool_calls"] == 0
+    assert second.investigation is not None and second.investigation.tool_calls == 0
