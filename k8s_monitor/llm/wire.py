@@ -15,6 +15,7 @@ unique: an unpaired block (a prune or an interrupted turn can leave one) is drop
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +30,9 @@ PRUNED_MARKER = (
     "(Earlier cycles of this conversation were pruned; their state is summarised below.)"
 )
 _ROLES = ("user", "assistant")
+
+
+_TOOL_ID = re.compile(r"[a-zA-Z0-9_-]+")
 
 
 def build_request(
@@ -106,11 +110,17 @@ def _api_blocks(
             text = str(block.get("text", ""))
             if text.strip():
                 blocks.append({"type": "text", "text": redact(text)})
-        elif kind == "tool_use" and role == "assistant":
+        elif kind == "tool_use" and role == "assistant" and _valid_id(block.get("id")):
             blocks.append(_tool_use(block, redact))
-        elif kind == "tool_result" and role == "user":
+        elif kind == "tool_result" and role == "user" and _valid_id(block.get("tool_use_id")):
             blocks.append(_tool_result(block, redact))
     return blocks
+
+
+def _valid_id(value: Any) -> bool:
+    """The API's id syntax; a block stored with another (a hand-edited session) is dropped,
+    and its partner with it, rather than have the whole request rejected."""
+    return isinstance(value, str) and _TOOL_ID.fullmatch(value) is not None
 
 
 def _tool_use(block: dict[str, Any], redact: Redact) -> dict[str, Any]:

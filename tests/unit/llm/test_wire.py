@@ -202,3 +202,36 @@ def test_tool_turns_are_kept_paired_redacted_and_results_first():
         system_prompt=None,
     )
     assert all(b["type"] == "text" for m in plain.messages for b in m["content"])
+
+
+def test_a_tool_pair_with_an_id_the_api_rejects_is_dropped_whole():
+    # Found by the property test above: a stored pair with an empty id (a hand-edited session)
+    # must not make the whole request a 400.
+    history = [
+        {"role": "user", "content": "cycle 1"},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "", "name": "n", "input": {}}],
+        },
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "", "content": "r"}]},
+        {"role": "user", "content": "cycle 2"},
+    ]
+    request = build_request(
+        history,
+        max_tokens=10,
+        output_schema=None,
+        cache_ttl=None,
+        redact=_identity,
+        system_prompt=SYSTEM_PROMPT,
+        tools=_TOOLS,
+    )
+    blocks = [b for m in request.messages for b in m["content"]]
+    assert all(b["type"] == "text" for b in blocks)
+    body = {
+        "model": "claude-haiku-5-5",
+        "max_tokens": 10,
+        "system": request.system,
+        "messages": request.messages,
+        "tools": _TOOLS,
+    }
+    validate_messages(body)
