@@ -195,7 +195,8 @@ def _rfc3339(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll until ``condition`` holds; returns at once when it does (the deadline is for load)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
