@@ -6,7 +6,10 @@ collect -> analyze -> evidence -> causes -> remember -> (urgent notify) -> conve
 Deterministic SEV-1/2 escalations are dispatched before the model is asked anything: a slow or
 failing model must never delay the page about a node going down. After the model answers, the
 full escalation runs again with its suggestions (which can only raise severities); the notifier's
-dedup keeps what already went out from going out twice.
+dedup keeps what already went out from going out twice. The model is asked only when the call
+gate says so (``LLM_CALL_POLICY``: on change, on a heartbeat); a quiet cycle runs every other
+stage with the deterministic analysis. Any exception a stage lets through fails the cycle with a
+report, never the daemon.
 """
 
 from __future__ import annotations
