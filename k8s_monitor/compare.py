@@ -189,6 +189,43 @@ def _named(analysis: CycleAnalysis) -> set[str]:
     }
 
 
+def _ask_uncached(
+    asker: Asker,
+    history: list[dict[str, Any]],
+    data: ConverseInput,
+    *,
+    mode: str,
+    pruned: bool,
+    context_tokens: int = 0,
+) -> tuple[ConverseOutcome, str | None]:
+    """One baseline turn, no cache: the outcome, and the answer's text (None on a fallback)."""
+    meter = Meter()
+    try:
+        answer = asker.ask(history, known=data.known_fingerprints, meter=meter, cache_history=False)
+    except ModelError as exc:
+        fallback = ConverseOutcome(
+            analysis=deterministic_analysis(data, reason="model unavailable"),
+            source=AnalysisSource.FALLBACK,
+            mode=mode,
+            usage=meter.usage,
+            error=describe(exc),
+            context_tokens=context_tokens,
+            pruned=pruned,
+        )
+        return fallback, None
+    outcome = ConverseOutcome(
+        analysis=answer.analysis,
+        source=AnalysisSource.MODEL,
+        mode=mode,
+        usage=meter.usage,
+        context_tokens=answer.reply.prompt_tokens + answer.reply.usage.output_tokens,
+        pruned=pruned,
+        latency_seconds=meter.latency_seconds,
+        model=answer.reply.model,
+    )
+    return outcome, answer.text
+
+
 class NaiveConversation:
     """The original design, as a fair baseline: our renderer and prompts, nothing else of ours.
 
@@ -228,32 +265,10 @@ class NaiveConversation:
         if self._persistent and self._tokens(history) > self._limit():
             history = self._sessions.prune_old_messages(history, max_tokens=self._limit())
             pruned = True
-        meter = Meter()
-        try:
-            answer = self._asker.ask(
-                history, known=data.known_fingerprints, meter=meter, cache_history=False
-            )
-        except ModelError as exc:
-            return ConverseOutcome(
-                analysis=deterministic_analysis(data, reason="model unavailable"),
-                source=AnalysisSource.FALLBACK,
-                mode=self.mode,
-                usage=meter.usage,
-                error=describe(exc),
-                pruned=pruned,
-            )
-        if self._persistent:
-            self._history = [*history, {"role": "assistant", "content": answer.text}]
-        return ConverseOutcome(
-            analysis=answer.analysis,
-            source=AnalysisSource.MODEL,
-            mode=self.mode,
-            usage=meter.usage,
-            context_tokens=answer.reply.prompt_tokens + answer.reply.usage.output_tokens,
-            pruned=pruned,
-            latency_seconds=meter.latency_seconds,
-            model=answer.reply.model,
-        )
+        outcome, reply = _ask_uncached(self._asker, history, data, mode=self.mode, pruned=pruned)
+        if self._persistent and reply is not None:
+            self._history = [*history, {"role": "assistant", "content": reply}]
+        return outcome
 
     def _tokens(self, history: list[dict[str, Any]]) -> int:
         return self._sessions.count_tokens([{"role": "system", "content": SYSTEM_PROMPT}, *history])
@@ -312,33 +327,12 @@ class SeedConversation:
                 context_tokens=tokens,
                 pruned=pruned,
             )
-        meter = Meter()
-        try:
-            answer = self._asker.ask(
-                history, known=data.known_fingerprints, meter=meter, cache_history=False
-            )
-        except ModelError as exc:
-            return ConverseOutcome(
-                analysis=deterministic_analysis(data, reason="model unavailable"),
-                source=AnalysisSource.FALLBACK,
-                mode=self.mode,
-                usage=meter.usage,
-                error=describe(exc),
-                context_tokens=tokens,
-                pruned=pruned,
-            )
-        if self._persistent:
-            self._history = [*history, {"role": "assistant", "content": answer.text}]
-        return ConverseOutcome(
-            analysis=answer.analysis,
-            source=AnalysisSource.MODEL,
-            mode=self.mode,
-            usage=meter.usage,
-            context_tokens=answer.reply.prompt_tokens + answer.reply.usage.output_tokens,
-            pruned=pruned,
-            latency_seconds=meter.latency_seconds,
-            model=answer.reply.model,
+        outcome, reply = _ask_uncached(
+            self._asker, history, data, mode=self.mode, pruned=pruned, context_tokens=tokens
         )
+        if self._persistent and reply is not None:
+            self._history = [*history, {"role": "assistant", "content": reply}]
+        return outcome
 
     def close(self) -> None:
         return None
