@@ -7,6 +7,7 @@ their retried events, an evicted pod its eviction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from k8s_monitor.sim import objects as o
@@ -61,21 +62,14 @@ def _crash_loop(
     )
     end = fault.end if fault.end is not None else ctx.now_offset
     restarts, _ = o.crash_restarts(end - fault.since)
-    event(
-        ctx,
-        "Pod",
-        namespace,
-        pod.name,
-        uid,
+    kubelet = _Kubelet(ctx, pod, uid, container, node)
+    kubelet.event(
         "BackOff",
         f"Back-off restarting failed container {container} in pod {pod.name}_{namespace}({uid})",
         "Warning",
         fault.since + 14,
         end,
         max(restarts, 1),
-        "kubelet",
-        host=node,
-        field_path=f"spec.containers{{{container}}}",
     )
 
 
@@ -83,17 +77,11 @@ def _image_pull(
     ctx: RenderContext, pod: PodPlan, uid: str, container: str, node: str | None
 ) -> None:
     """kubelet's retried pull failures and back-off, counted since the image went bad."""
-    namespace = pod.workload.spec.namespace
     image = pod.image
     detail = pod.pull_error or "not found"
     attempts = max(1, int((ctx.now_offset - pod.since) // 300) + 2)
-    path = f"spec.containers{{{container}}}"
-    event(
-        ctx,
-        "Pod",
-        namespace,
-        pod.name,
-        uid,
+    kubelet = _Kubelet(ctx, pod, uid, container, node)
+    kubelet.event(
         "Failed",
         f'Failed to pull image "{image}": rpc error: code = NotFound desc = failed to '
         f'pull and unpack image "{image}": failed to resolve reference "{image}": {detail}',
@@ -101,42 +89,43 @@ def _image_pull(
         pod.since + 2,
         ctx.now_offset - 30,
         attempts,
-        "kubelet",
-        host=node,
-        field_path=path,
     )
-    event(
-        ctx,
-        "Pod",
-        namespace,
-        pod.name,
-        uid,
-        "Failed",
-        "Error: ImagePullBackOff",
-        "Warning",
-        pod.since + 3,
-        ctx.now_offset - 20,
-        attempts * 6,
-        "kubelet",
-        host=node,
-        field_path=path,
+    last_pull, retries = ctx.now_offset - 20, attempts * 6
+    kubelet.event("Failed", "Error: ImagePullBackOff", "Warning", pod.since + 3, last_pull, retries)
+    kubelet.event(
+        "BackOff", f'Back-off pulling image "{image}"', "Normal", pod.since + 3, last_pull, retries
     )
-    event(
-        ctx,
-        "Pod",
-        namespace,
-        pod.name,
-        uid,
-        "BackOff",
-        f'Back-off pulling image "{image}"',
-        "Normal",
-        pod.since + 3,
-        ctx.now_offset - 20,
-        attempts * 6,
-        "kubelet",
-        host=node,
-        field_path=path,
-    )
+
+
+@dataclass(frozen=True)
+class _Kubelet:
+    """The kubelet reporting on one container of one pod: what its events have in common."""
+
+    ctx: RenderContext
+    pod: PodPlan
+    uid: str
+    container: str
+    node: str | None
+
+    def event(
+        self, reason: str, message: str, type_: str, first: float, last: float, count: int
+    ) -> None:
+        event(
+            self.ctx,
+            "Pod",
+            self.pod.workload.spec.namespace,
+            self.pod.name,
+            self.uid,
+            reason,
+            message,
+            type_,
+            first,
+            last,
+            count,
+            "kubelet",
+            host=self.node,
+            field_path=f"spec.containers{{{self.container}}}",
+        )
 
 
 def _unschedulable(ctx: RenderContext, pod: PodPlan, uid: str) -> None:
