@@ -51,10 +51,11 @@ import urllib.parse
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from k8s_monitor.llm.accounting import ModelPrice, load_price_table, normalize_model_id
+from tests.fakes.loopback import LoopbackServer
 
 MESSAGE_OVERHEAD = 4
 MAX_BREAKPOINTS = 4
@@ -174,7 +175,7 @@ def count_text(text: str) -> int:
     return math.ceil(len(text.encode()) / 4) if text else 0
 
 
-class FakeAnthropic:
+class FakeAnthropic(LoopbackServer):
     """The fake's state: cache, faults, records. ``serve()`` starts the HTTP side."""
 
     def __init__(
@@ -205,8 +206,6 @@ class FakeAnthropic:
         self._cache: dict[bytes, _CacheEntry] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- control ---------------------------------------------------------------------------
 
@@ -247,34 +246,6 @@ class FakeAnthropic:
     def clear_cache(self) -> None:
         with self._lock:
             self._cache.clear()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "call serve() first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def serve(self) -> FakeAnthropic:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeAnthropic:
-        return self.serve()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def bodies(self, path: str = "/v1/messages") -> list[Any]:
         return [r.body for r in self.records if r.path == path]
@@ -1172,6 +1143,8 @@ def main() -> None:
     except KeyboardInterrupt:
         fake.close()
 
+
+FakeAnthropic.handler = _Handler
 
 if __name__ == "__main__":
     main()

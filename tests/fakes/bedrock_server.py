@@ -32,7 +32,7 @@ import urllib.parse
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from botocore.auth import SigV4Auth
@@ -40,6 +40,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tests.fakes.anthropic_server import ApiError, FakeAnthropic, Recorded
+from tests.fakes.loopback import LoopbackServer
 
 INVOKE_VERSION = "bedrock-2023-05-31"
 MESSAGES_SERVICE = "bedrock-mantle"
@@ -77,7 +78,7 @@ class BedrockStats:
     sts_tokens: list[str] = field(default_factory=list)  # web identity tokens STS was given
 
 
-class FakeBedrock:
+class FakeBedrock(LoopbackServer):
     """Bedrock (both routes) and STS on one loopback port, over ``model`` (a FakeAnthropic)."""
 
     def __init__(
@@ -103,7 +104,6 @@ class FakeBedrock:
         self._faults: deque[str] = deque()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
 
     # --- control ---------------------------------------------------------------------------
 
@@ -116,33 +116,6 @@ class FakeBedrock:
         """Requests signed with ``access_key`` now answer ``ExpiredTokenException``."""
         with self._lock:
             self.expired.add(access_key)
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "call serve() first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def serve(self) -> FakeBedrock:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
-        return self
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeBedrock:
-        return self.serve()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def routes(self) -> list[str]:
         return [r.path for r in self.records]
@@ -436,3 +409,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
+
+
+FakeBedrock.handler = _Handler
