@@ -14,6 +14,18 @@ def _identity(text: str) -> str:
     return text
 
 
+def _validate_as_sent(request, **extra):
+    """What the provider sends for ``request``, checked by the fake's own request validation."""
+    body = {
+        "model": "claude-haiku-5-5",
+        "max_tokens": request.max_tokens,
+        "system": request.system,
+        "messages": request.messages,
+        **extra,
+    }
+    validate_messages(body)
+
+
 def test_meta_stripped_system_lifted_roles_merged():
     history = [
         {"role": "system", "content": "compaction summary", "meta": {"kind": "compaction"}},
@@ -84,14 +96,9 @@ def test_any_history_becomes_a_request_the_api_accepts(history, ttl):
         redact=_identity,
         system_prompt=SYSTEM_PROMPT,
     )
-    body = {
-        "model": "claude-haiku-5-5",
-        "max_tokens": request.max_tokens,
-        "system": request.system,
-        "messages": request.messages,
-        "output_config": {"format": {"type": "json_schema", "schema": ANALYSIS_SCHEMA}},
-    }
-    validate_messages(body)
+    _validate_as_sent(
+        request, output_config={"format": {"type": "json_schema", "schema": ANALYSIS_SCHEMA}}
+    )
     assert count_breakpoints(request.system, request.messages) <= MAX_BREAKPOINTS
 
 
@@ -134,15 +141,7 @@ def test_any_history_with_tools_becomes_a_request_the_api_accepts(history, ttl):
         tools=_TOOLS,
         tool_choice={"type": "auto"},
     )
-    body = {
-        "model": "claude-haiku-5-5",
-        "max_tokens": request.max_tokens,
-        "system": request.system,
-        "messages": request.messages,
-        "tools": request.tools,
-        "tool_choice": request.tool_choice,
-    }
-    validate_messages(body)
+    _validate_as_sent(request, tools=request.tools, tool_choice=request.tool_choice)
     assert count_breakpoints(request.system, request.messages, request.tools) <= MAX_BREAKPOINTS
 
 
@@ -227,11 +226,4 @@ def test_a_tool_pair_with_an_id_the_api_rejects_is_dropped_whole():
     )
     blocks = [b for m in request.messages for b in m["content"]]
     assert all(b["type"] == "text" for b in blocks)
-    body = {
-        "model": "claude-haiku-5-5",
-        "max_tokens": 10,
-        "system": request.system,
-        "messages": request.messages,
-        "tools": _TOOLS,
-    }
-    validate_messages(body)
+    _validate_as_sent(request, tools=_TOOLS)
