@@ -10,9 +10,9 @@ after the answer arrives.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from k8s_monitor.errors import ModelAnswerError
 
@@ -25,6 +25,20 @@ _MAX_ACTION = 500
 _MAX_ROOT_CAUSE = 1_500
 _MAX_QUOTE = 600
 _MAX_QUOTES = 6
+
+
+def _text(limit: int) -> AfterValidator:
+    return AfterValidator(lambda value: value.strip()[:limit])
+
+
+def _lines(limit: int, count: int) -> AfterValidator:
+    """Blank items dropped, each item cut to ``limit``, at most ``count`` items."""
+    return AfterValidator(lambda values: [v.strip()[:limit] for v in values if v.strip()][:count])
+
+
+# The schema sent to the API has no bounds (see above): they are enforced here instead.
+Summary = Annotated[str, _text(_MAX_SUMMARY)]
+Actions = Annotated[list[str], _lines(_MAX_ACTION, _MAX_ACTIONS)]
 
 
 class ClusterHealth(StrEnum):
@@ -59,19 +73,9 @@ class RootCauseAnswer(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    summary: str
-    evidence: list[str] = Field(default_factory=list)
+    summary: Annotated[str, _text(_MAX_ROOT_CAUSE)]
+    evidence: Annotated[list[str], _lines(_MAX_QUOTE, _MAX_QUOTES)] = Field(default_factory=list)
     confidence: Confidence = Confidence.MEDIUM
-
-    @field_validator("summary")
-    @classmethod
-    def _cap_summary(cls, value: str) -> str:
-        return value.strip()[:_MAX_ROOT_CAUSE]
-
-    @field_validator("evidence")
-    @classmethod
-    def _cap_evidence(cls, value: list[str]) -> list[str]:
-        return [quote.strip()[:_MAX_QUOTE] for quote in value if quote.strip()][:_MAX_QUOTES]
 
 
 class Investigation(BaseModel):
@@ -81,12 +85,7 @@ class Investigation(BaseModel):
 
     fingerprint: str
     root_cause: RootCauseAnswer
-    next_steps: list[str] = Field(default_factory=list)
-
-    @field_validator("next_steps")
-    @classmethod
-    def _cap_steps(cls, value: list[str]) -> list[str]:
-        return [step.strip()[:_MAX_ACTION] for step in value if step.strip()][:_MAX_ACTIONS]
+    next_steps: Actions = Field(default_factory=list)
 
 
 class CycleAnalysis(BaseModel):
@@ -95,23 +94,13 @@ class CycleAnalysis(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     overall_health: ClusterHealth
-    summary: str
+    summary: Summary
     new_fingerprints: list[str] = Field(default_factory=list)
     recurring_fingerprints: list[str] = Field(default_factory=list)
     resolved_fingerprints: list[str] = Field(default_factory=list)
     escalations: list[EscalationSuggestion] = Field(default_factory=list)
-    recommended_actions: list[str] = Field(default_factory=list)
+    recommended_actions: Actions = Field(default_factory=list)
     investigations: list[Investigation] = Field(default_factory=list)
-
-    @field_validator("summary")
-    @classmethod
-    def _cap_summary(cls, value: str) -> str:
-        return value.strip()[:_MAX_SUMMARY]
-
-    @field_validator("recommended_actions")
-    @classmethod
-    def _cap_actions(cls, value: list[str]) -> list[str]:
-        return [action.strip()[:_MAX_ACTION] for action in value if action.strip()][:_MAX_ACTIONS]
 
     @property
     def suggested_escalation(self) -> dict[str, str]:

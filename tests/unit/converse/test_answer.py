@@ -84,3 +84,30 @@ def test_deterministic_analysis_follows_the_ledger():
     assert "offline" in analysis.summary
     healthy = deterministic_analysis(CycleFeed().next([]), reason="offline")
     assert healthy.overall_health is ClusterHealth.HEALTHY
+
+
+def test_answer_text_is_bounded_here_since_the_schema_sent_cannot_say_so():
+    analysis = CycleAnalysis.model_validate(
+        {
+            "overall_health": "degraded",
+            "summary": "  " + "s" * 5_000,
+            "recommended_actions": ["", "   ", *(f"step {i} " + "x" * 600 for i in range(12))],
+            "investigations": [
+                {
+                    "fingerprint": "abc",
+                    "root_cause": {
+                        "summary": " the key was renamed ",
+                        "evidence": ["q" * 700] * 8,
+                    },
+                    "next_steps": [" kubectl describe pod web-1 ", ""],
+                }
+            ],
+        }
+    )
+    assert len(analysis.summary) == 4_000 and analysis.summary.startswith("s")
+    assert len(analysis.recommended_actions) == 10
+    assert all(len(a) == 500 for a in analysis.recommended_actions)
+    [investigation] = analysis.investigations
+    assert investigation.root_cause.summary == "the key was renamed"
+    assert [len(q) for q in investigation.root_cause.evidence] == [600] * 6
+    assert investigation.next_steps == ["kubectl describe pod web-1"]
