@@ -6,7 +6,7 @@ from k8s_monitor.sim import objects as o
 from k8s_monitor.sim.render.context import JSON, RenderContext
 from k8s_monitor.sim.render.pod_plan import FAULTED_STATES, PodPlan, pod_state
 from k8s_monitor.sim.render.pods import emit_pod
-from k8s_monitor.sim.render.templates import pod_template, workload_labels
+from k8s_monitor.sim.render.templates import applied_meta, pod_template, workload_labels
 from k8s_monitor.sim.world import WorkloadState
 
 
@@ -61,16 +61,13 @@ def daemonset(ctx: RenderContext, workload: WorkloadState) -> None:
     ctx.out.add(
         "daemonsets",
         {
-            "metadata": o.object_meta(
-                name=spec.name,
-                namespace=spec.namespace,
-                uid=uid,
-                created=ctx.at(workload.created),
-                resource_version=ctx.next_rv(),
-                labels=labels,
-                annotations={"deprecated.daemonset.template.generation": str(current.number)},
+            "metadata": applied_meta(
+                ctx,
+                workload,
+                uid,
+                labels,
                 generation=current.number,
-                managed_by="kubectl-client-side-apply",
+                annotations={"deprecated.daemonset.template.generation": str(current.number)},
             ),
             "spec": {
                 "selector": {"matchLabels": labels},

@@ -15,7 +15,7 @@ from k8s_monitor.sim.render.context import JSON, RenderContext
 from k8s_monitor.sim.render.events import event, past_fault_events
 from k8s_monitor.sim.render.pod_plan import FAULTED_STATES, PodPlan, pod_state
 from k8s_monitor.sim.render.pods import emit_pod, evicted_pods
-from k8s_monitor.sim.render.templates import pod_template, workload_labels
+from k8s_monitor.sim.render.templates import applied_meta, pod_template, workload_labels
 from k8s_monitor.sim.world import Revision, WorkloadState
 
 PROGRESS_DEADLINE_SECONDS = 600
@@ -223,16 +223,13 @@ def _deployment_object(
         del status["readyReplicas"]
         del status["availableReplicas"]
     return {
-        "metadata": o.object_meta(
-            name=spec.name,
-            namespace=spec.namespace,
-            uid=uid,
-            created=ctx.at(workload.created),
-            resource_version=ctx.next_rv(),
-            labels=labels,
-            annotations={"deployment.kubernetes.io/revision": str(current.number)},
+        "metadata": applied_meta(
+            ctx,
+            workload,
+            uid,
+            labels,
             generation=generation,
-            managed_by="kubectl-client-side-apply",
+            annotations={"deployment.kubernetes.io/revision": str(current.number)},
         ),
         "spec": {
             "replicas": replicas,

@@ -14,7 +14,7 @@ from k8s_monitor.sim.render.context import JSON, RenderContext
 from k8s_monitor.sim.render.events import event
 from k8s_monitor.sim.render.pod_plan import PodPlan
 from k8s_monitor.sim.render.pods import emit_pod
-from k8s_monitor.sim.render.templates import pod_template, workload_labels
+from k8s_monitor.sim.render.templates import applied_meta, pod_template, workload_labels
 from k8s_monitor.sim.world import WorkloadState
 
 
@@ -54,16 +54,7 @@ def cronjob(ctx: RenderContext, workload: WorkloadState) -> None:
     ctx.out.add(
         "cronjobs",
         {
-            "metadata": o.object_meta(
-                name=spec.name,
-                namespace=spec.namespace,
-                uid=uid,
-                created=ctx.at(workload.created),
-                resource_version=ctx.next_rv(),
-                labels=workload_labels(spec),
-                generation=1,
-                managed_by="kubectl-client-side-apply",
-            ),
+            "metadata": applied_meta(ctx, workload, uid, workload_labels(spec), generation=1),
             "spec": {
                 "schedule": spec.schedule,
                 "concurrencyPolicy": "Forbid",
