@@ -341,3 +341,12 @@ def test_count_fn_counts_histories_ending_with_the_assistant(fake, make_provider
     ]
     assert count(None, ending_with_answer) > count(None, ending_with_answer[:1])
     assert fake.stats.rejected == 0
+
+
+def test_count_fn_sends_the_system_prompt_it_is_given_once(fake, make_provider):
+    from k8s_monitor.llm.providers import count_fn_for
+
+    count = count_fn_for(make_provider(), lambda t: t)
+    count("the one system prompt", [{"role": "user", "content": "hello"}])
+    [body] = fake.bodies("/v1/messages/count_tokens")
+    assert [b["text"] for b in body["system"]] == ["the one system prompt"]
