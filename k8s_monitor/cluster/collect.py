@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from k8s_monitor.cluster import resources as res
+from k8s_monitor.cluster.carryover import Carryover, TakenPage
 from k8s_monitor.cluster.compact import Interner
 from k8s_monitor.cluster.logtails import LogTarget, log_query, select_targets, tail_from_response
-from k8s_monitor.cluster.pages import ListPage, PageDecodeError, decode_page
+from k8s_monitor.cluster.pages import PageDecodeError
 from k8s_monitor.cluster.readahead import PageChain
 from k8s_monitor.cluster.resources import Resource
 from k8s_monitor.cluster.sanitize import sanitize
@@ -104,6 +105,7 @@ class _Listed:
     absent: bool = False  # an optional API (metrics) is not served here
     failure: str = ""  # why nothing answered, for ClusterUnreachableError
     compacted: bool = False  # repeated values are being shared (the list is big)
+    fresh: list[Any] = field(default_factory=list)  # decoded this cycle, not yet compacted
     skipped: int = 0  # objects that did not decode and were left out
 
 
@@ -123,6 +125,7 @@ class Collector:
         self._redactor = redactor
         self._cluster = cluster_name
         self._transport = Transport(api_client, options.timeout_seconds)
+        self._carryover = Carryover()
         self._pool = ThreadPoolExecutor(
             max_workers=options.concurrency, thread_name_prefix="collect"
         )
@@ -241,6 +244,7 @@ class Collector:
 
         restarted = retried = False
         token = ""
+        list_pass = self._carryover.begin(resource, namespace)
         chain: PageChain | None = None
         try:
             while True:
@@ -257,7 +261,7 @@ class Collector:
                     chain = None  # a chain ends at its first error
                     if response.status == 410 and token and not restarted:
                         log.info("list_restarted_after_410", resource=resource.display)
-                        restarted, token, listed.items = True, "", []
+                        restarted, token, listed.items, listed.fresh = True, "", [], []
                         continue
                     if response.status in _TRANSIENT and not retried:
                         retried = True
@@ -267,14 +271,15 @@ class Collector:
                     return listed
                 retried = False
                 try:
-                    page = decode_page(response.body, resource.struct)
+                    page = list_pass.take(response.body, resource.struct, keep, self._clean)
                 except PageDecodeError as exc:
                     listed.gap = _gap(resource, "error", 200, str(exc), namespace, self._options)
                     return listed
-                self._take(page, listed, keep, interner)
+                self._take(page, listed, interner)
                 listed.skipped += page.skipped
                 token = page.metadata.continue_
                 if not token:
+                    self._carryover.complete(resource, namespace, list_pass)
                     return listed
                 if chain.following != token:  # the head did not tell the token; go by the body
                     chain.close()
@@ -283,31 +288,27 @@ class Collector:
             if chain is not None:
                 chain.close()
 
-    def _take(
-        self, page: ListPage[Any], listed: _Listed, keep: Callable[[Any], bool], interner: Interner
-    ) -> None:
-        """Keep the page's wanted items, redacted; share repeated values once the list is big.
+    def _clean(self, item: Any) -> None:
+        sanitize(item, self._redactor)
+
+    def _take(self, page: TakenPage, listed: _Listed, interner: Interner) -> None:
+        """Add the page's items; share repeated values of the new ones once the list is big.
 
         Interning costs about as much CPU as decoding and saves memory that only matters at
         scale, so it starts when the list is known (``remainingItemCount``) or seen to reach
-        ``compact_min_objects``, and then catches up on the items taken before.
+        ``compact_min_objects``, and then catches up on the items decoded before. Carried-over
+        items were compacted when they were new, if their list was big then.
         """
-        start = len(listed.items)
-        for item in page.items or ():
-            if keep(item):
-                sanitize(item, self._redactor)
-                listed.items.append(item)
-        if listed.compacted:
-            fresh = listed.items[start:]
-        elif len(listed.items) + (page.metadata.remaining_item_count or 0) >= (
-            self._options.compact_min_objects
-        ):
+        listed.items.extend(page.items)
+        listed.fresh.extend(page.fresh)
+        if not listed.compacted and len(listed.items) + (
+            page.metadata.remaining_item_count or 0
+        ) >= (self._options.compact_min_objects):
             listed.compacted = True
-            fresh = listed.items
-        else:
-            return
-        for item in fresh:
-            interner.compact(item)
+        if listed.compacted:
+            for item in listed.fresh:
+                interner.compact(item)
+            listed.fresh.clear()
 
     def _fail(
         self, listed: _Listed, response: Response, namespace: str | None, restarted: bool

@@ -109,6 +109,27 @@ def without_lone_surrogates(data: bytes) -> bytes:
     return repaired if count else data
 
 
+_ITEM_DECODERS: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+
+
+def decode_item(data: bytes | msgspec.Raw, struct: type[Any]) -> Any | None:
+    """One list item's JSON into ``struct``, as leniently as :func:`decode_page` treats it; None
+    when it does not fit even then."""
+    decoder = _ITEM_DECODERS.get(struct)
+    if decoder is None:
+        decoder = _ITEM_DECODERS.setdefault(struct, msgspec.json.Decoder(struct))
+    try:
+        return decoder.decode(data)
+    except msgspec.ValidationError:
+        pass
+    except msgspec.DecodeError:
+        return None
+    try:
+        return msgspec.convert(without_nulls(orjson.loads(bytes(data))), struct, strict=False)
+    except (orjson.JSONDecodeError, msgspec.ValidationError):
+        return None
+
+
 def _decode_leniently(data: bytes, struct: type[Any]) -> ListPage[Any]:
     try:
         loose = orjson.loads(data)

@@ -82,6 +82,15 @@ def sanitize_snapshot(snapshot: ClusterSnapshot, redactor: Redactor) -> None:
         gap.detail = redactor.clean(gap.detail)
 
 
+def forget_seen() -> None:
+    """Forget the identity values and maps seen so far, as a new process starts: a benchmark
+    of the first cycle must not find them remembered from an earlier run."""
+    for seen in _EXEMPT.values():
+        seen.clear()
+    _MAPS.clear()
+    _EXEMPT_HELD[0] = 0
+
+
 def string_fields(struct_type: type[Any]) -> Iterator[tuple[str, ...]]:
     """Wire paths (camelCase names) of every string a struct decodes, ``*`` for a sequence item
     and ``{}`` for a map value: the placements a secret corpus must cover."""
@@ -100,10 +109,7 @@ def _walk(item: Any, redactor: Redactor) -> None:
     if walker is None:
         walker = _walker_for(type(item))
     if _EXEMPT_HELD[0] > _EXEMPT_MAX:
-        for seen in _EXEMPT.values():
-            seen.clear()
-        _MAPS.clear()
-        _EXEMPT_HELD[0] = 0
+        forget_seen()
     _EXEMPT_HELD[0] += 1
     walker(item, redactor, redactor.clean, redactor.cleaned.get)
 

@@ -14,9 +14,17 @@ Four sides, the same pages from one simulator in this process, each in a fresh s
   same structs, nothing else: the limit for Python.
 
 Each child reports the wall time of the list and its peak RSS above its own RSS just before the
-list (the interpreter and imports excluded); ``wait4``'s peak RSS of the whole child is kept too.
-Each side runs ``--repeat`` times; medians are quoted. Target: ours <= 1.5x the floor's wall
-time and <= 1.5x its peak RSS above baseline. Prints one JSON object; exits 1 on a missed target.
+list (the interpreter and imports excluded); the whole child's peak RSS is kept too (``wait4``;
+for ours, taken after its first collection, before the measurements that follow it).
+Each side runs ``--repeat`` times; medians are quoted. Targets:
+
+- ours' first collection <= 1.5x the floor's wall time and <= 1.5x its peak RSS above baseline;
+- a later collection of the unchanged cluster (objects carried over) <= 0.75x the first;
+- redaction <= 10 % of a later collection's time with ``--churn`` (10 %) of the objects
+  changed: the extra time the boundary costs the same pages, taken as the collector takes them.
+  The first cycle's share (every object new) is reported beside it.
+
+Prints one JSON object; exits 1 on a missed target.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ def _quiet() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
 
-def _child_ours(kubeconfig: Path, page_size: int) -> dict[str, Any]:
+def _child_ours(kubeconfig: Path, page_size: int, churn: float) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     _quiet()
@@ -60,26 +68,37 @@ def _child_ours(kubeconfig: Path, page_size: int) -> dict[str, Any]:
     start = time.perf_counter()
     snapshot = collector.collect(now=datetime.now(UTC))
     seconds = time.perf_counter() - start
+    rss_above = _above_baseline(before)  # the first collection, as the floor's only one
+    peak_mb = _rss_kb("VmHWM") / 1024  # before the second collection and the redaction probe
+    # The next cycle: what the cluster did not change is carried over from this one.
+    start = time.perf_counter()
+    steady = collector.collect(now=datetime.now(UTC))
+    steady_seconds = time.perf_counter() - start
     collector.close()
-    rss_above = _above_baseline(before)  # before the redaction probe reads the pages again
     return {
         "seconds": seconds,
+        "steady_seconds": steady_seconds,
         "pods": len(snapshot.pods),
-        "gaps": len(snapshot.gaps),
+        "gaps": len(snapshot.gaps) + len(steady.gaps),
         "rss_above_mb": rss_above,
-        **_redaction_cost(load_api_client(settings), page_size),
+        "peak_rss_mb": peak_mb,
+        **_redaction_cost(load_api_client(settings), page_size, churn),
     }
 
 
-def _redaction_cost(api_client: Any, page_size: int) -> dict[str, float]:
-    """Decoding the same pages with and without the redaction boundary, medians of three.
+def _redaction_cost(api_client: Any, page_size: int, churn: float) -> dict[str, float]:
+    """The time the redaction boundary adds to taking the same pages, medians of three.
 
-    The pages are read once and kept, so both sides decode the very same bytes; each redacting
-    pass gets a fresh :class:`Redactor`, whose memo starts cold as on a daemon's first cycle.
+    Both sides take pages the way the collector does (:class:`ListPass`) and differ in one
+    thing: the boundary cleans each new object, or does nothing. The first cycle starts from an
+    empty table, a fresh :class:`Redactor` and no identity values seen; a later cycle starts
+    from the table of a pass over the same pages, with ``churn`` of the objects changed (a new
+    resourceVersion).
     """
     from k8s_monitor.cluster import resources as res
+    from k8s_monitor.cluster.carryover import ListPass
     from k8s_monitor.cluster.pages import decode_page
-    from k8s_monitor.cluster.sanitize import sanitize
+    from k8s_monitor.cluster.sanitize import forget_seen, sanitize
     from k8s_monitor.cluster.transport import Transport
     from k8s_monitor.redaction import Redactor
 
@@ -93,26 +112,57 @@ def _redaction_cost(api_client: Any, page_size: int) -> dict[str, float]:
         token = decode_page(body, res.PODS.struct).metadata.continue_
         if not token:
             break
+    changed = [_churned(body, churn) for body in pages]
 
-    def decode(redactor: Redactor | None) -> float:
+    def take(bodies: list[bytes], table: dict[bytes, Any], redactor: Redactor | None) -> float:
+        def clean(item: Any) -> None:
+            if redactor is not None:
+                sanitize(item, redactor)
+
+        list_pass = ListPass(dict(table))
         start = time.perf_counter()
-        for body in pages:
-            for item in decode_page(body, res.PODS.struct).items or ():
-                if redactor is not None:
-                    sanitize(item, redactor)
+        for body in bodies:
+            list_pass.take(body, res.PODS.struct, _keep, clean)
         return time.perf_counter() - start
 
-    plain, cold, warm = [], [], []
+    plain, first, bare, steady = [], [], [], []
     for _ in range(3):
-        plain.append(decode(None))
+        plain.append(take(pages, {}, None))
+        forget_seen()
         redactor = Redactor()
-        cold.append(decode(redactor))  # the first cycle: nothing remembered yet
-        warm.append(decode(redactor))  # every later cycle: the collector keeps its redactor
+        first.append(take(pages, {}, redactor))  # the first cycle: nothing remembered yet
+        warm = ListPass({})
+        for body in pages:
+            warm.take(body, res.PODS.struct, _keep, lambda item: sanitize(item, redactor))
+        bare.append(take(changed, warm.current, None))
+        steady.append(take(changed, warm.current, redactor))
     return {
-        "decode_s": statistics.median(plain),
-        "decode_redacted_s": statistics.median(warm),
-        "decode_redacted_first_s": statistics.median(cold),
+        "first_redaction_s": max(0.0, statistics.median(first) - statistics.median(plain)),
+        "steady_redaction_s": max(0.0, statistics.median(steady) - statistics.median(bare)),
     }
+
+
+def _keep(_item: Any) -> bool:
+    return True
+
+
+def _churned(body: bytes, churn: float) -> bytes:
+    """The page with one object in ``1 / churn`` given a new resourceVersion, as an update would."""
+    import re
+
+    import msgspec
+
+    page = msgspec.json.decode(body, type=dict[str, msgspec.Raw])
+    items = msgspec.json.decode(page["items"], type=list[msgspec.Raw])
+    every = max(1, round(1 / churn)) if churn > 0 else 0
+    version = re.compile(rb'"resourceVersion":"([0-9]+)"')
+    out = [
+        version.sub(lambda m: b'"resourceVersion":"' + m.group(1) + b'1"', bytes(raw), count=1)
+        if every and index % every == 0
+        else bytes(raw)
+        for index, raw in enumerate(items)
+    ]
+    return b'{"metadata":' + bytes(page["metadata"]) + b',"items":[' + b",".join(out) + b"]}"
 
 
 def _rss_kb(field: str) -> int:
@@ -208,9 +258,10 @@ def _child_baseline(kubeconfig: Path) -> dict[str, Any]:
     }
 
 
-def _run_child(side: str, kubeconfig: Path, page_size: int) -> dict[str, Any]:
+def _run_child(side: str, kubeconfig: Path, page_size: int, churn: float) -> dict[str, Any]:
     argv = [sys.executable, "-m", "tests.bench.collect", "--child", side,
-            "--kubeconfig", str(kubeconfig), "--page-size", str(page_size)]  # fmt: skip
+            "--kubeconfig", str(kubeconfig), "--page-size", str(page_size),
+            "--churn", str(churn)]  # fmt: skip
     process = subprocess.Popen(argv, stdout=subprocess.PIPE)
     assert process.stdout is not None
     output = process.stdout.read()
@@ -219,7 +270,7 @@ def _run_child(side: str, kubeconfig: Path, page_size: int) -> dict[str, Any]:
     if process.returncode != 0:
         raise SystemExit(f"{side} child failed with exit code {process.returncode}")
     result: dict[str, Any] = json.loads(output.decode().strip().splitlines()[-1])
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # Linux reports KiB
+    result.setdefault("peak_rss_mb", usage.ru_maxrss / 1024)  # Linux reports KiB
     return result
 
 
@@ -242,9 +293,16 @@ def _warm_up(url: str, page_size: int) -> None:
 FLOOR_RATIO = 1.5
 # Redaction's steady-state share of collection time (issue: at most 10 %).
 REDACTION_RATIO = 0.10
+# A later collection of an unchanged cluster against the first (carried-over objects).
+STEADY_RATIO = 0.75
+# The fast form's redaction line: its steady redaction takes a few milliseconds, so the line is
+# wide for noise; it still fails when the walk gets several times dearer.
+FAST_REDACTION_RATIO = 0.25
+# Objects changed between two cycles (15 minutes apart by default): rollouts, restarts, probes.
+CHURN = 0.10
 FAST_PODS = 2_000
 _CHILDREN = {
-    "ours": lambda args: _child_ours(args.kubeconfig, args.page_size),
+    "ours": lambda args: _child_ours(args.kubeconfig, args.page_size, args.churn),
     "baseline": lambda args: _child_baseline(args.kubeconfig),
     "careful": lambda args: _child_careful(args.kubeconfig, args.page_size),
     "floor": lambda args: _child_floor(args.kubeconfig, args.page_size),
@@ -252,7 +310,7 @@ _CHILDREN = {
 
 
 def run(pods: int, *, nodes: int | None = None, page_size: int = 500, repeat: int = 1,
-        skip_baseline: bool = False, skip_careful: bool = False,
+        skip_baseline: bool = False, skip_careful: bool = False, churn: float = CHURN,
         max_redaction_ratio: float = REDACTION_RATIO) -> dict[str, Any]:  # fmt: skip
     from k8s_monitor.sim import SimServer, generated_cluster
 
@@ -268,7 +326,7 @@ def run(pods: int, *, nodes: int | None = None, page_size: int = 500, repeat: in
         runs: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
         for _ in range(repeat):
             for side in sides:
-                runs[side].append(_run_child(side, kubeconfig, page_size))
+                runs[side].append(_run_child(side, kubeconfig, page_size, churn))
     measured = {side: _median(side_runs) for side, side_runs in runs.items()}
     ours = measured["ours"]
     if ours["pods"] != pods or ours["gaps"]:
@@ -291,16 +349,22 @@ def run(pods: int, *, nodes: int | None = None, page_size: int = 500, repeat: in
         base = measured["baseline"]
         result["speedup"] = round(base["seconds"] / ours["seconds"], 1)
         result["rss_ratio"] = round(base["peak_rss_mb"] / ours["peak_rss_mb"], 1)
-    # Redaction's share of collection: the extra decode time it costs, over the collect. Steady
-    # state (the target): the daemon's collector keeps one redactor across cycles.
-    redaction_s = max(0.0, ours["decode_redacted_s"] - ours["decode_s"])
-    first_s = max(0.0, ours["decode_redacted_first_s"] - ours["decode_s"])
-    result["redaction_s"] = round(redaction_s, 3)
-    result["redaction_ratio"] = round(redaction_s / ours["seconds"], 3)
+    # Redaction's share of collection. Steady state (the target): a later cycle, where the
+    # collector carries unchanged objects over and keeps its redactor, with ``churn`` of the
+    # objects changed; over the time of such a collection (measured with nothing changed, the
+    # shorter one, so the ratio errs high).
+    result["ours_steady_s"] = round(ours["steady_seconds"], 3)
+    result["churn"] = churn
+    steady_s, first_s = ours["steady_redaction_s"], ours["first_redaction_s"]
+    result["redaction_s"] = round(steady_s, 3)
+    result["redaction_ratio"] = round(steady_s / ours["steady_seconds"], 3)
+    result["redaction_first_cycle_s"] = round(first_s, 3)
     result["redaction_first_cycle_ratio"] = round(first_s / ours["seconds"], 3)
     result["redaction_target"] = max_redaction_ratio
+    result["steady_over_first_time"] = round(ours["steady_seconds"] / ours["seconds"], 3)
     checks = {
         "time_within_1_5x_floor": result["ours_over_floor_time"] <= FLOOR_RATIO,
+        "later_collection_within_0_75x_first": result["steady_over_first_time"] <= STEADY_RATIO,
         "rss_within_1_5x_floor": result["ours_over_floor_rss"] <= FLOOR_RATIO,
         "redaction_within_target": result["redaction_ratio"] <= max_redaction_ratio,
     }
@@ -309,12 +373,15 @@ def run(pods: int, *, nodes: int | None = None, page_size: int = 500, repeat: in
 
 
 def fast() -> dict[str, Any]:
-    """The form `make test` runs: the target (ours against the floor) on 2,000 pods.
-
-    Redaction is bounded by the whole collection here, not by its 10 % target: at this size it
-    takes milliseconds, too few to hold a 10 % line without noise. The full form checks it.
-    """
-    return run(FAST_PODS, repeat=5, skip_baseline=True, skip_careful=True, max_redaction_ratio=1.0)
+    """The form `make test` runs: the targets on 2,000 pods, redaction against a wider line
+    (:data:`FAST_REDACTION_RATIO`) than the full form's 10 %."""
+    return run(
+        FAST_PODS,
+        repeat=5,
+        skip_baseline=True,
+        skip_careful=True,
+        max_redaction_ratio=FAST_REDACTION_RATIO,
+    )
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -322,7 +389,7 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "seconds": statistics.median(r["seconds"] for r in runs),
         **{
             key: statistics.median(r.get(key, 0.0) for r in runs)
-            for key in ("decode_s", "decode_redacted_s", "decode_redacted_first_s")
+            for key in ("steady_seconds", "steady_redaction_s", "first_redaction_s")
         },
         "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
         "rss_above_mb": statistics.median(r["rss_above_mb"] for r in runs),
@@ -339,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--max-redaction-ratio", type=float, default=REDACTION_RATIO)
+    parser.add_argument(
+        "--churn", type=float, default=CHURN, help="share of objects changed between two cycles"
+    )
     parser.add_argument(
         "--fast",
         action="store_true",
@@ -362,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
             page_size=args.page_size,
             repeat=args.repeat,
             skip_baseline=args.skip_baseline,
+            churn=args.churn,
             max_redaction_ratio=args.max_redaction_ratio,
         )
     print(json.dumps(result))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import yaml
 
@@ -189,3 +190,20 @@ def test_exec_plugin_kubeconfig_like_eks(tmp_path: Path) -> None:
             assert collector.collect(now=NOW).pods
         finally:
             collector.close()
+
+
+def test_a_later_collection_reuses_what_did_not_change_and_equals_a_fresh_read(
+    tmp_path: Path,
+) -> None:
+    with SimServer(load_scenario("incident-day")) as sim:
+        carrying = _collector(sim, tmp_path)
+        sim.goto(1)
+        before = carrying.collect(now=NOW)
+        again = carrying.collect(now=NOW)
+        sim.goto(2)  # node memory pressure: the scenario writes every object anew
+        after = carrying.collect(now=NOW)
+        fresh = _collector(sim, tmp_path).collect(now=NOW)
+
+    assert [id(pod) for pod in again.pods] == [id(pod) for pod in before.pods]
+    assert not {id(pod) for pod in before.pods} & {id(pod) for pod in after.pods}
+    assert msgspec.to_builtins(after) == msgspec.to_builtins(fresh)
