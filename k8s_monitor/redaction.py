@@ -21,10 +21,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import structlog
+
 from k8s_monitor.memo import TextMemo
 
 if TYPE_CHECKING:
     from k8s_monitor.config import Settings
+
+log = structlog.get_logger(__name__)
 
 MARKER = "[REDACTED:{kind}]"
 T = TypeVar("T")
@@ -489,7 +493,7 @@ class Guard:
 
     Collection already redacts every string it decodes, so a guard should never find anything:
     a hit means the boundary missed a secret. The secret is redacted here all the same, and the
-    hit is counted per sink (``k8s_monitor_redaction_guard_hits_total``) and logged by kind.
+    hit is counted per sink (``k8s_monitor_redaction_guard_hits_total``) and logged.
     """
 
     def __init__(self, redactor: Redactor | None = None) -> None:
@@ -555,6 +559,8 @@ class Guard:
         with self._lock:
             self._hits[sink] = self._hits.get(sink, 0) + found
             listeners = list(self._listeners)
+        # The event names the sink only: what was found is already hidden.
+        log.warning("redaction_guard_hit", sink=sink, found=found)
         for listener in listeners:
             listener(sink, found)
 

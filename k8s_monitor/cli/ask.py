@@ -16,6 +16,9 @@ from typing import Any
 
 from k8s_monitor.config import Settings, load_settings
 from k8s_monitor.errors import ModelError, StorageError
+from k8s_monitor.redaction import GUARD, Redactor
+
+SINK = "ask"  # the guard's name for what this command prints
 
 EXIT_FAILED = 1
 
@@ -43,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from k8s_monitor.wiring import ledger_path
 
     now = datetime.now(UTC)
+    GUARD.use(Redactor.from_settings(settings))
     try:
         ledger = LedgerStore(ledger_path(settings)).peek()
     except StorageError as exc:
@@ -50,19 +54,20 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     provider = None if args.no_model else build_provider(settings)
     if provider is None:
-        print(deterministic_answer(args.question, ledger, now))
+        print(GUARD.text(SINK, deterministic_answer(args.question, ledger, now)))
         return 0
     try:
         history = _memory(settings)
         answer = _ask_model(settings, provider, args.question, ledger, history, now)
     except (ModelError, StorageError) as exc:
-        print(f"k8s-monitor: the model could not answer ({type(exc).__name__}: {exc});"
+        why = GUARD.text(SINK, f"{type(exc).__name__}: {exc}")
+        print(f"k8s-monitor: the model could not answer ({why});"
               " the deterministic analysis follows.", file=sys.stderr)  # fmt: skip
-        print(deterministic_answer(args.question, ledger, now))
+        print(GUARD.text(SINK, deterministic_answer(args.question, ledger, now)))
         return EXIT_FAILED
     finally:
         provider.close()
-    print(answer)
+    print(GUARD.text(SINK, answer))
     return 0
 
 
@@ -101,7 +106,6 @@ def _ask_model(
     from k8s_monitor.converse.investigation import Investigator, Limits
     from k8s_monitor.investigate.tools import Toolbox
     from k8s_monitor.llm.accounting import load_price_table
-    from k8s_monitor.redaction import Redactor
 
     redactor = Redactor.from_settings(settings)
     lookup = ClusterLookup.from_settings(load_api_client(settings), settings, redactor)
@@ -128,4 +132,4 @@ def _ask_model(
         + (f", stopped at the {stats.stopped} limit" if stats.stopped else "")
         + f"; {answer.usage.billed_equivalent_tokens:.0f} billed-equivalent tokens ({answer.model})"
     )
-    return redactor.redact(answer.text) + footer
+    return answer.text + footer

@@ -23,6 +23,7 @@ import msgspec
 
 from k8s_monitor.config import Settings, load_settings
 from k8s_monitor.errors import ConfigurationError, MonitorError
+from k8s_monitor.redaction import GUARD, Redactor
 
 if TYPE_CHECKING:
     from mcp.server.lowlevel.server import Server
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PORT = 8765
 SERVER_NAME = "k8s-monitor"
+SINK = "mcp"  # the guard's name for what this server hands a client
 RESOURCES = {
     "k8s-monitor://incidents/open": ("open_incidents", "Open incidents, worst first"),
     "k8s-monitor://reports/latest": ("latest_report", "The latest cycle report"),
@@ -75,9 +77,9 @@ def run(args: argparse.Namespace) -> int:
     from k8s_monitor.cluster.kubeconfig import load_api_client
     from k8s_monitor.cluster.lookup import ClusterLookup
     from k8s_monitor.investigate.tools import Toolbox
-    from k8s_monitor.redaction import Redactor
 
     redactor = Redactor.from_settings(settings)
+    GUARD.use(redactor)
     lookup = ClusterLookup.from_settings(load_api_client(settings), settings, redactor)
     try:
         server = build_server(settings, Toolbox(lookup, redactor.redact))
@@ -174,10 +176,11 @@ def build_server(settings: Settings, toolbox: Toolbox) -> Server[Any]:
         "latest_report": readers.latest_report,
         "session_stats": readers.session_stats,
     }
-    redact = toolbox.redact
 
     def as_text(value: Any) -> str:
-        return redact(json.dumps(value, default=str))[: toolbox.max_chars * 4]
+        # Checked as decoded values, before JSON escapes could hide a secret's shape.
+        checked = GUARD.obj(SINK, msgspec.to_builtins(value))
+        return json.dumps(checked)[: toolbox.max_chars * 4]
 
     def tool_defs() -> list[Any]:
         defs = [
@@ -208,8 +211,8 @@ def build_server(settings: Settings, toolbox: Toolbox) -> Server[Any]:
                 return as_text(monitor_calls[name]()), False
             outcome = toolbox.run(name, arguments, readers.finding_view())
         except MonitorError as exc:
-            return redact(f"{type(exc).__name__}: {exc}"), True
-        return outcome.text, outcome.is_error
+            return GUARD.text(SINK, f"{type(exc).__name__}: {exc}"), True
+        return GUARD.text(SINK, outcome.text), outcome.is_error
 
     async def on_list_tools(ctx: Any, params: Any) -> Any:
         return types.ListToolsResult(tools=tool_defs())

@@ -250,3 +250,52 @@ def test_mcp_over_streamable_http_on_loopback(monitor_env: dict[str, Any]) -> No
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# --- the guard before what ask and mcp hand out -----------------------------------------------
+
+PLANTED = "hunter2-Planted-9f8e7d"
+
+
+def _plant_in_ledger(monitor_env: dict[str, Any]) -> None:
+    """A ledger line that missed the boundary (edited by hand, or written by an older version):
+    the store's own guard would redact it on save, so the file is edited after."""
+    path = ledger_path(monitor_env["settings"])
+    summary = "the worker cannot log in to its database"
+    text = path.read_text()
+    assert summary in text
+    path.write_text(text.replace(summary, f"{summary} at postgres://admin:{PLANTED}@db/shop"))
+
+
+def test_ask_output_passes_the_guard(
+    monitor_env: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from k8s_monitor.redaction import GUARD
+
+    _plant_in_ledger(monitor_env)
+    before = GUARD.hits().get("ask", 0)
+    assert main(["ask", "why is the worker restarting?", "--no-model"]) == 0
+    out = capsys.readouterr().out
+    assert "cannot log in to its database" in out
+    assert PLANTED not in out and "[REDACTED:" in out
+    assert GUARD.hits().get("ask", 0) > before
+
+
+def test_mcp_output_passes_the_guard(monitor_env: dict[str, Any], toolbox: Toolbox) -> None:
+    from mcp import Client
+
+    from k8s_monitor.cli.mcp import build_server
+    from k8s_monitor.redaction import GUARD
+
+    _plant_in_ledger(monitor_env)
+    server = build_server(monitor_env["settings"], toolbox)
+    before = GUARD.hits().get("mcp", 0)
+
+    async def session() -> str:
+        async with Client(server) as client:
+            return _text(await client.call_tool("open_incidents", {}))
+
+    text = anyio.run(session)
+    assert "cannot log in to its database" in text
+    assert PLANTED not in text
+    assert GUARD.hits().get("mcp", 0) > before
