@@ -33,15 +33,20 @@ class TextMemo(Generic[R]):
             entries.move_to_end(text)
             return entries[text]
         result = self._function(text)
+        self.remember(text, result)
+        return result
+
+    def remember(self, text: str, result: R) -> None:
+        """Hold ``result`` as the answer for ``text`` (known without calling the function)."""
+        entries = self._entries
         size = _size(text, result)
-        if size > self._max_chars:
-            return result
+        if size > self._max_chars or text in entries:
+            return
         entries[text] = result
         self._held += size
         while self._held > self._max_chars:
             old_text, old_result = entries.popitem(last=False)
             self._held -= _size(old_text, old_result)
-        return result
 
     def __len__(self) -> int:
         return len(self._entries)
