@@ -4,16 +4,18 @@ decoded, redacted and compacted again.
 Most objects of a cluster do not change between two cycles. Each list keeps the objects it took
 last time, keyed by a 128-bit hash of their JSON as the apiserver sent it; an object whose
 bytes hash the same is last cycle's object, already decoded, cleaned at the redaction boundary
-and compacted. So each version of an object passes the boundary once, and a quiet cluster costs a
-scan and a hash per object instead of a decode and a walk.
+and compacted. So each version of an object passes the boundary once, and a quiet cluster
+costs a scan and a hash per object instead of a decode and a walk.
 
 The key is the content, not ``uid`` and ``resourceVersion``: every byte the decoder reads is
 in it, so nothing that changed can be mistaken for what did not, whatever the server does with
 resource versions (metrics objects have none). The hash is XXH3-128, a sixth of SHA-1's cost,
-seeded at random per process so that nobody outside can craft two objects that collide. Sharing one object between two snapshots is
-invisible because a snapshot is read-only data (see ``compact``). A list that fails keeps the
-table of its last complete pass; objects a list no longer returns are dropped with the table it
-replaces, so memory stays one collection's objects.
+seeded at random per process so that nobody outside can craft two objects that collide.
+
+Sharing one object between two snapshots is invisible because a snapshot is read-only data
+(see ``compact``). A list that fails keeps the table of its last complete pass; objects a list
+no longer returns are dropped with the table it replaces, so memory stays one collection's
+objects.
 """
 
 from __future__ import annotations

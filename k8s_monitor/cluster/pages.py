@@ -125,9 +125,14 @@ def decode_item(data: bytes | msgspec.Raw, struct: type[Any]) -> Any | None:
     except msgspec.DecodeError:
         return None
     try:
-        return msgspec.convert(without_nulls(orjson.loads(bytes(data))), struct, strict=False)
+        return _convert_loosely(orjson.loads(bytes(data)), struct)
     except (orjson.JSONDecodeError, msgspec.ValidationError):
         return None
+
+
+def _convert_loosely(obj: Any, struct: type[Any]) -> Any:
+    """An already parsed object into ``struct``, nulls folded away and strings coerced."""
+    return msgspec.convert(without_nulls(obj), struct, strict=False)
 
 
 def _decode_leniently(data: bytes, struct: type[Any]) -> ListPage[Any]:
@@ -148,7 +153,7 @@ def _decode_leniently(data: bytes, struct: type[Any]) -> ListPage[Any]:
     skipped = 0
     for raw in loose.get("items") or ():
         try:
-            items.append(msgspec.convert(without_nulls(raw), struct, strict=False))
+            items.append(_convert_loosely(raw, struct))
         except msgspec.ValidationError:
             skipped += 1
     return ListPage(items=items, metadata=metadata, skipped=skipped)
