@@ -442,7 +442,7 @@ def _gate(mode: Mode, settings: Settings) -> CallGate:
 def _turn(
     conversation: Conversing, gate: CallGate, data: ConverseInput
 ) -> tuple[ConverseOutcome, bool]:
-    """One mode's cycle, gated by its call policy exactly as ``cycle.py`` gates the daemon's."""
+    """One mode's cycle, gated by its call policy exactly as ``cycle.runner`` gates the daemon's."""
     update = data.ledger_update
     decision = gate.decide(update)
     if not decision.call:

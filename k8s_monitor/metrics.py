@@ -37,7 +37,7 @@ PREFIX = "k8s_monitor"
 # The switch is process-wide in prometheus_client; every registry of the daemon wants it.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
-# The typed errors each stage of a cycle catches and counts (cycle.py): their counters start at
+# The typed errors each stage of a cycle catches and counts (cycle/): their counters start at
 # zero so that a rate() rule sees the first one. Crashes ("cycle") have no known type.
 STAGE_ERRORS: Mapping[str, type[MonitorError]] = MappingProxyType(
     {"collect": ClusterError, "converse": StorageError, "report": StorageError}
