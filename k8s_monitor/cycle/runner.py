@@ -17,17 +17,11 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-import msgspec
 import structlog
 
-from k8s_monitor.analysis.causes import link_causes
 from k8s_monitor.analysis.escalation import Sev, escalate
-from k8s_monitor.analysis.findings import Finding
 from k8s_monitor.analysis.incidents import Incident, IncidentStatus, Ledger, LedgerUpdate
-from k8s_monitor.analysis.ledger import update_ledger, update_with_root_causes, with_root_causes
-from k8s_monitor.analysis.rules import analyze
-from k8s_monitor.cluster.resources import unobserved_kinds
-from k8s_monitor.cluster.snapshot import ClusterSnapshot
+from k8s_monitor.analysis.ledger import update_with_root_causes, with_root_causes
 from k8s_monitor.converse import ConverseInput, ConverseOutcome
 from k8s_monitor.converse.answer import AnalysisSource
 from k8s_monitor.converse.policy import CallDecision, CallGate, quiet_outcome
@@ -39,13 +33,13 @@ from k8s_monitor.cycle.accounting import (
     fail,
 )
 from k8s_monitor.cycle.monitor_incidents import MonitorIncidents
+from k8s_monitor.cycle.observe import Observation, observe
 from k8s_monitor.cycle.report_fill import fill_report, log_completed, note_unsaved_ledger
 from k8s_monitor.cycle.stages import CycleStages
 from k8s_monitor.errors import ClusterError, MonitorError, StorageError
-from k8s_monitor.investigate import EvidenceOutcome, gather_evidence
 from k8s_monitor.logs import bound_cycle
 from k8s_monitor.notify import NotificationContext
-from k8s_monitor.report import CycleReport, EvidenceStats, Outcome, write_report
+from k8s_monitor.report import CycleReport, Outcome, write_report
 
 log = structlog.get_logger(__name__)
 
@@ -117,38 +111,37 @@ class CycleRunner:
         self._last_collected_at = now
         self._monitor.collection_succeeded(now)
 
-        findings = analyze(snapshot, now=now, catalog=s.catalog)
-        # Kinds collection could not list; an evidence read that fails hides no finding.
-        unobserved = unobserved_kinds(snapshot.gaps)
-        evidence = self._investigate(findings, snapshot, ledger, now)
-        if evidence.gaps:
-            snapshot = msgspec.structs.replace(snapshot, gaps=[*snapshot.gaps, *evidence.gaps])
-        findings = link_causes(evidence.findings, snapshot, now=now)
-        report.evidence = EvidenceStats(
-            investigated=evidence.investigated,
-            requests=evidence.requests,
-            seconds=round(evidence.seconds, 4),
+        seen = observe(
+            snapshot,
+            ledger,
+            now=now,
+            catalog=s.catalog,
+            resolve_after=s.settings.resolve_after_cycles,
+            reads=s.evidence_reads,
+            redact=s.redactor.redact,
         )
-        new_ledger, update, unsaved = self._remember(ledger, findings, now, unobserved)
+        report.evidence = seen.evidence
+        unsaved = self._remember(seen.ledger)
 
-        urgent = self._notify_urgent(update, now)
-        decision = self._gate.decide(update)
+        urgent = self._notify_urgent(seen.update, now)
+        decision = self._gate.decide(seen.update)
         report.llm_call = decision.reason.value
-        outcome = self._converse(
-            cycle, now, snapshot, findings, update, new_ledger, decision, urgent
-        )
+        outcome = self._converse(cycle, now, seen, decision, urgent)
+        update = seen.update
         if outcome is not None and outcome.root_causes:
-            update = self._remember_causes(new_ledger, update, outcome)
+            update = self._remember_causes(seen.ledger, update, outcome)
         escalations = escalate(
             update, catalog=s.catalog, now=now, model_severities=self._severities(outcome, update)
         )
         notifications = s.notifier.dispatch(
             escalations,
-            resolved=_remembered_resolutions(new_ledger),
+            resolved=_remembered_resolutions(seen.ledger),
             context=self._context(cycle, outcome),
         )
         count_notifications(s.metrics, notifications)
-        fill_report(report, snapshot, findings, update, escalations, outcome, notifications)
+        fill_report(
+            report, seen.snapshot, seen.findings, update, escalations, outcome, notifications
+        )
         if unsaved is not None:
             note_unsaved_ledger(report, unsaved)
         if outcome is not None and outcome.alert is not None:
@@ -169,44 +162,22 @@ class CycleRunner:
             self._ledger = self._stages.ledger_store.load()
         return self._ledger
 
-    def _investigate(
-        self, findings: list[Finding], snapshot: ClusterSnapshot, ledger: Ledger, now: datetime
-    ) -> EvidenceOutcome:
-        s = self._stages
-        return gather_evidence(
-            findings,
-            snapshot,
-            previous=ledger,
-            reads=s.evidence_reads,
-            now=now,
-            redact=s.redactor.redact,
-        )
-
-    def _remember(
-        self, ledger: Ledger, findings: list[Finding], now: datetime, unobserved: frozenset[str]
-    ) -> tuple[Ledger, LedgerUpdate, StorageError | None]:
-        """The updated ledger and, when it could not be written, why.
+    def _remember(self, ledger: Ledger) -> StorageError | None:
+        """The new ledger kept in memory and saved; when it could not be written, why.
 
         A failed write (disk full) must not silence the cycle: the new ledger is kept in
         memory, so notifications still go out and the next cycle gets a new number; the report
         says the ledger was not saved, and the next successful save catches up.
         """
-        new_ledger, update = update_ledger(
-            ledger,
-            findings,
-            now=now,
-            resolve_after=self._stages.settings.resolve_after_cycles,
-            unobserved_kinds=unobserved,
-        )
-        self._ledger = new_ledger
+        self._ledger = ledger
         # Saved before the model is asked: the ledger is ground truth whether or not it answers.
         try:
-            self._stages.ledger_store.save(new_ledger)
+            self._stages.ledger_store.save(ledger)
         except StorageError as exc:
             log.error("ledger_save_failed", error_type=type(exc).__name__, error=str(exc))
             count_error(self._stages.metrics, "remember", exc)
-            return new_ledger, update, exc
-        return new_ledger, update, None
+            return exc
+        return None
 
     def _notify_urgent(self, update: LedgerUpdate, now: datetime) -> tuple[str, ...]:
         """Page SEV-1/2 at once; their fingerprints, worst first (the model may investigate)."""
@@ -249,21 +220,19 @@ class CycleRunner:
         self,
         cycle: int,
         now: datetime,
-        snapshot: ClusterSnapshot,
-        findings: list[Finding],
-        update: LedgerUpdate,
-        ledger: Ledger,
+        seen: Observation,
         decision: CallDecision,
-        urgent: tuple[str, ...] = (),
+        urgent: tuple[str, ...],
     ) -> ConverseOutcome | None:
+        update = seen.update
         data = ConverseInput(
             cycle=cycle,
             now=now,
             cluster=self._stages.settings.cluster_name,
-            snapshot=snapshot,
-            findings=findings,
+            snapshot=seen.snapshot,
+            findings=seen.findings,
             update=update,
-            ledger=ledger,
+            ledger=seen.ledger,
             quiet_cycles=decision.quiet_cycles,
             cache_prefix=decision.cache_prefix(update),
             urgent=urgent,
