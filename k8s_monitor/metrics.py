@@ -29,7 +29,7 @@ from k8s_monitor import __version__
 from k8s_monitor.errors import ClusterError, MonitorError, StorageError
 from k8s_monitor.notify.notifier import DispatchResult
 from k8s_monitor.report import CycleReport, Outcome
-from k8s_monitor.sessions.manager import SESSION_EVENTS
+from k8s_monitor.sessions.events import SESSION_EVENTS
 
 PREFIX = "k8s_monitor"
 
