@@ -1,9 +1,10 @@
 """Comparison mode: every way of talking to the model, side by side on the same cycles.
 
 Every mode sees the identical snapshot sequence: the simulator replays a scenario, the real
-collector reads it, the rules and the ledger run once per cycle, and each mode's conversation
-answers the same ``CycleContext``. Baselines are fair: the naive modes use the same renderer and
-prompts as ours and differ only in what the mode is about.
+collector reads it, the daemon's front half (``cycle.observe``: rules, evidence read from the
+simulator, causes, ledger) runs once per cycle, and each mode's conversation answers the same
+``CycleContext``. Baselines are fair: the naive modes use the same renderer and prompts as ours
+and differ only in what the mode is about.
 
 - ``naive_persistent``: the original design; the full state every cycle, appended to the whole
   history, no prompt caching, no delta, pruned only at the limit;
@@ -41,11 +42,10 @@ import structlog
 from k8s_monitor.analysis.escalation import Sev, escalate
 from k8s_monitor.analysis.findings import ObjectRef
 from k8s_monitor.analysis.incidents import Incident, Ledger, LedgerUpdate, Trend
-from k8s_monitor.analysis.ledger import update_ledger
-from k8s_monitor.analysis.rules import analyze
 from k8s_monitor.analysis.services import load_catalog
 from k8s_monitor.cluster.collect import CollectOptions, Collector
 from k8s_monitor.cluster.kubeconfig import load_api_client
+from k8s_monitor.cluster.lookup import ClusterLookup
 from k8s_monitor.cluster.snapshot import ClusterSnapshot
 from k8s_monitor.config import CallPolicy, Settings
 from k8s_monitor.converse import ConverseInput, ConverseOutcome, build_conversation
@@ -55,7 +55,10 @@ from k8s_monitor.converse.offline import deterministic_analysis
 from k8s_monitor.converse.policy import CallGate, quiet_outcome
 from k8s_monitor.converse.prompts import SYSTEM_PROMPT
 from k8s_monitor.converse.render import MessageKind, render_cycle_message
+from k8s_monitor.cycle.observe import observe
 from k8s_monitor.errors import ModelError
+from k8s_monitor.investigate import EvidenceReads
+from k8s_monitor.investigate.reads import LookupReads
 from k8s_monitor.llm.accounting import price_table_for, usage_to_dict
 from k8s_monitor.llm.protocol import ModelProvider
 from k8s_monitor.llm.providers import build_provider
@@ -366,6 +369,7 @@ class CycleInput:
     now: datetime
     snapshot: ClusterSnapshot
     truth: dict[str, str] | None  # scripted statuses by fault key; None: no script
+    reads: EvidenceReads  # the simulated cluster at this cycle's step, as the daemon reads it
 
 
 ProviderFactory = Callable[[Mode], ModelProvider | None]
@@ -404,16 +408,22 @@ def run_compare(
         ledger = Ledger()
         quiet_cycles = 0
         for cycle, item in enumerate(cycles, start=1):
-            findings = analyze(item.snapshot, now=item.now, catalog=catalog)
-            ledger, update = update_ledger(
-                ledger, findings, now=item.now, resolve_after=settings.resolve_after_cycles
+            seen = observe(
+                item.snapshot,
+                ledger,
+                now=item.now,
+                catalog=catalog,
+                resolve_after=settings.resolve_after_cycles,
+                reads=item.reads,
+                redact=redact,
             )
+            ledger, update = seen.ledger, seen.update
             data = ConverseInput(
                 cycle=update.cycle,
                 now=item.now,
                 cluster=settings.cluster_name,
-                snapshot=item.snapshot,
-                findings=findings,
+                snapshot=seen.snapshot,
+                findings=seen.findings,
                 update=update,
                 ledger=ledger,
             )
@@ -442,7 +452,7 @@ def _gate(mode: Mode, settings: Settings) -> CallGate:
 def _turn(
     conversation: Conversing, gate: CallGate, data: ConverseInput
 ) -> tuple[ConverseOutcome, bool]:
-    """One mode's cycle, gated by its call policy exactly as ``cycle.py`` gates the daemon's."""
+    """One mode's cycle, gated by its call policy exactly as ``cycle.runner`` gates the daemon's."""
     update = data.ledger_update
     decision = gate.decide(update)
     if not decision.call:
@@ -631,9 +641,16 @@ def scenario_cycles(
             redactor,
             cluster_name=settings.cluster_name,
         )
+        lookup = ClusterLookup.from_settings(
+            load_api_client(collect_settings), collect_settings, redactor
+        )
+        reads = LookupReads(lookup)
         try:
-            yield _cycles(server, collector, options.cycles, per_step, interval, truth, offset)
+            yield _cycles(
+                server, collector, reads, options.cycles, per_step, interval, truth, offset
+            )
         finally:
+            lookup.close()
             collector.close()
 
 
@@ -644,6 +661,7 @@ def _shifted_truth(day: ChangingDay, offset: int, cycle: int) -> dict[str, str]:
 def _cycles(
     server: SimServer,
     collector: Collector,
+    reads: EvidenceReads,
     cycles: int,
     per_step: int,
     interval: timedelta,
@@ -660,7 +678,7 @@ def _cycles(
             server.goto(step)
             collected[step] = collector.collect(now=server.step_time(step))
         snapshot = msgspec.structs.replace(collected[step], collected_at=now)
-        yield CycleInput(now, snapshot, truth(index + 1) if truth is not None else None)
+        yield CycleInput(now, snapshot, truth(index + 1) if truth is not None else None, reads)
 
 
 def _result(

@@ -29,7 +29,7 @@ from k8s_monitor import __version__
 from k8s_monitor.errors import ClusterError, MonitorError, StorageError
 from k8s_monitor.notify.notifier import DispatchResult
 from k8s_monitor.report import CycleReport, Outcome
-from k8s_monitor.sessions.manager import SESSION_EVENTS
+from k8s_monitor.sessions.events import SESSION_EVENTS
 
 PREFIX = "k8s_monitor"
 
@@ -37,7 +37,7 @@ PREFIX = "k8s_monitor"
 # The switch is process-wide in prometheus_client; every registry of the daemon wants it.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
-# The typed errors each stage of a cycle catches and counts (cycle.py): their counters start at
+# The typed errors each stage of a cycle catches and counts (cycle/): their counters start at
 # zero so that a rate() rule sees the first one. Crashes ("cycle") have no known type.
 STAGE_ERRORS: Mapping[str, type[MonitorError]] = MappingProxyType(
     {"collect": ClusterError, "converse": StorageError, "report": StorageError}

@@ -4,16 +4,16 @@
 persistent conversation calls near the context limit. Nothing here imports a model client.
 """
 
-from k8s_monitor.sessions.lock import SessionLock
-from k8s_monitor.sessions.manager import (
+from k8s_monitor.sessions.events import (
     EVENT_BACKUP_FAILED,
     EVENT_LOCK_TAKEN_OVER,
     EVENT_PRUNED,
     EVENT_QUARANTINED,
     EVENT_RECOVERED,
     EVENT_UNRECOVERABLE,
-    SessionManager,
 )
+from k8s_monitor.sessions.lock import SessionLock
+from k8s_monitor.sessions.manager import SessionManager
 from k8s_monitor.sessions.pruning import PrunePolicy, PruneResult, normalize_for_api
 from k8s_monitor.sessions.schema import SCHEMA_VERSION, validate_session_id
 from k8s_monitor.sessions.tokens import CountFn, TokenCounter, api_view

@@ -11,7 +11,8 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -21,6 +22,7 @@ import orjson
 import structlog
 
 from k8s_monitor.errors import SessionLockedError, StorageError
+from k8s_monitor.sessions.store import SessionStore
 
 log = structlog.get_logger(__name__)
 
@@ -91,6 +93,49 @@ class SessionLock:
         _tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+class SessionLocks:
+    """The locks one process takes in a session directory: for its lifetime, or for one write.
+
+    Taking a lock clears the temp files a killed writer left; taking one over is reported.
+    """
+
+    def __init__(self, store: SessionStore, on_take_over: Callable[[], None]) -> None:
+        self._store = store
+        self._on_take_over = on_take_over
+        self._held: dict[str, SessionLock] = {}
+
+    def hold(self, session_id: str) -> SessionLock:
+        current = self._held.get(session_id)
+        if current is not None and current.held:
+            return current
+        self._store.ensure_root()
+        handle = SessionLock(self._store.lock_path(session_id), session_id).acquire()
+        if handle.took_over:
+            self._on_take_over()
+        self._held[session_id] = handle
+        self._store.remove_stale_temps(session_id)
+        return handle
+
+    def release(self, session_id: str) -> None:
+        handle = self._held.pop(session_id, None)
+        if handle is not None:
+            handle.release()
+
+    @contextmanager
+    def writing(self, session_id: str) -> Iterator[None]:
+        """Under the lock held for the session, or under one taken for this write."""
+        held = self._held.get(session_id)
+        if held is not None and held.held:
+            yield
+            return
+        self._store.ensure_root()
+        with SessionLock(self._store.lock_path(session_id), session_id) as handle:
+            if handle.took_over:
+                self._on_take_over()
+            self._store.remove_stale_temps(session_id)
+            yield
 
 
 def read_holder(path: Path) -> dict[str, Any]:

@@ -5,13 +5,16 @@ The seed's calls (``save_session``, ``load_session``, ``prune_old_messages``, ``
 arguments and meaning; everything else is additive. Loading never returns a broken session:
 a file that fails to parse, verify or validate is quarantined and the newest good backup is
 restored, or a ``SessionCorruptError`` says that none was left.
+
+The manager is the facade: ``store`` keeps the files, ``lock`` who may write them, ``codec``
+turns documents into bytes (checksum, encryption), ``recovery`` deals with bad files,
+``pruning`` and ``stats`` do the rest.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,17 +22,21 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from k8s_monitor.analysis.incidents import Ledger
-from k8s_monitor.errors import (
-    SessionCorruptError,
-    SessionDecryptError,
-    SessionSchemaError,
-    StorageError,
-)
-from k8s_monitor.redaction import GUARD
+from k8s_monitor.errors import SessionCorruptError, StorageError
 from k8s_monitor.sessions import schema
+from k8s_monitor.sessions.codec import Loaded, SessionCodec
 from k8s_monitor.sessions.crypto import SessionCipher, parse_keys, read_key_file
-from k8s_monitor.sessions.lock import SessionLock
-from k8s_monitor.sessions.messages import KIND_COMPACTION, Message, kind_of, tool_result_ids
+from k8s_monitor.sessions.events import (
+    EVENT_BACKUP_FAILED,
+    EVENT_LOCK_TAKEN_OVER,
+    EVENT_PRUNED,
+    EVENT_QUARANTINED,
+    EVENT_RECOVERED,
+    EVENT_UNRECOVERABLE,
+    SESSION_EVENTS,
+)
+from k8s_monitor.sessions.lock import SessionLock, SessionLocks
+from k8s_monitor.sessions.messages import Message
 from k8s_monitor.sessions.pruning import (
     DEFAULT_KEYWORDS,
     SMART_KEEP_RECENT,
@@ -39,6 +46,8 @@ from k8s_monitor.sessions.pruning import (
     prune_history,
     simple_prune,
 )
+from k8s_monitor.sessions.recovery import Recovery
+from k8s_monitor.sessions.stats import session_stats
 from k8s_monitor.sessions.store import DEFAULT_MAX_FILE_BYTES, SessionStore
 from k8s_monitor.sessions.tokens import DEFAULT_CHARS_PER_TOKEN, TokenCounter
 
@@ -47,24 +56,20 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+# The event names were defined here first; importing them from here still works.
+__all__ = [
+    "EVENT_BACKUP_FAILED",
+    "EVENT_LOCK_TAKEN_OVER",
+    "EVENT_PRUNED",
+    "EVENT_QUARANTINED",
+    "EVENT_RECOVERED",
+    "EVENT_UNRECOVERABLE",
+    "SESSION_EVENTS",
+    "SessionManager",
+]
+
 CALIBRATION_KEY = "token_calibration"
 _EXACT_COUNT_BAND = 0.1  # ask count_fn only when the estimate is this close to the threshold
-
-# Event names counted in ``SessionManager.events`` (metrics read them).
-EVENT_QUARANTINED = "session_quarantined"
-EVENT_RECOVERED = "session_recovered"
-EVENT_UNRECOVERABLE = "session_unrecoverable"
-EVENT_BACKUP_FAILED = "session_backup_failed"
-EVENT_LOCK_TAKEN_OVER = "session_lock_taken_over"
-EVENT_PRUNED = "session_pruned"
-SESSION_EVENTS = (
-    EVENT_QUARANTINED,
-    EVENT_RECOVERED,
-    EVENT_UNRECOVERABLE,
-    EVENT_BACKUP_FAILED,
-    EVENT_LOCK_TAKEN_OVER,
-    EVENT_PRUNED,
-)
 
 
 class SessionManager:
@@ -107,8 +112,10 @@ class SessionManager:
         self.on_event = on_event
         self.max_depth = max_depth
         self._store = SessionStore(self.session_dir, backups=backups, max_file_bytes=max_file_bytes)
-        self._cipher = SessionCipher(encryption_keys) if encryption_keys else None
-        self._locks: dict[str, SessionLock] = {}
+        cipher = SessionCipher(encryption_keys) if encryption_keys else None
+        self._codec = SessionCodec(cipher, max_depth=max_depth)
+        self._recovery = Recovery(self._store, self._codec, self._event)
+        self._locks = SessionLocks(self._store, lambda: self._event(EVENT_LOCK_TAKEN_OVER))
         self._checked: set[str] = set()
         self._extras: dict[str, dict[str, Any]] = {}
         self._states: dict[str, dict[str, Any]] = {}
@@ -151,43 +158,18 @@ class SessionManager:
 
     @property
     def encrypts(self) -> bool:
-        return self._cipher is not None
+        return self._codec.encrypts
 
     # --- locking --------------------------------------------------------------------------
 
     def lock(self, session_id: str) -> SessionLock:
         """Hold the session for this process (a daemon's lifetime); raises SessionLockedError."""
-        schema.validate_session_id(session_id)
-        current = self._locks.get(session_id)
-        if current is not None and current.held:
-            return current
-        self._store.ensure_root()
-        handle = SessionLock(self._store.lock_path(session_id), session_id).acquire()
-        if handle.took_over:
-            self._event(EVENT_LOCK_TAKEN_OVER)
-        self._locks[session_id] = handle
-        self._store.remove_stale_temps(session_id)
-        return handle
+        return self._locks.hold(schema.validate_session_id(session_id))
 
     acquire_lock = lock
 
     def release(self, session_id: str) -> None:
-        handle = self._locks.pop(session_id, None)
-        if handle is not None:
-            handle.release()
-
-    @contextmanager
-    def _write_lock(self, session_id: str) -> Iterator[None]:
-        held = self._locks.get(session_id)
-        if held is not None and held.held:
-            yield
-            return
-        self._store.ensure_root()
-        with SessionLock(self._store.lock_path(session_id), session_id) as handle:
-            if handle.took_over:
-                self._event(EVENT_LOCK_TAKEN_OVER)
-            self._store.remove_stale_temps(session_id)
-            yield
+        self._locks.release(session_id)
 
     # --- the seed's API -------------------------------------------------------------------
 
@@ -201,7 +183,7 @@ class SessionManager:
     ) -> Path:
         """Write the session atomically; on failure the previous file is intact."""
         schema.validate_session_id(session_id)
-        with self._write_lock(session_id):
+        with self._locks.writing(session_id):
             self._check_existing(session_id)
             state_out = dict(self._states.get(session_id, {}) if state is None else state)
             if self.token_counter.samples > 0:
@@ -226,11 +208,12 @@ class SessionManager:
             raw = self._store.read(self._store.path(session_id))
             if raw is None:
                 return None
-            document = self._decode(raw)
+            loaded = self._codec.load(raw)
         except SessionCorruptError as exc:
-            return self._recover(session_id, exc)
-        self._remember(session_id, document, encrypted=_is_envelope(raw))
-        return document
+            with self._locks.writing(session_id):
+                loaded = self._recovery.restore(session_id, exc)
+        self._remember(session_id, loaded)
+        return loaded.document
 
     def read_session(self, session_id: str) -> dict[str, Any] | None:
         """The session as on disk, for readers beside the daemon (``ask``, ``mcp``).
@@ -240,7 +223,7 @@ class SessionManager:
         """
         schema.validate_session_id(session_id)
         raw = self._store.read(self._store.path(session_id))
-        return None if raw is None else self._decode(raw)
+        return None if raw is None else self._codec.decode(raw)
 
     def prune_old_messages(
         self, history: list[Message], max_tokens: int | None = None
@@ -286,7 +269,7 @@ class SessionManager:
     def delete_session(self, session_id: str) -> bool:
         """Remove the session and its backups; False when it did not exist."""
         schema.validate_session_id(session_id)
-        with self._write_lock(session_id):
+        with self._locks.writing(session_id):
             removed = self._store.delete(session_id)
         for cache in (self._extras, self._states, self._encrypted):
             cache.pop(session_id, None)
@@ -300,27 +283,17 @@ class SessionManager:
         document = self.load_session(session_id)
         if document is None:
             return None
-        history: list[Message] = document["conversation_history"]
-        tokens = self.token_counter.count(history)
-        roles = Counter(str(m.get("role")) for m in history)
         path = self._store.path(session_id)
-        return {
-            "session_id": session_id,
-            "message_count": len(history),
-            "estimated_tokens": tokens,
-            "cycle_count": _cycle_count(document),
-            "context_percentage": round(100.0 * tokens / self.max_context_tokens, 2),
-            "max_context_tokens": self.max_context_tokens,
-            "needs_prune": tokens >= self.threshold_tokens,
-            "role_counts": dict(sorted(roles.items())),
-            "compactions": sum(1 for m in history if kind_of(m) == KIND_COMPACTION),
-            "saved_at": document.get("saved_at"),
-            "schema_version": document.get("schema_version"),
-            "encrypted": self._encrypted.get(session_id, False),
-            "file_bytes": path.stat().st_size if path.exists() else 0,
-            "backups": len(self._store.backup_paths(session_id)),
-            "token_ratio": round(self.token_counter.ratio, 4),
-        }
+        return session_stats(
+            session_id,
+            document,
+            counter=self.token_counter,
+            max_context_tokens=self.max_context_tokens,
+            threshold_tokens=self.threshold_tokens,
+            encrypted=self._encrypted.get(session_id, False),
+            file_bytes=path.stat().st_size if path.exists() else 0,
+            backups=len(self._store.backup_paths(session_id)),
+        )
 
     # --- token accounting -----------------------------------------------------------------
 
@@ -335,16 +308,7 @@ class SessionManager:
 
     def verify_session(self, session_id: str) -> dict[str, Any]:
         """Read-only check of the file and its backups; never moves or writes anything."""
-        schema.validate_session_id(session_id)
-        status, detail = self._check_file(self._store.path(session_id))
-        backups = [self._check_file(p)[0] for p in self._store.backup_paths(session_id)]
-        return {
-            "session_id": session_id,
-            "status": status,
-            "detail": detail,
-            "backups": len(backups),
-            "valid_backups": backups.count("ok"),
-        }
+        return self._recovery.verify(schema.validate_session_id(session_id))
 
     def export_session(self, session_id: str) -> dict[str, Any] | None:
         """The decrypted document, as an operator would move it elsewhere."""
@@ -356,37 +320,22 @@ class SessionManager:
         """Validate an exported document and save it (encrypted if keys are configured)."""
         document = schema.validate(dict(document))
         target = schema.validate_session_id(session_id or document["session_id"])
-        with self._write_lock(target):
+        with self._locks.writing(target):
             self._check_existing(target)
             if not replace and self._store.path(target).exists():
                 raise StorageError(f"session {target!r} exists; pass replace to overwrite it")
             document["session_id"] = target
             document["saved_at"] = datetime.now(UTC).isoformat()
             self._write_document(target, document)
-            self._remember(target, document, encrypted=self.encrypts)
+            self._remember(target, Loaded(document, encrypted=self.encrypts))
         return target
 
     # --- internals ------------------------------------------------------------------------
 
     def _write_document(self, session_id: str, document: dict[str, Any]) -> None:
-        document = GUARD.obj("session", document)
-        try:
-            schema.check_writable(document, self.max_depth)
-            data = schema.encode(document)
-        except (TypeError, SessionCorruptError) as exc:
-            raise StorageError(f"session {session_id!r} cannot be saved: {exc}") from exc
-        if self._cipher is not None:
-            data = schema.encode(
-                {
-                    "schema_version": schema.SCHEMA_VERSION,
-                    "session_id": session_id,
-                    "saved_at": document["saved_at"],
-                    "encryption": schema.ENCRYPTION_FERNET,
-                    "ciphertext": self._cipher.encrypt(data).decode(),
-                }
-            )
+        data = self._codec.encode(session_id, document)
         self._store.write_atomic(self._store.path(session_id), data)
-        self._encrypted[session_id] = self._cipher is not None
+        self._encrypted[session_id] = self._codec.encrypts
         try:
             self._store.add_backup(session_id, data)
         except StorageError as exc:
@@ -394,30 +343,12 @@ class SessionManager:
             self._event(EVENT_BACKUP_FAILED)
             log.warning("session_backup_failed", session_id=session_id, error=str(exc))
 
-    def _decode(self, raw: bytes) -> dict[str, Any]:
-        outer = schema.decode(raw, max_depth=self.max_depth)
-        schema.check_version(outer)
-        encryption = outer.get("encryption")
-        if encryption is None:
-            return schema.validate(outer)
-        if encryption != schema.ENCRYPTION_FERNET:
-            raise SessionSchemaError(f"unsupported encryption {str(encryption)[:40]!r}")
-        ciphertext = outer.get("ciphertext")
-        if not isinstance(ciphertext, str):
-            raise SessionCorruptError("encrypted session without ciphertext")
-        if self._cipher is None:
-            raise SessionDecryptError(
-                "the session is encrypted; set SESSION_ENCRYPTION_KEY or "
-                "SESSION_ENCRYPTION_KEY_FILE (the file is left untouched)"
-            )
-        inner = schema.decode(self._cipher.decrypt(ciphertext.encode()), max_depth=self.max_depth)
-        return schema.validate(inner)
-
-    def _remember(self, session_id: str, document: dict[str, Any], *, encrypted: bool) -> None:
+    def _remember(self, session_id: str, loaded: Loaded) -> None:
+        document = loaded.document
         self._checked.add(session_id)
         self._extras[session_id] = schema.extras_of(document)
         self._states[session_id] = document["state"]
-        self._encrypted[session_id] = encrypted
+        self._encrypted[session_id] = loaded.encrypted
         calibration = document["state"].get(CALIBRATION_KEY)
         if isinstance(calibration, dict):
             self.token_counter.load_state(calibration)
@@ -426,82 +357,12 @@ class SessionManager:
         """Before the first write: never overwrite a newer or undecryptable session."""
         if session_id in self._checked:
             return
-        try:
-            raw = self._store.read(self._store.path(session_id))
-            if raw is not None:
-                document = self._decode(raw)
-                self._remember(session_id, document, encrypted=_is_envelope(raw))
-        except SessionCorruptError as exc:
-            # The caller is about to write a good generation; keep the bad one for inspection.
-            self._quarantine(session_id, exc)
+        existing = self._recovery.before_first_write(session_id)
+        if existing is not None:
+            self._remember(session_id, existing)
         self._checked.add(session_id)
-
-    def _quarantine(self, session_id: str, cause: Exception) -> Path | None:
-        moved = self._store.quarantine(session_id)
-        self._event(EVENT_QUARANTINED)
-        log.error(
-            "session_quarantined",
-            session_id=session_id,
-            reason=str(cause),
-            moved_to=moved.name if moved else None,
-        )
-        return moved
-
-    def _recover(self, session_id: str, cause: SessionCorruptError) -> dict[str, Any]:
-        with self._write_lock(session_id):
-            moved = self._quarantine(session_id, cause)
-            for backup in self._store.backup_paths(session_id):
-                try:
-                    raw = self._store.read(backup)
-                    if raw is None:
-                        continue
-                    document = self._decode(raw)
-                except (SessionCorruptError, SessionSchemaError, SessionDecryptError) as exc:
-                    log.warning("session_backup_invalid", backup=backup.name, reason=str(exc))
-                    continue
-                self._store.write_atomic(self._store.path(session_id), raw)
-                self._remember(session_id, document, encrypted=_is_envelope(raw))
-                self._event(EVENT_RECOVERED)
-                log.warning("session_recovered", session_id=session_id, backup=backup.name)
-                return document
-        self._event(EVENT_UNRECOVERABLE)
-        where = f"moved to {moved.name}" if moved else "gone"
-        raise SessionCorruptError(
-            f"session {session_id!r} is corrupt ({cause}); {where}; no valid backup to restore. "
-            "The next save starts a new session"
-        ) from cause
-
-    def _check_file(self, path: Path) -> tuple[str, str]:
-        try:
-            raw = self._store.read(path)
-            if raw is None:
-                return "missing", ""
-            self._decode(raw)
-        except SessionCorruptError as exc:
-            return "corrupt", str(exc)
-        except SessionSchemaError as exc:
-            return "newer_schema", str(exc)
-        except SessionDecryptError as exc:
-            return "cannot_decrypt", str(exc)
-        return "ok", ""
 
     def _event(self, name: str) -> None:
         self.events[name] += 1
         if self.on_event is not None:
             self.on_event(name)
-
-
-def _is_envelope(raw: bytes) -> bool:
-    # Cheap: the envelope's fourth member; a plaintext session never has it so early.
-    return b'"encryption":"fernet"' in raw[:512]
-
-
-def _cycle_count(document: dict[str, Any]) -> int:
-    declared = document["metadata"].get("cycle_count")
-    if isinstance(declared, int) and not isinstance(declared, bool):
-        return declared
-    return sum(
-        1
-        for m in document["conversation_history"]
-        if m.get("role") == "user" and kind_of(m) != KIND_COMPACTION and not tool_result_ids(m)
-    )

@@ -9,6 +9,7 @@ import pytest
 from k8s_monitor.analysis.findings import Severity
 from k8s_monitor.cli import main
 from k8s_monitor.compare import DEFAULT_MODES, CompareOptions, Mode, run_compare
+from k8s_monitor.config import Settings
 from k8s_monitor.converse import AnalysisSource, ComparingConversation, build_conversation
 from tests.builders import finding
 from tests.unit.llm.helpers import CycleFeed
@@ -58,6 +59,22 @@ def test_compare_persistent_and_stateless_see_the_same_cycles(
         assert values["requests"] == 2
         assert values["rejected_requests"] == 0
     assert result["ratios"]["persistent_every_cycle_vs_stateless"] is not None
+
+
+@pytest.mark.xdist_group("simulator")
+def test_compare_keys_incidents_by_root_cause_as_the_daemon_does():
+    # A lost node and the 20 symptoms of its pods: the daemon's cycle opens one incident.
+    result = run_compare(
+        Settings(_env_file=None, llm_provider="offline"),
+        CompareOptions(
+            scenario="node-outage",
+            cycles=2,
+            interval_minutes=15,
+            modes=(Mode.PERSISTENT_EVERY_CYCLE,),
+        ),
+        provider_factory=lambda _mode: None,
+    )
+    assert result["modes"]["persistent_every_cycle"]["incidents_reported"] == 1
 
 
 def test_naive_baseline_resends_history_with_our_renderer_without_caching(

@@ -1,0 +1,11 @@
+"""One monitoring cycle: ``runner`` runs the stages in order (the only module that knows it).
+
+Beside it: ``observe`` (the front half: snapshot to incidents, shared with ``compare``),
+``stages`` (what a cycle runs through), ``monitor_incidents`` (blind, model disabled),
+``report_fill`` (the cycle report and its log line), ``accounting`` (what is counted).
+"""
+
+from k8s_monitor.cycle.runner import CycleRunner
+from k8s_monitor.cycle.stages import CycleStages, SnapshotSource
+
+__all__ = ["CycleRunner", "CycleStages", "SnapshotSource"]
