@@ -540,7 +540,8 @@ class Guard:
         if isinstance(value, str):
             self._memo.remember(value, (value, 0))
         elif isinstance(value, Mapping):
-            for item in value.values():
+            for key, item in value.items():
+                self.passed(key)
                 self.passed(item)
         elif isinstance(value, list | tuple):
             for item in value:
