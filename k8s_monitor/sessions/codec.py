@@ -21,7 +21,6 @@ from k8s_monitor.redaction import GUARD
 from k8s_monitor.sessions import schema
 from k8s_monitor.sessions.crypto import SessionCipher
 
-
 # The ``state`` key naming the guard patterns the document passed on its way to disk.
 GUARDED_WITH = "guarded_with"
 
