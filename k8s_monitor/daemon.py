@@ -23,7 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from k8s_monitor.config import Settings
-from k8s_monitor.cycle import CycleRunner
+from k8s_monitor.cycle.runner import CycleRunner
 from k8s_monitor.health import HealthServer, HealthState
 from k8s_monitor.metrics import Metrics
 from k8s_monitor.report import CycleReport, Outcome

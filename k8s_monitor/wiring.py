@@ -21,7 +21,8 @@ from k8s_monitor.cluster.kubeconfig import load_api_client
 from k8s_monitor.cluster.lookup import ClusterLookup
 from k8s_monitor.config import Settings
 from k8s_monitor.converse import build_conversation
-from k8s_monitor.cycle import CycleRunner, CycleStages, SnapshotSource
+from k8s_monitor.cycle.runner import CycleRunner
+from k8s_monitor.cycle.stages import CycleStages, SnapshotSource
 from k8s_monitor.investigate.reads import LookupReads
 from k8s_monitor.investigate.tools import Toolbox
 from k8s_monitor.metrics import Metrics

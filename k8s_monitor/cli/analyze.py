@@ -21,17 +21,16 @@ import msgspec
 import orjson
 import yaml
 
-from k8s_monitor.analysis.causes import group_by_root_cause, link_causes
+from k8s_monitor.analysis.causes import group_by_root_cause
 from k8s_monitor.analysis.findings import Finding, Severity
 from k8s_monitor.analysis.incidents import Ledger
-from k8s_monitor.analysis.rules import analyze
 from k8s_monitor.analysis.services import load_catalog
 from k8s_monitor.cli.render import print_json, print_table
 from k8s_monitor.cluster.pages import without_lone_surrogates
 from k8s_monitor.cluster.sanitize import sanitize_snapshot
 from k8s_monitor.cluster.snapshot import KINDS, decode_object, snapshot_from_objects
+from k8s_monitor.cycle.observe import explain
 from k8s_monitor.errors import ConfigurationError
-from k8s_monitor.investigate import gather_evidence
 from k8s_monitor.redaction import Redactor
 
 EXIT_FINDINGS = 1
@@ -198,12 +197,16 @@ def findings_from_file(
     snapshot = snapshot_from_objects(usable, cluster=cluster, collected_at=now)
     redactor = Redactor()
     sanitize_snapshot(snapshot, redactor)  # a dump is untrusted input like an API page
-    findings = analyze(snapshot, now=now, catalog=load_catalog(services))
     # A dump has no cluster behind it: evidence from what it holds, no extra reads.
-    gathered = gather_evidence(
-        findings, snapshot, previous=Ledger(), reads=None, now=now, redact=redactor.redact
+    explained = explain(
+        snapshot,
+        Ledger(),
+        now=now,
+        catalog=load_catalog(services),
+        reads=None,
+        redact=redactor.redact,
     )
-    return link_causes(gathered.findings, snapshot, now=now)
+    return explained.findings
 
 
 def _decodes(obj: dict[str, Any]) -> bool:

@@ -3,9 +3,7 @@
 Beside it: ``observe`` (the front half: snapshot to incidents, shared with ``compare``),
 ``stages`` (what a cycle runs through), ``monitor_incidents`` (blind, model disabled),
 ``report_fill`` (the cycle report and its log line), ``accounting`` (what is counted).
+
+Nothing is imported here: ``analyze --from-file`` uses ``observe`` alone and must not load the
+model and Kubernetes clients the runner brings.
 """
-
-from k8s_monitor.cycle.runner import CycleRunner
-from k8s_monitor.cycle.stages import CycleStages, SnapshotSource
-
-__all__ = ["CycleRunner", "CycleStages", "SnapshotSource"]

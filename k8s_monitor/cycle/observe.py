@@ -1,7 +1,8 @@
 """The front half of a cycle: snapshot -> findings -> evidence -> causes -> incidents.
 
 The daemon's cycle and ``compare`` both call ``observe``, so their incidents are keyed the same
-way (by root cause). Nothing is saved here: what to do with the new ledger is the caller's.
+way (by root cause); ``analyze --from-file`` calls its first half, ``explain``. Nothing is saved
+here: what to do with the new ledger is the caller's.
 """
 
 from __future__ import annotations
@@ -44,21 +45,45 @@ def observe(
     redact: Redact,
 ) -> Observation:
     """What the snapshot says, in incidents; ``reads`` None: evidence from the snapshot only."""
+    explained = explain(snapshot, previous, now=now, catalog=catalog, reads=reads, redact=redact)
+    # Kinds collection could not list (not the evidence reads' gaps: a failed read hides no
+    # finding).
+    ledger, update = update_ledger(
+        previous,
+        explained.findings,
+        now=now,
+        resolve_after=resolve_after,
+        unobserved_kinds=unobserved_kinds(snapshot.gaps),
+    )
+    return Observation(explained.snapshot, explained.findings, ledger, update, explained.evidence)
+
+
+@dataclass(frozen=True)
+class Explained:
+    snapshot: ClusterSnapshot  # with the gaps the evidence reads ran into
+    findings: list[Finding]  # with their evidence and causes
+    evidence: EvidenceStats
+
+
+def explain(
+    snapshot: ClusterSnapshot,
+    previous: Ledger,
+    *,
+    now: datetime,
+    catalog: ServiceCatalog,
+    reads: EvidenceReads | None,
+    redact: Redact,
+) -> Explained:
+    """Findings with their evidence and causes, before any ledger (``analyze --from-file``)."""
     findings = analyze(snapshot, now=now, catalog=catalog)
-    # Kinds collection could not list; an evidence read that fails hides no finding.
-    unobserved = unobserved_kinds(snapshot.gaps)
     evidence = gather_evidence(
         findings, snapshot, previous=previous, reads=reads, now=now, redact=redact
     )
     if evidence.gaps:
         snapshot = msgspec.structs.replace(snapshot, gaps=[*snapshot.gaps, *evidence.gaps])
-    findings = link_causes(evidence.findings, snapshot, now=now)
-    ledger, update = update_ledger(
-        previous, findings, now=now, resolve_after=resolve_after, unobserved_kinds=unobserved
-    )
     stats = EvidenceStats(
         investigated=evidence.investigated,
         requests=evidence.requests,
         seconds=round(evidence.seconds, 4),
     )
-    return Observation(snapshot, findings, ledger, update, stats)
+    return Explained(snapshot, link_causes(evidence.findings, snapshot, now=now), stats)

@@ -19,7 +19,8 @@ from k8s_monitor.cluster.snapshot import ClusterSnapshot, snapshot_from_objects
 from k8s_monitor.config import load_settings
 from k8s_monitor.converse import ConverseInput, ConverseOutcome, build_conversation
 from k8s_monitor.converse.answer import AnalysisSource, EscalationSuggestion
-from k8s_monitor.cycle import CycleRunner, CycleStages
+from k8s_monitor.cycle.runner import CycleRunner
+from k8s_monitor.cycle.stages import CycleStages
 from k8s_monitor.errors import ClusterUnreachableError
 from k8s_monitor.notify import DispatchResult, NotificationContext
 from k8s_monitor.report import Outcome

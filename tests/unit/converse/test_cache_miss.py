@@ -5,7 +5,8 @@ from __future__ import annotations
 from k8s_monitor.analysis.ledger import LedgerStore
 from k8s_monitor.analysis.services import load_catalog
 from k8s_monitor.converse import build_conversation
-from k8s_monitor.cycle import CycleRunner, CycleStages
+from k8s_monitor.cycle.runner import CycleRunner
+from k8s_monitor.cycle.stages import CycleStages
 from k8s_monitor.metrics import Metrics
 from k8s_monitor.report import Outcome
 from k8s_monitor.sessions import SessionManager
