@@ -23,10 +23,10 @@ from k8s_monitor.cluster import resources as res
 from k8s_monitor.cluster.carryover import Carryover, TakenPage
 from k8s_monitor.cluster.compact import Interner
 from k8s_monitor.cluster.logtails import LogTarget, log_query, select_targets, tail_from_response
-from k8s_monitor.cluster.pages import PageDecodeError
+from k8s_monitor.cluster.pages import PageDecodeError, item_decoder
 from k8s_monitor.cluster.readahead import PageChain
 from k8s_monitor.cluster.resources import Resource
-from k8s_monitor.cluster.sanitize import sanitize
+from k8s_monitor.cluster.sanitize import prepare, sanitize
 from k8s_monitor.cluster.snapshot import (
     ClusterSnapshot,
     CollectionGap,
@@ -126,6 +126,9 @@ class Collector:
         self._cluster = cluster_name
         self._transport = Transport(api_client, options.timeout_seconds)
         self._carryover = Carryover()
+        for resource in options.resources:  # a start-up cost, not the first cycle's
+            prepare(resource.struct)
+            item_decoder(resource.struct)
         self._pool = ThreadPoolExecutor(
             max_workers=options.concurrency, thread_name_prefix="collect"
         )

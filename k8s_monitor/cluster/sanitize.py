@@ -82,6 +82,13 @@ def sanitize_snapshot(snapshot: ClusterSnapshot, redactor: Redactor) -> None:
         gap.detail = redactor.clean(gap.detail)
 
 
+def prepare(struct_type: type[Any]) -> None:
+    """Generate the walk of ``struct_type`` now, not in the first collection (about 70 ms for
+    every kind together)."""
+    if struct_type not in _WALKERS:
+        _walker_for(struct_type)
+
+
 def forget_seen() -> None:
     """Forget the identity values and maps seen so far, as a new process starts: a benchmark
     of the first cycle must not find them remembered from an earlier run."""
