@@ -14,6 +14,7 @@ that a bare value is sensitive.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import re
 import threading
@@ -375,8 +376,6 @@ class Redactor:
     @functools.cached_property
     def fingerprint(self) -> str:
         """Names what this redactor finds: equal for equal patterns, in any process or release."""
-        import hashlib
-
         digest = hashlib.sha256()
         for p in self._patterns:
             requires = p.requires.pattern if p.requires is not None else ""

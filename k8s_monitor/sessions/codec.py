@@ -3,7 +3,7 @@
 Every document passes the redaction guard on its way to disk, and its ``state`` records the
 guard's fingerprint. A document read back with the same fingerprint is handed to the guard as
 already checked: the first save after a restart then checks only what is new, not the whole
-history again (about a second for a 450 KB session). Other patterns, or none recorded (an
+history again (half a second for a 400 KB session). Other patterns, or none recorded (an
 older version's file), mean the whole document is checked again on its next save.
 """
 
