@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,15 @@ CALIBRATION_KEY = "token_calibration"
 _EXACT_COUNT_BAND = 0.1  # ask count_fn only when the estimate is this close to the threshold
 
 
+@dataclass
+class _Known:
+    """What the manager keeps of a session between saves."""
+
+    extras: dict[str, Any] = field(default_factory=dict)  # top-level fields it does not own
+    state: dict[str, Any] = field(default_factory=dict)
+    encrypted: bool = False  # the file on disk is an envelope
+
+
 class SessionManager:
     """Saves, loads, prunes and inspects sessions in ``session_dir``."""
 
@@ -116,10 +126,9 @@ class SessionManager:
         self._codec = SessionCodec(cipher, max_depth=max_depth)
         self._recovery = Recovery(self._store, self._codec, self._event)
         self._locks = SessionLocks(self._store, lambda: self._event(EVENT_LOCK_TAKEN_OVER))
-        self._checked: set[str] = set()
-        self._extras: dict[str, dict[str, Any]] = {}
-        self._states: dict[str, dict[str, Any]] = {}
-        self._encrypted: dict[str, bool] = {}
+        # Sessions this manager has read or checked on disk: a first write is checked against
+        # the file, later ones are not.
+        self._known: dict[str, _Known] = {}
 
     @classmethod
     def from_settings(
@@ -185,7 +194,8 @@ class SessionManager:
         schema.validate_session_id(session_id)
         with self._locks.writing(session_id):
             self._check_existing(session_id)
-            state_out = dict(self._states.get(session_id, {}) if state is None else state)
+            known = self._known[session_id]  # set by _check_existing
+            state_out = dict(known.state if state is None else state)
             if self.token_counter.samples > 0:
                 state_out[CALIBRATION_KEY] = self.token_counter.to_state()
             document: dict[str, Any] = {
@@ -195,10 +205,10 @@ class SessionManager:
                 "conversation_history": conversation_history,
                 "metadata": metadata,
                 "state": state_out,
-                **self._extras.get(session_id, {}),
+                **known.extras,
             }
             self._write_document(session_id, document)
-            self._states[session_id] = state_out
+            known.state = state_out
         return self._store.path(session_id)
 
     def load_session(self, session_id: str) -> dict[str, Any] | None:
@@ -271,9 +281,7 @@ class SessionManager:
         schema.validate_session_id(session_id)
         with self._locks.writing(session_id):
             removed = self._store.delete(session_id)
-        for cache in (self._extras, self._states, self._encrypted):
-            cache.pop(session_id, None)
-        self._checked.discard(session_id)
+        self._known.pop(session_id, None)
         return removed
 
     def list_sessions(self) -> list[str]:
@@ -290,7 +298,7 @@ class SessionManager:
             counter=self.token_counter,
             max_context_tokens=self.max_context_tokens,
             threshold_tokens=self.threshold_tokens,
-            encrypted=self._encrypted.get(session_id, False),
+            encrypted=self._known[session_id].encrypted,  # the load above set it
             file_bytes=path.stat().st_size if path.exists() else 0,
             backups=len(self._store.backup_paths(session_id)),
         )
@@ -335,7 +343,7 @@ class SessionManager:
     def _write_document(self, session_id: str, document: dict[str, Any]) -> None:
         data = self._codec.encode(session_id, document)
         self._store.write_atomic(self._store.path(session_id), data)
-        self._encrypted[session_id] = self._codec.encrypts
+        self._known.setdefault(session_id, _Known()).encrypted = self._codec.encrypts
         try:
             self._store.add_backup(session_id, data)
         except StorageError as exc:
@@ -345,22 +353,24 @@ class SessionManager:
 
     def _remember(self, session_id: str, loaded: Loaded) -> None:
         document = loaded.document
-        self._checked.add(session_id)
-        self._extras[session_id] = schema.extras_of(document)
-        self._states[session_id] = document["state"]
-        self._encrypted[session_id] = loaded.encrypted
+        self._known[session_id] = _Known(
+            extras=schema.extras_of(document),
+            state=document["state"],
+            encrypted=loaded.encrypted,
+        )
         calibration = document["state"].get(CALIBRATION_KEY)
         if isinstance(calibration, dict):
             self.token_counter.load_state(calibration)
 
     def _check_existing(self, session_id: str) -> None:
         """Before the first write: never overwrite a newer or undecryptable session."""
-        if session_id in self._checked:
+        if session_id in self._known:
             return
         existing = self._recovery.before_first_write(session_id)
         if existing is not None:
             self._remember(session_id, existing)
-        self._checked.add(session_id)
+        else:
+            self._known[session_id] = _Known()
 
     def _event(self, name: str) -> None:
         self.events[name] += 1
