@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import msgspec
-import pytest
 
 from k8s_monitor.analysis.findings import Finding, Severity
 from k8s_monitor.analysis.ledger import with_root_causes
-from k8s_monitor.cluster.kubeconfig import load_api_client
-from k8s_monitor.cluster.lookup import ClusterLookup
-from k8s_monitor.config import Settings
 from k8s_monitor.converse import AnalysisSource, build_conversation
 from k8s_monitor.converse.context import CycleContext
 from k8s_monitor.investigate.tools import Toolbox
-from k8s_monitor.redaction import Redactor
 from k8s_monitor.sessions.messages import tool_result_ids, tool_use_ids
 from k8s_monitor.sim import SimServer
 from tests.builders import finding
@@ -29,23 +22,8 @@ from tests.fakes.anthropic_server import (
     count_text,
     validate_messages,
 )
-from tests.unit.cluster.lookup_world import lookup_world, worker_pod
+from tests.unit.cluster.lookup_world import worker_pod
 from tests.unit.llm.helpers import CycleFeed
-
-
-@pytest.fixture
-def sim(tmp_path: Path) -> Iterator[SimServer]:
-    with SimServer(lookup_world(tmp_path)) as server:  # type: ignore[arg-type]
-        server.goto(1)
-        yield server
-
-
-@pytest.fixture
-def toolbox(sim: SimServer, tmp_path: Path) -> Iterator[Toolbox]:
-    settings = Settings(kubeconfig=sim.write_kubeconfig(tmp_path / "kc"), _env_file=None)
-    lookup = ClusterLookup(load_api_client(settings), Redactor(), timeout_seconds=2.0)
-    yield Toolbox(lookup, Redactor().redact)
-    lookup.close()
 
 
 def _findings(sim: SimServer) -> list[Finding]:

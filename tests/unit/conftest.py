@@ -1,4 +1,5 @@
-"""A simulated cluster and a toolbox reading it."""
+"""A simulated cluster (the lookup world) and a toolbox reading it, for the investigation tests
+of investigate/ and converse/."""
 
 from __future__ import annotations
 
