@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     from k8s_monitor.wiring import ledger_path
 
     now = datetime.now(UTC)
-    GUARD.use(Redactor.from_settings(settings))
+    redactor = Redactor.from_settings(settings)
+    GUARD.use(redactor)
     try:
         ledger = LedgerStore(ledger_path(settings)).peek()
     except StorageError as exc:
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     try:
         history = _memory(settings)
-        answer = _ask_model(settings, provider, args.question, ledger, history, now)
+        answer = _ask_model(settings, redactor, provider, args.question, ledger, history, now)
     except (ModelError, StorageError) as exc:
         why = GUARD.text(SINK, f"{type(exc).__name__}: {exc}")
         print(f"k8s-monitor: the model could not answer ({why});"
@@ -94,6 +95,7 @@ def _memory(settings: Settings) -> list[dict[str, Any]]:
 
 def _ask_model(
     settings: Settings,
+    redactor: Redactor,
     provider: Any,
     question: str,
     ledger: Any,
@@ -107,7 +109,6 @@ def _ask_model(
     from k8s_monitor.investigate.tools import Toolbox
     from k8s_monitor.llm.accounting import load_price_table
 
-    redactor = Redactor.from_settings(settings)
     lookup = ClusterLookup.from_settings(load_api_client(settings), settings, redactor)
     try:
         investigator = Investigator(
