@@ -110,6 +110,3 @@ class Carryover:
     def complete(self, resource: Resource, namespace: str | None, done: ListPass) -> None:
         """``done`` read its list to the end: its objects are what the next pass can reuse."""
         self._tables[(resource, namespace)] = done.current
-
-    def __len__(self) -> int:
-        return sum(map(len, self._tables.values()))
